@@ -1,0 +1,1 @@
+"""uprising: fast, faithful agent-based simulation of civil unrest."""

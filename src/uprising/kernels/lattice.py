@@ -1,0 +1,495 @@
+"""Epstein (2002) Model I on one torus lattice: the numba kernel.
+
+State is cell-major: every array has one entry per lattice cell and an agent's
+attributes travel with it when it moves. This keeps the tiled activation cache
+friendly and costs no per-agent id array.
+
+Counts within vision are never recomputed by scanning. Two *count fields* hold,
+for every cell ``x``, the number of cops (``cop_seen``) and of active citizens
+(``active_seen``) within citizen vision of ``x``, the cell itself included. They
+are updated whenever a cop moves or a citizen becomes active, stops being active
+or moves while active, so a decision reads ``C`` and ``A`` in O(1) and still sees
+every earlier update of the step (Epstein's asynchronous activation). The plain
+twin in :mod:`uprising.kernels.reference` scans the neighbourhood instead; the
+tests require both to agree bit for bit.
+
+Random numbers come from :mod:`uprising.kernels.rng`; the order in which they are
+drawn is part of the contract with the twin.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .codes import (
+    ACT_TILED,
+    ACTED_BIT,
+    ACTIVE,
+    COP,
+    CT_ACTIVE,
+    CT_COPS,
+    CT_JAILED,
+    CT_LOG,
+    CT_POOL,
+    CT_QUIET,
+    CT_STEP,
+    EMPTY,
+    IP_ACTIVATION,
+    IP_COP_TO_ARRESTEE,
+    IP_COUNTDOWN_OWN,
+    IP_HEIGHT,
+    IP_HOLD_CELL,
+    IP_JAIL_TERM,
+    IP_MAX_JAIL,
+    IP_MOVE_FIRST,
+    IP_MOVEMENT,
+    IP_OWN_CELL,
+    IP_SAME_SHAPE,
+    IP_TILE,
+    IP_WIDTH,
+    JAIL_FIXED,
+    JAIL_UNIFORM_INCLUSIVE,
+    JAILED,
+    KIND_MASK,
+    MOVE_TRIES,
+    OUT_ACTIVE,
+    OUT_ARRESTS,
+    OUT_COPS,
+    OUT_JAILED,
+    OUT_QUIET,
+    OUT_RELEASES,
+    QUIET,
+)
+from .rng import bounded
+
+
+@njit(cache=True, inline="always")
+def _wrap(y, x, dy, dx, width, height):
+    yy = y + dy
+    if yy < 0:
+        yy += height
+    elif yy >= height:
+        yy -= height
+    xx = x + dx
+    if xx < 0:
+        xx += width
+    elif xx >= width:
+        xx -= width
+    return yy * width + xx
+
+
+@njit(cache=True)
+def field_add(field, cell, delta, rows_dy, rows_half, width, height):
+    """Add ``delta`` to ``field`` over the neighbourhood (centre included) of ``cell``."""
+    y = cell // width
+    x = cell - y * width
+    for i in range(rows_dy.shape[0]):
+        yy = y + rows_dy[i]
+        if yy < 0:
+            yy += height
+        elif yy >= height:
+            yy -= height
+        base = yy * width
+        half = rows_half[i]
+        x0 = x - half
+        x1 = x + half
+        if x0 >= 0 and x1 < width:
+            for xx in range(base + x0, base + x1 + 1):
+                field[xx] += delta
+        else:
+            for dx in range(-half, half + 1):
+                xx = x + dx
+                if xx < 0:
+                    xx += width
+                elif xx >= width:
+                    xx -= width
+                field[base + xx] += delta
+
+
+@njit(cache=True)
+def build_fields(occupant, cop_seen, active_seen, rows_dy, rows_half, width, height):
+    """Fill both count fields from scratch (used at initialisation and in checks)."""
+    cop_seen[:] = 0
+    active_seen[:] = 0
+    for c in range(occupant.shape[0]):
+        kind = occupant[c] & KIND_MASK
+        if kind == COP:
+            field_add(cop_seen, c, 1, rows_dy, rows_half, width, height)
+        elif kind == ACTIVE:
+            field_add(active_seen, c, 1, rows_dy, rows_half, width, height)
+
+
+@njit(cache=True)
+def _move(c, mdy, mdx, occupant, hardship, risk, cop_seen, active_seen, rows_dy, rows_half,
+          width, height, rng, buf):
+    """Rule M: move the agent on ``c`` to a uniformly random empty cell within vision.
+
+    Rejection sampling first (``MOVE_TRIES`` uniform draws over the neighbourhood),
+    then an exact enumeration; the mixture is exactly uniform over the empty
+    cells. Returns the agent's new cell (``c`` when nothing is free).
+    """
+    n = mdy.shape[0]
+    y = c // width
+    x = c - y * width
+    target = -1
+    for _ in range(MOVE_TRIES):
+        k = bounded(rng, n)
+        t = _wrap(y, x, mdy[k], mdx[k], width, height)
+        if occupant[t] & KIND_MASK == EMPTY:
+            target = t
+            break
+    if target < 0:
+        m = 0
+        for k in range(n):
+            t = _wrap(y, x, mdy[k], mdx[k], width, height)
+            if occupant[t] & KIND_MASK == EMPTY:
+                buf[m] = t
+                m += 1
+        if m == 0:
+            return c
+        target = buf[bounded(rng, m)]
+    v = occupant[c]
+    occupant[target] = v
+    occupant[c] = EMPTY
+    kind = v & KIND_MASK
+    if kind == COP:
+        field_add(cop_seen, c, -1, rows_dy, rows_half, width, height)
+        field_add(cop_seen, target, 1, rows_dy, rows_half, width, height)
+    else:
+        hardship[target] = hardship[c]
+        risk[target] = risk[c]
+        if kind == ACTIVE:
+            field_add(active_seen, c, -1, rows_dy, rows_half, width, height)
+            field_add(active_seen, target, 1, rows_dy, rows_half, width, height)
+    return target
+
+
+@njit(cache=True)
+def _random_empty_cell(occupant, rng):
+    """A uniformly random empty cell of the lattice (-1 if there is none)."""
+    n = occupant.shape[0]
+    for _ in range(64):
+        t = bounded(rng, n)
+        if occupant[t] & KIND_MASK == EMPTY:
+            return t
+    m = 0
+    for t in range(n):
+        if occupant[t] & KIND_MASK == EMPTY:
+            m += 1
+    if m == 0:
+        return -1
+    pick = bounded(rng, m)
+    for t in range(n):
+        if occupant[t] & KIND_MASK == EMPTY:
+            if pick == 0:
+                return t
+            pick -= 1
+    return -1
+
+
+@njit(cache=True)
+def _random_cop_cell(occupant, rng):
+    """A uniformly random cell holding a cop (-1 if there is none)."""
+    n = occupant.shape[0]
+    for _ in range(256):
+        t = bounded(rng, n)
+        if occupant[t] & KIND_MASK == COP:
+            return t
+    m = 0
+    for t in range(n):
+        if occupant[t] & KIND_MASK == COP:
+            m += 1
+    if m == 0:
+        return -1
+    pick = bounded(rng, m)
+    for t in range(n):
+        if occupant[t] & KIND_MASK == COP:
+            if pick == 0:
+                return t
+            pick -= 1
+    return -1
+
+
+@njit(cache=True)
+def _draw_term(jail_rule, max_jail, rng):
+    """Jail term in steps (Epstein: U(0, J_max)); -1 means a life term (J_max infinite)."""
+    if max_jail < 0:
+        return -1
+    if jail_rule == JAIL_FIXED:
+        return max_jail
+    if jail_rule == JAIL_UNIFORM_INCLUSIVE:
+        return bounded(rng, max_jail + 1)
+    return bounded(rng, max_jail) if max_jail > 0 else 0
+
+
+@njit(cache=True)
+def _fill_order(order, tile_order, activation, tile, width, height, rng):
+    """The activation order of this step, over cells.
+
+    ``random_sequential``: a fresh uniform shuffle of all cells (Fisher-Yates on the
+    previous order). ``tiled``: a fresh shuffle of the tiles, then each tile's cells
+    in a fresh uniform order.
+    """
+    if activation == ACT_TILED:
+        nt = tile_order.shape[0]
+        for i in range(nt - 1, 0, -1):
+            j = bounded(rng, i + 1)
+            tmp = tile_order[i]
+            tile_order[i] = tile_order[j]
+            tile_order[j] = tmp
+        ntx = (width + tile - 1) // tile
+        pos = 0
+        for i in range(nt):
+            ty = tile_order[i] // ntx
+            tx = tile_order[i] - ty * ntx
+            start = pos
+            for y in range(ty * tile, min((ty + 1) * tile, height)):
+                for x in range(tx * tile, min((tx + 1) * tile, width)):
+                    order[pos] = y * width + x
+                    pos += 1
+            for k in range(pos - 1, start, -1):
+                j = start + bounded(rng, k - start + 1)
+                tmp = order[k]
+                order[k] = order[j]
+                order[j] = tmp
+    else:
+        n = order.shape[0]
+        for i in range(n - 1, 0, -1):
+            j = bounded(rng, i + 1)
+            tmp = order[i]
+            order[i] = order[j]
+            order[j] = tmp
+
+
+@njit(cache=True)
+def _place_released(origin, h, r, occupant, hardship, risk, jail, flag, rng):
+    """Put a released prisoner back: on its cell of arrest if free, else on a random empty cell."""
+    cell = origin
+    if occupant[cell] & KIND_MASK != EMPTY:
+        cell = _random_empty_cell(occupant, rng)
+    occupant[cell] = QUIET | flag
+    hardship[cell] = h
+    risk[cell] = r
+    jail[cell] = 0
+
+
+@njit(cache=True)
+def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
+              rows_dy, rows_half, cit_dy, cit_dx, cop_dy, cop_dx, ptable,
+              order, tile_order, pool_hardship, pool_risk, pool_term, pool_origin,
+              ip, threshold, legitimacy, cop_target, counters, rng, out, arrest_log, buf):
+    """Advance one lattice ``legitimacy.shape[0]`` steps of Epstein's Model I.
+
+    Implements, per activated agent (Epstein 2002, p. 7244):
+
+    * rule A: a free citizen is active iff ``G - R*P > T`` with ``G = H(1-L)`` and
+      ``P = ptable[C, A]`` (see :mod:`uprising.kernels.arrest`);
+    * rule C: a cop arrests one active citizen within its vision, chosen uniformly;
+    * rule M: an agent moves to a uniformly random empty cell within its vision.
+
+    ``out[t]`` receives the counts after step ``t`` (quiet, active, jailed, cops,
+    arrests during the step, releases during the step). ``cop_target[t]`` is the
+    number of cops wanted at the start of step ``t`` (a schedule); cops are
+    removed at random or added on random empty cells to meet it.
+
+    Notes
+    -----
+    Every agent on the lattice at the start of a step is activated exactly once:
+    the order runs over cells, and the high bit of ``occupant`` marks an agent
+    that has acted (its meaning alternates between steps, so it never needs
+    clearing). An agent can only move during its own activation, so the order
+    of activation over agents is the order of their starting cells.
+    """
+    width = ip[IP_WIDTH]
+    height = ip[IP_HEIGHT]
+    movement = ip[IP_MOVEMENT] == 1
+    move_first = ip[IP_MOVE_FIRST] == 1
+    own_cell = ip[IP_OWN_CELL]
+    cop_to_arrestee = ip[IP_COP_TO_ARRESTEE] == 1
+    hold_cell = ip[IP_HOLD_CELL] == 1
+    countdown_own = ip[IP_COUNTDOWN_OWN] == 1
+    jail_rule = ip[IP_JAIL_TERM]
+    max_jail = ip[IP_MAX_JAIL]
+    activation = ip[IP_ACTIVATION]
+    tile = ip[IP_TILE]
+    same_shape = ip[IP_SAME_SHAPE] == 1
+    n_cells = occupant.shape[0]
+    log_cap = arrest_log.shape[0]
+    max_a = ptable.shape[1] - 1
+
+    for t in range(legitimacy.shape[0]):
+        step = counters[CT_STEP]
+        flag = ACTED_BIT if (step & 1) == 1 else 0
+        not_acted = ACTED_BIT - flag
+        one_minus_l = 1.0 - legitimacy[t]
+        arrests = 0
+        releases = 0
+
+        # cop schedule (Epstein Run 5): remove at random or add on random empty cells
+        while counters[CT_COPS] > cop_target[t]:
+            c = _random_cop_cell(occupant, rng)
+            field_add(cop_seen, c, -1, rows_dy, rows_half, width, height)
+            occupant[c] = EMPTY
+            counters[CT_COPS] -= 1
+        while counters[CT_COPS] < cop_target[t]:
+            c = _random_empty_cell(occupant, rng)
+            if c < 0:
+                break
+            occupant[c] = COP | not_acted
+            field_add(cop_seen, c, 1, rows_dy, rows_half, width, height)
+            counters[CT_COPS] += 1
+
+        _fill_order(order, tile_order, activation, tile, width, height, rng)
+
+        for i in range(n_cells):
+            c = order[i]
+            v = occupant[c]
+            kind = v & KIND_MASK
+            if kind == EMPTY or (v & ACTED_BIT) == flag:
+                continue
+
+            if kind == COP:
+                occupant[c] = COP | flag
+                if movement and move_first:
+                    c = _move(c, cop_dy, cop_dx, occupant, hardship, risk, cop_seen, active_seen,
+                              rows_dy, rows_half, width, height, rng, buf)
+                # rule C
+                if not (same_shape and active_seen[c] == 0):
+                    y = c // width
+                    x = c - y * width
+                    m = 0
+                    for k in range(cop_dy.shape[0]):
+                        tc = _wrap(y, x, cop_dy[k], cop_dx[k], width, height)
+                        if occupant[tc] & KIND_MASK == ACTIVE:
+                            buf[m] = tc
+                            m += 1
+                    if m > 0:
+                        a = buf[bounded(rng, m)]
+                        term = _draw_term(jail_rule, max_jail, rng)
+                        field_add(active_seen, a, -1, rows_dy, rows_half, width, height)
+                        counters[CT_ACTIVE] -= 1
+                        counters[CT_JAILED] += 1
+                        arrests += 1
+                        if counters[CT_LOG] < log_cap:
+                            row = counters[CT_LOG]
+                            arrest_log[row, 0] = step
+                            arrest_log[row, 1] = c
+                            arrest_log[row, 2] = a
+                            arrest_log[row, 3] = term
+                            counters[CT_LOG] += 1
+                        if hold_cell:
+                            occupant[a] = JAILED | (occupant[a] & ACTED_BIT)
+                            jail[a] = term
+                        else:
+                            p = counters[CT_POOL]
+                            pool_hardship[p] = hardship[a]
+                            pool_risk[p] = risk[a]
+                            pool_term[p] = term
+                            pool_origin[p] = a
+                            counters[CT_POOL] = p + 1
+                            occupant[a] = EMPTY
+                            if cop_to_arrestee:
+                                occupant[a] = occupant[c]
+                                occupant[c] = EMPTY
+                                field_add(cop_seen, c, -1, rows_dy, rows_half, width, height)
+                                field_add(cop_seen, a, 1, rows_dy, rows_half, width, height)
+                                c = a
+                if movement and not move_first:
+                    _move(c, cop_dy, cop_dx, occupant, hardship, risk, cop_seen, active_seen,
+                          rows_dy, rows_half, width, height, rng, buf)
+                continue
+
+            # a citizen
+            if kind == JAILED:
+                if not countdown_own:
+                    occupant[c] = JAILED | flag
+                    continue
+                term = jail[c]
+                if term != 0:
+                    if term > 0:
+                        jail[c] = term - 1
+                    occupant[c] = JAILED | flag
+                    continue
+                # term served: released, and acts in this same activation (Mesa)
+                kind = QUIET
+                counters[CT_JAILED] -= 1
+                counters[CT_QUIET] += 1
+                releases += 1
+            occupant[c] = kind | flag
+            if movement and move_first:
+                c = _move(c, cit_dy, cit_dx, occupant, hardship, risk, cop_seen, active_seen,
+                          rows_dy, rows_half, width, height, rng, buf)
+            # rule A
+            g = np.float64(hardship[c]) * one_minus_l
+            new_kind = QUIET
+            if g > threshold:
+                self_active = 1 if kind == ACTIVE else 0
+                n_a = 1 + active_seen[c] - self_active + own_cell * self_active
+                if n_a > max_a:
+                    n_a = max_a
+                p_arrest = ptable[cop_seen[c], n_a]
+                if g - np.float64(risk[c]) * p_arrest > threshold:
+                    new_kind = ACTIVE
+            if new_kind != kind:
+                occupant[c] = new_kind | flag
+                if new_kind == ACTIVE:
+                    field_add(active_seen, c, 1, rows_dy, rows_half, width, height)
+                    counters[CT_QUIET] -= 1
+                    counters[CT_ACTIVE] += 1
+                else:
+                    field_add(active_seen, c, -1, rows_dy, rows_half, width, height)
+                    counters[CT_ACTIVE] -= 1
+                    counters[CT_QUIET] += 1
+            if movement and not move_first:
+                _move(c, cit_dy, cit_dx, occupant, hardship, risk, cop_seen, active_seen,
+                      rows_dy, rows_half, width, height, rng, buf)
+
+        # jail countdown at the end of the step (NetLogo)
+        if not countdown_own:
+            if hold_cell:
+                for c in range(n_cells):
+                    if occupant[c] & KIND_MASK == JAILED:
+                        term = jail[c]
+                        if term < 0:
+                            continue
+                        term -= 1
+                        if term <= 0:
+                            occupant[c] = QUIET | (occupant[c] & ACTED_BIT)
+                            jail[c] = 0
+                            counters[CT_JAILED] -= 1
+                            counters[CT_QUIET] += 1
+                            releases += 1
+                        else:
+                            jail[c] = term
+            else:
+                p = 0
+                while p < counters[CT_POOL]:
+                    term = pool_term[p]
+                    if term < 0:
+                        p += 1
+                        continue
+                    term -= 1
+                    if term > 0:
+                        pool_term[p] = term
+                        p += 1
+                        continue
+                    _place_released(pool_origin[p], pool_hardship[p], pool_risk[p],
+                                    occupant, hardship, risk, jail, flag, rng)
+                    last = counters[CT_POOL] - 1
+                    pool_hardship[p] = pool_hardship[last]
+                    pool_risk[p] = pool_risk[last]
+                    pool_term[p] = pool_term[last]
+                    pool_origin[p] = pool_origin[last]
+                    counters[CT_POOL] = last
+                    counters[CT_JAILED] -= 1
+                    counters[CT_QUIET] += 1
+                    releases += 1
+
+        out[t, OUT_QUIET] = counters[CT_QUIET]
+        out[t, OUT_ACTIVE] = counters[CT_ACTIVE]
+        out[t, OUT_JAILED] = counters[CT_JAILED]
+        out[t, OUT_COPS] = counters[CT_COPS]
+        out[t, OUT_ARRESTS] = arrests
+        out[t, OUT_RELEASES] = releases
+        counters[CT_STEP] = step + 1

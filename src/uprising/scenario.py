@@ -1,0 +1,342 @@
+"""Scenarios: the typed, frozen set of parameters of one model, read from TOML.
+
+A :class:`Scenario` is immutable; :meth:`Scenario.replace` returns a changed copy.
+Every parameter carries its unit or meaning, default, allowed range and
+reference in its field metadata (see :func:`parameter_table`), and all validation
+happens here, once. Errors are raised as :class:`ScenarioError`, whose message is
+one line naming the file, the field and what is allowed.
+
+Seeding follows Mesa's scenario idiom: a run's random streams all derive from
+one :class:`numpy.random.SeedSequence` (:func:`seed_sequence`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .kernels.geometry import extent
+
+EPSTEIN = "Epstein (2002) PNAS 99(suppl 3):7243"
+NETLOGO = "Wilensky (2004) NetLogo Rebellion"
+MESA = "Mesa 3.x examples/advanced/epstein_civil_violence"
+NOTES = "model-notes.md §2"
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot be used; ``str()`` is a one-line message."""
+
+    def __init__(self, source: str, field: str, message: str):
+        self.source = source
+        self.field = field
+        self.message = message
+        super().__init__(f"{source}: {field}: {message}")
+
+
+def _meta(unit: str, reference: str) -> dict[str, str]:
+    return {"unit": unit, "reference": reference}
+
+
+class Schedule(BaseModel):
+    """A scalar that changes with time: constant, one step, or a linear ramp.
+
+    ``value_at(base, t)`` gives the value during step ``t`` (steps count from 1).
+    ``step``: ``base`` before ``start``, ``value`` from ``start`` on.
+    ``linear``: ``base`` before ``start``, then ``base + rate*(t - start + 1)``
+    until it reaches ``stop`` (Epstein's Run 3 loses 0.01 of legitimacy per step).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["constant", "step", "linear"] = Field(
+        "constant", description="shape of the schedule", json_schema_extra=_meta("choice", EPSTEIN + " Runs 3-5"))
+    start: int = Field(0, ge=0, le=10_000_000, description="first step affected",
+                       json_schema_extra=_meta("step", EPSTEIN + " Runs 3-5"))
+    value: float | None = Field(None, ge=0.0, le=1.0, description="new value from `start` (kind = step)",
+                                json_schema_extra=_meta("same unit as the scheduled parameter", EPSTEIN))
+    rate: float = Field(0.0, ge=-1.0, le=1.0, description="change per step (kind = linear)",
+                        json_schema_extra=_meta("unit per step", EPSTEIN + " Run 3"))
+    stop: float | None = Field(None, ge=0.0, le=1.0, description="value at which a linear ramp stops",
+                               json_schema_extra=_meta("same unit as the scheduled parameter", NOTES))
+
+    @model_validator(mode="after")
+    def _check(self) -> "Schedule":
+        if self.kind == "step" and self.value is None:
+            raise ValueError("value: a step schedule needs `value` (a number in [0, 1])")
+        if self.kind == "linear" and self.rate == 0.0:
+            raise ValueError("rate: a linear schedule needs a non-zero `rate` in [-1, 1]")
+        return self
+
+    def values(self, base: float, steps: int) -> np.ndarray:
+        """Value during each step ``1..steps`` as a float64 array."""
+        t = np.arange(1, steps + 1, dtype=np.float64)
+        out = np.full(steps, base, dtype=np.float64)
+        if self.kind == "step":
+            out[t >= self.start] = self.value
+        elif self.kind == "linear":
+            ramp = base + self.rate * (t - self.start + 1)
+            lo, hi = (self.stop, 1.0) if self.rate < 0 else (0.0, self.stop)
+            lo = 0.0 if lo is None else lo
+            hi = 1.0 if hi is None else hi
+            ramp = np.clip(ramp, lo, hi)
+            out = np.where(t >= self.start, ramp, out)
+        return out
+
+    def extreme(self, base: float) -> float:
+        """Largest value the schedule can take."""
+        if self.kind == "step":
+            return max(base, self.value)
+        if self.kind == "linear" and self.rate > 0:
+            return 1.0 if self.stop is None else max(base, self.stop)
+        return base
+
+
+class Scenario(BaseModel):
+    """Epstein's (2002) Model I with every contested rule as a named switch.
+
+    Load with :meth:`load`, change with :meth:`replace`. The defaults are the
+    paper's Run 2 inputs with the paper's rules where they are unambiguous.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field("unnamed", description="short name of the scenario",
+                      json_schema_extra=_meta("text", "-"))
+    description: str = Field("", description="what the scenario is for",
+                             json_schema_extra=_meta("text", "-"))
+    steps: int = Field(500, ge=1, le=10_000_000, description="default number of steps of a run",
+                       json_schema_extra=_meta("steps", EPSTEIN))
+
+    # lattice and population
+    width: int = Field(40, ge=3, le=100_000, description="lattice width (torus)",
+                       json_schema_extra=_meta("cells", EPSTEIN + ": 40x40"))
+    height: int = Field(40, ge=3, le=100_000, description="lattice height (torus)",
+                        json_schema_extra=_meta("cells", EPSTEIN + ": 40x40"))
+    citizen_density: float = Field(0.7, ge=0.0, le=1.0, description="share of cells holding a citizen at start",
+                                   json_schema_extra=_meta("citizens per cell", EPSTEIN))
+    cop_density: float = Field(0.04, ge=0.0, le=1.0, description="share of cells holding a cop at start",
+                               json_schema_extra=_meta("cops per cell", EPSTEIN + " Table 2"))
+    placement: Literal["exact", "binomial"] = Field(
+        "exact", description="exact: round(density*cells) agents on random cells; binomial: each cell draws "
+        "independently (Mesa)", json_schema_extra=_meta("choice", NOTES))
+
+    # citizens
+    legitimacy: float = Field(0.82, ge=0.0, le=1.0, description="L, perceived legitimacy of the regime",
+                              json_schema_extra=_meta("dimensionless", EPSTEIN + " Table 2"))
+    threshold: float = Field(0.1, ge=0.0, le=1.0, description="T, activation threshold of rule A",
+                             json_schema_extra=_meta("dimensionless", EPSTEIN))
+    arrest_prob_constant: float = Field(2.3, ge=0.0, le=100.0,
+                                        description="k in P = 1 - exp(-k (C/A)); 2.3 makes P about 0.9 at C = A = 1",
+                                        json_schema_extra=_meta("dimensionless", EPSTEIN))
+    citizen_vision: float = Field(7.0, ge=1.0, le=15.0, description="v, citizen vision radius",
+                                  json_schema_extra=_meta("cells", EPSTEIN + " Table 2"))
+    cop_vision: float = Field(7.0, ge=1.0, le=15.0, description="v*, cop vision radius",
+                              json_schema_extra=_meta("cells", EPSTEIN + " Table 2"))
+    max_jail_term: float = Field(30.0, ge=0.0, description="J_max; inf means prisoners never return",
+                                 json_schema_extra=_meta("steps", EPSTEIN + " Table 2"))
+    movement: bool = Field(True, description="rule M on (false in Run 1)",
+                           json_schema_extra=_meta("switch", EPSTEIN))
+
+    # rule switches
+    arrest_rule: Literal["ratio", "floor", "round_half_even"] = Field(
+        "ratio", description="f in P = 1 - exp(-k f(C/A)): paper ratio, NetLogo floor, Mesa round",
+        json_schema_extra=_meta("choice", NOTES))
+    vision_shape: Literal["von_neumann", "moore", "euclidean"] = Field(
+        "euclidean", description="which cells are within vision v", json_schema_extra=_meta("choice", NOTES))
+    own_cell_in_vision: bool = Field(
+        False, description="the agent's own cell is in its vision, so an active agent counts twice in A (NetLogo)",
+        json_schema_extra=_meta("switch", NOTES))
+    order: Literal["move_then_act", "act_then_move"] = Field(
+        "move_then_act", description="order of rule M and rule A/C in one activation",
+        json_schema_extra=_meta("choice", NOTES))
+    cop_moves_to_arrestee: bool = Field(
+        False, description="a cop steps onto the cell of the citizen it arrests (NetLogo); needs jailed off-lattice",
+        json_schema_extra=_meta("switch", NOTES))
+    jail_term: Literal["uniform_inclusive", "uniform_exclusive", "fixed"] = Field(
+        "uniform_inclusive", description="term drawn from {0..J_max} (Mesa), {0..J_max-1} (NetLogo), or J_max",
+        json_schema_extra=_meta("choice", NOTES))
+    jail_countdown: Literal["own_activation", "end_of_step"] = Field(
+        "own_activation", description="when terms count down: in the prisoner's own activation (Mesa) or for all "
+        "at the end of the step (NetLogo)", json_schema_extra=_meta("choice", NOTES))
+    jailed_hold_cell: bool = Field(
+        True, description="prisoners keep (and block) their cell (Mesa); false: they leave the lattice",
+        json_schema_extra=_meta("switch", NOTES))
+    activation: Literal["random_sequential", "tiled"] = Field(
+        "random_sequential", description="random_sequential: a fresh uniform order of all agents each step; tiled: "
+        "random order of tiles, random order within each (fast, cache-local)",
+        json_schema_extra=_meta("choice", EPSTEIN + " (asynchronous random activation)"))
+    tile_size: int = Field(64, ge=4, le=4096, description="tile edge for activation = tiled",
+                           json_schema_extra=_meta("cells", "uprising"))
+
+    # schedules
+    legitimacy_schedule: Schedule = Field(default_factory=Schedule, description="legitimacy over time",
+                                          json_schema_extra=_meta("per step", EPSTEIN + " Runs 3-4"))
+    cop_schedule: Schedule = Field(default_factory=Schedule, description="cop density over time",
+                                   json_schema_extra=_meta("per step", EPSTEIN + " Run 5"))
+
+    @model_validator(mode="after")
+    def _check(self) -> "Scenario":
+        top = max(self.cop_density, self.cop_schedule.extreme(self.cop_density))
+        if self.citizen_density + top > 1.0 + 1e-12:
+            raise ValueError(f"citizen_density + cop_density: must not exceed 1 (got {self.citizen_density} + {top})")
+        reach = 2 * extent(max(self.citizen_vision, self.cop_vision)) + 1
+        if self.width < reach or self.height < reach:
+            raise ValueError(f"width/height: must be at least 2*floor(vision)+1 = {reach} so that no cell is seen twice "
+                             f"on the torus (got {self.width}x{self.height})")
+        if not math.isinf(self.max_jail_term):
+            if self.max_jail_term > 30000 or self.max_jail_term != int(self.max_jail_term):
+                raise ValueError("max_jail_term: must be a whole number of steps in [0, 30000], or inf")
+        if self.jail_term == "uniform_exclusive" and self.max_jail_term < 1:
+            raise ValueError("max_jail_term: must be at least 1 with jail_term = uniform_exclusive")
+        if self.cop_moves_to_arrestee and self.jailed_hold_cell:
+            raise ValueError("cop_moves_to_arrestee: needs jailed_hold_cell = false (the prisoner's cell is not free)")
+        if not self.jailed_hold_cell and self.jail_countdown == "own_activation":
+            raise ValueError("jail_countdown: prisoners off the lattice have no activation; use end_of_step "
+                             "with jailed_hold_cell = false")
+        return self
+
+    # ------------------------------------------------------------------ I/O
+    @classmethod
+    def load(cls, path: str | Path) -> "Scenario":
+        """Read and validate a TOML scenario file."""
+        path = Path(path)
+        source = str(path)
+        if not path.is_file():
+            raise ScenarioError(source, "(file)", "no such file; give the path of a .toml scenario")
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ScenarioError(source, "(syntax)", f"malformed TOML: {exc}") from None
+        except UnicodeDecodeError:
+            raise ScenarioError(source, "(file)", "not UTF-8 text; a scenario is a TOML file") from None
+        return cls.from_dict(data, source=source)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "<scenario>") -> "Scenario":
+        """Validate a mapping (as read from TOML) into a scenario."""
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise _to_scenario_error(exc, source, data) from None
+
+    def replace(self, **changes: Any) -> "Scenario":
+        """A validated copy with ``changes``; nested keys use dots (``cop_schedule.start``)."""
+        data = self.model_dump()
+        for key, value in changes.items():
+            node = data
+            parts = key.split(".")
+            for part in parts[:-1]:
+                if not isinstance(node.get(part), dict):
+                    raise ScenarioError("<replace>", key, f"{part!r} is not a table of this scenario")
+                node = node[part]
+            node[parts[-1]] = value
+        return Scenario.from_dict(data, source="<replace>")
+
+    def to_toml(self) -> str:
+        """The scenario as TOML text that :meth:`load` reads back to an equal scenario."""
+        top, tables = [], []
+        for key, value in self.model_dump().items():
+            if isinstance(value, dict):
+                body = "\n".join(f"{k} = {_toml_value(v)}" for k, v in value.items() if v is not None)
+                tables.append(f"[{key}]\n{body}\n")
+            else:
+                top.append(f"{key} = {_toml_value(value)}")
+        return "\n".join(top) + "\n\n" + "\n".join(tables)
+
+    def hash(self) -> str:
+        """Canonical 16-hex-digit hash of everything that affects results (not name or description)."""
+        data = self.model_dump(exclude={"name", "description"})
+        text = json.dumps(data, sort_keys=True, allow_nan=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)
+    if isinstance(value, int):
+        return str(value)
+    return json.dumps(str(value))
+
+
+def _to_scenario_error(exc: ValidationError, source: str, data: dict[str, Any]) -> ScenarioError:
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"])
+    kind = err["type"]
+    msg = err["msg"]
+    if kind == "extra_forbidden":
+        parent = Scenario if len(err["loc"]) == 1 else Schedule
+        allowed = ", ".join(parent.model_fields)
+        return ScenarioError(source, loc, f"unknown key; allowed keys: {allowed}")
+    if kind == "value_error":
+        # our own validators say "field: message"
+        text = msg.removeprefix("Value error, ")
+        field, _, rest = text.partition(": ")
+        if rest and not loc:
+            return ScenarioError(source, field, rest)
+        if rest:
+            return ScenarioError(source, f"{loc}.{field}", rest)
+        return ScenarioError(source, loc or "(scenario)", text)
+    field_info = _field_info(err["loc"])
+    allowed = _allowed(field_info)
+    got = err.get("input")
+    detail = msg[0].lower() + msg[1:] if msg else kind
+    return ScenarioError(source, loc, f"{detail} (got {got!r}){'; allowed: ' + allowed if allowed else ''}")
+
+
+def _field_info(loc: tuple) -> Any:
+    model: Any = Scenario
+    info = None
+    for part in loc:
+        if not isinstance(part, str) or model is None or part not in model.model_fields:
+            return info
+        info = model.model_fields[part]
+        model = info.annotation if isinstance(info.annotation, type) and issubclass(info.annotation, BaseModel) else None
+    return info
+
+
+def _allowed(info: Any) -> str:
+    if info is None:
+        return ""
+    lo = hi = None
+    for m in info.metadata:
+        lo = getattr(m, "ge", lo)
+        hi = getattr(m, "le", hi)
+    ann = info.annotation
+    choices = getattr(ann, "__args__", None)
+    if getattr(ann, "__origin__", None) is Literal and choices:
+        return " | ".join(choices)
+    if lo is not None or hi is not None:
+        return f"[{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}]"
+    if ann is bool:
+        return "true | false"
+    return ""
+
+
+def parameter_table() -> list[dict[str, str]]:
+    """One row per parameter: name, unit, default, allowed range, reference, meaning."""
+    rows = []
+    for name, info in Scenario.model_fields.items():
+        extra = info.json_schema_extra or {}
+        default = info.default if info.default_factory is None else "(see table)"
+        rows.append({"name": name, "unit": extra.get("unit", ""), "default": repr(default),
+                     "allowed": _allowed(info) or "any", "reference": extra.get("reference", ""),
+                     "meaning": info.description or ""})
+    return rows
+
+
+def seed_sequence(seed: int, replicate: int | None = None) -> np.random.SeedSequence:
+    """The root SeedSequence of a run; replicates branch off with a spawn key."""
+    if replicate is None:
+        return np.random.SeedSequence(seed)
+    return np.random.SeedSequence(seed, spawn_key=(replicate,))
