@@ -1,0 +1,146 @@
+"""Command line: thin wrappers that parse arguments and call the drivers.
+
+Bad input (a scenario that cannot be read or validated, a bad ``--set``) prints
+one line, ``uprising: error: FILE: FIELD: what is allowed``, and exits with 2.
+"""
+
+from __future__ import annotations
+
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .scenario import Scenario, ScenarioError
+
+
+class UsageFailure(Exception):
+    """A bad command-line value; reported in one line with exit code 2."""
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def apply_sets(scenario: Scenario, sets: tuple[str, ...], source: str) -> Scenario:
+    """Apply ``key=value`` overrides (values parsed as TOML: 0.7, true, inf, "floor" or floor)."""
+    changes = {}
+    for item in sets:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise ScenarioError(f"{source} --set", item, "expected key=value, e.g. --set legitimacy=0.7")
+        changes[key.strip()] = _parse_value(value.strip())
+    try:
+        return scenario.replace(**changes)
+    except ScenarioError as exc:
+        raise ScenarioError(f"{source} --set", exc.field, exc.message) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="uprising")
+def cli() -> None:
+    """uprising: fast, faithful simulation of civil unrest (Epstein 2002 and extensions)."""
+
+
+@cli.command()
+@click.argument("scenario_path", metavar="SCENARIO", type=click.Path(path_type=Path))
+@click.option("--steps", type=click.IntRange(1, 10_000_000), default=None, help="Number of steps (default: the scenario's).")
+@click.option("--seed", type=click.IntRange(0, None), default=0, show_default=True, help="Root seed.")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a parameter; repeatable.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("results"), show_default=True,
+              help="Folder for the Parquet table and the PNG plot.")
+@click.option("--snapshot-every", type=click.IntRange(1, None), default=None, help="Keep the lattice every K steps.")
+@click.option("--no-plot", is_flag=True, help="Skip the PNG plot.")
+def run(scenario_path: Path, steps: int | None, seed: int, sets: tuple[str, ...], out_dir: Path,
+        snapshot_every: int | None, no_plot: bool) -> None:
+    """Run one scenario, print a summary, write Parquet and a PNG plot."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.table import Table
+
+    from .simulate import simulate
+
+    scenario = apply_sets(Scenario.load(scenario_path), sets, str(scenario_path))
+    total = scenario.steps if steps is None else steps
+    console = Console(stderr=True)
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} steps"),
+                  TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False) as bar:
+        task = bar.add_task(f"{scenario.name} (compiling kernels on first use)", total=total)
+
+        def progress(done: int, all_: int) -> None:
+            bar.update(task, completed=done, description=scenario.name)
+
+        result = simulate(scenario, total, seed, snapshot_every=snapshot_every, progress=progress,
+                          chunk=max(1, min(250, total // 20 or 1)))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = f"{scenario.name}-seed{seed}"
+    pq_path = result.to_parquet(out_dir / f"{stem}.parquet")
+    table = Table(title=f"{scenario.name}  [{scenario.hash()}]  seed {seed}")
+    table.add_column("statistic")
+    table.add_column("value", justify="right")
+    for key, value in result.summary().items():
+        table.add_row(key.replace("_", " "), f"{value:.4g}" if isinstance(value, float) else str(value))
+    Console().print(table)
+    click.echo(f"table: {pq_path}")
+    if not no_plot:
+        try:
+            from .viz.plots import plot_run
+        except ImportError:
+            click.echo("plot skipped: install the 'plot' extra (pip install 'uprising[plot]')", err=True)
+        else:
+            click.echo(f"plot:  {plot_run(result, out_dir / f'{stem}.png')}")
+
+
+@cli.command()
+@click.option("--sizes", default="40,100,1000", show_default=True, help="Comma-separated lattice edges.")
+@click.option("--steps", type=click.IntRange(1, None), default=None, help="Steps per measurement (default: by size).")
+@click.option("--repeats", type=click.IntRange(1, None), default=3, show_default=True, help="Runs per size; the median is shown.")
+@click.option("--scenario", "scenario_path", type=click.Path(path_type=Path), default=None,
+              help="Scenario to time (default: built-in Mesa-rules scenario).")
+def bench(sizes: str, steps: int | None, repeats: int, scenario_path: Path | None) -> None:
+    """Time uprising alone (agent-steps per second, all agents counted); see benchmarks/ for Mesa."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from .bench import measure
+
+    base = Scenario.load(scenario_path) if scenario_path else None
+    try:
+        edges = [int(s) for s in sizes.split(",") if s.strip()]
+    except ValueError:
+        raise UsageFailure(f"--sizes: {sizes!r}: expected comma-separated integers, e.g. 40,100,1000") from None
+    table = Table(title="uprising agent-steps per second (median)")
+    for col in ("lattice", "activation", "agents", "steps", "agent-steps/s"):
+        table.add_column(col, justify="right")
+    for edge in edges:
+        for activation in ("random_sequential", "tiled"):
+            m = measure(edge, activation, steps=steps, repeats=repeats, base=base)
+            table.add_row(f"{edge}x{edge}", activation, str(m["agents"]), str(m["steps"]), f"{m['rate']:.3g}")
+    Console().print(table)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: runs the click group, turning bad input into one line and exit code 2."""
+    try:
+        cli.main(args=argv, prog_name="uprising", standalone_mode=False)
+    except (ScenarioError, UsageFailure) as exc:
+        click.echo(f"uprising: error: {exc}", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("uprising: interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        click.echo(f"uprising: error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("uprising: interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

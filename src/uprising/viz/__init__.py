@@ -1,0 +1,1 @@
+"""Optional plotting layer (needs the ``plot`` extra); the core never imports it."""
