@@ -56,4 +56,4 @@ OUT_RELEASES = 5
 OUT_SIZE = 6
 OUT_NAMES = ("quiet", "active", "jailed", "cops", "arrests", "releases")
 
-MOVE_TRIES = 8  # rejection-sampling tries before enumerating the empty cells in vision
+MOVE_TRIES = 32  # rejection-sampling tries before enumerating the empty cells in vision

@@ -79,9 +79,18 @@ def _wrap(y, x, dy, dx, width, height):
     return yy * width + xx
 
 
-@njit(cache=True)
-def field_add(field, cell, delta, rows_dy, rows_half, width, height):
-    """Add ``delta`` to ``field`` over the neighbourhood (centre included) of ``cell``."""
+@njit(cache=True, inline="always")
+def _span_add(field, lo, hi, delta):
+    for xx in range(lo, hi):
+        field[xx] += delta
+
+
+def _field_add_impl(field, cell, delta, rows_dy, rows_half, width, height):
+    """Add ``delta`` to ``field`` over the neighbourhood (centre included) of ``cell``.
+
+    Each row of the neighbourhood is one or two contiguous runs of cells (two
+    when it wraps around the torus), so the inner loops carry no wrap tests.
+    """
     y = cell // width
     x = cell - y * width
     for i in range(rows_dy.shape[0]):
@@ -93,18 +102,20 @@ def field_add(field, cell, delta, rows_dy, rows_half, width, height):
         base = yy * width
         half = rows_half[i]
         x0 = x - half
-        x1 = x + half
-        if x0 >= 0 and x1 < width:
-            for xx in range(base + x0, base + x1 + 1):
-                field[xx] += delta
+        x1 = x + half + 1
+        if x0 < 0:
+            _span_add(field, base + x0 + width, base + width, delta)
+            _span_add(field, base, base + x1, delta)
+        elif x1 > width:
+            _span_add(field, base + x0, base + width, delta)
+            _span_add(field, base, base + x1 - width, delta)
         else:
-            for dx in range(-half, half + 1):
-                xx = x + dx
-                if xx < 0:
-                    xx += width
-                elif xx >= width:
-                    xx -= width
-                field[base + xx] += delta
+            _span_add(field, base + x0, base + x1, delta)
+
+
+field_add = njit(cache=True)(_field_add_impl)
+# the same function inlined at the few hot call sites (numba does not inline across dispatchers)
+_field_add_hot = njit(cache=True, inline="always")(_field_add_impl)
 
 
 @njit(cache=True)
@@ -120,7 +131,7 @@ def build_fields(occupant, cop_seen, active_seen, rows_dy, rows_half, width, hei
             field_add(active_seen, c, 1, rows_dy, rows_half, width, height)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _move(c, mdy, mdx, occupant, hardship, risk, cop_seen, active_seen, rows_dy, rows_half,
           width, height, rng, buf):
     """Rule M: move the agent on ``c`` to a uniformly random empty cell within vision.
@@ -153,15 +164,13 @@ def _move(c, mdy, mdx, occupant, hardship, risk, cop_seen, active_seen, rows_dy,
     occupant[target] = v
     occupant[c] = EMPTY
     kind = v & KIND_MASK
-    if kind == COP:
-        field_add(cop_seen, c, -1, rows_dy, rows_half, width, height)
-        field_add(cop_seen, target, 1, rows_dy, rows_half, width, height)
-    else:
+    if kind != COP:
         hardship[target] = hardship[c]
         risk[target] = risk[c]
-        if kind == ACTIVE:
-            field_add(active_seen, c, -1, rows_dy, rows_half, width, height)
-            field_add(active_seen, target, 1, rows_dy, rows_half, width, height)
+    if kind == COP or kind == ACTIVE:
+        field = cop_seen if kind == COP else active_seen
+        _field_add_hot(field, c, -1, rows_dy, rows_half, width, height)
+        _field_add_hot(field, target, 1, rows_dy, rows_half, width, height)
     return target
 
 
@@ -349,58 +358,6 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
             if kind == EMPTY or (v & ACTED_BIT) == flag:
                 continue
 
-            if kind == COP:
-                occupant[c] = COP | flag
-                if movement and move_first:
-                    c = _move(c, cop_dy, cop_dx, occupant, hardship, risk, cop_seen, active_seen,
-                              rows_dy, rows_half, width, height, rng, buf)
-                # rule C
-                if not (same_shape and active_seen[c] == 0):
-                    y = c // width
-                    x = c - y * width
-                    m = 0
-                    for k in range(cop_dy.shape[0]):
-                        tc = _wrap(y, x, cop_dy[k], cop_dx[k], width, height)
-                        if occupant[tc] & KIND_MASK == ACTIVE:
-                            buf[m] = tc
-                            m += 1
-                    if m > 0:
-                        a = buf[bounded(rng, m)]
-                        term = _draw_term(jail_rule, max_jail, rng)
-                        field_add(active_seen, a, -1, rows_dy, rows_half, width, height)
-                        counters[CT_ACTIVE] -= 1
-                        counters[CT_JAILED] += 1
-                        arrests += 1
-                        if counters[CT_LOG] < log_cap:
-                            row = counters[CT_LOG]
-                            arrest_log[row, 0] = step
-                            arrest_log[row, 1] = c
-                            arrest_log[row, 2] = a
-                            arrest_log[row, 3] = term
-                            counters[CT_LOG] += 1
-                        if hold_cell:
-                            occupant[a] = JAILED | (occupant[a] & ACTED_BIT)
-                            jail[a] = term
-                        else:
-                            p = counters[CT_POOL]
-                            pool_hardship[p] = hardship[a]
-                            pool_risk[p] = risk[a]
-                            pool_term[p] = term
-                            pool_origin[p] = a
-                            counters[CT_POOL] = p + 1
-                            occupant[a] = EMPTY
-                            if cop_to_arrestee:
-                                occupant[a] = occupant[c]
-                                occupant[c] = EMPTY
-                                field_add(cop_seen, c, -1, rows_dy, rows_half, width, height)
-                                field_add(cop_seen, a, 1, rows_dy, rows_half, width, height)
-                                c = a
-                if movement and not move_first:
-                    _move(c, cop_dy, cop_dx, occupant, hardship, risk, cop_seen, active_seen,
-                          rows_dy, rows_half, width, height, rng, buf)
-                continue
-
-            # a citizen
             if kind == JAILED:
                 if not countdown_own:
                     occupant[c] = JAILED | flag
@@ -417,33 +374,77 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
                 counters[CT_QUIET] += 1
                 releases += 1
             occupant[c] = kind | flag
-            if movement and move_first:
-                c = _move(c, cit_dy, cit_dx, occupant, hardship, risk, cop_seen, active_seen,
-                          rows_dy, rows_half, width, height, rng, buf)
-            # rule A
-            g = np.float64(hardship[c]) * one_minus_l
-            new_kind = QUIET
-            if g > threshold:
-                self_active = 1 if kind == ACTIVE else 0
-                n_a = 1 + active_seen[c] - self_active + own_cell * self_active
-                if n_a > max_a:
-                    n_a = max_a
-                p_arrest = ptable[cop_seen[c], n_a]
-                if g - np.float64(risk[c]) * p_arrest > threshold:
-                    new_kind = ACTIVE
-            if new_kind != kind:
-                occupant[c] = new_kind | flag
-                if new_kind == ACTIVE:
-                    field_add(active_seen, c, 1, rows_dy, rows_half, width, height)
-                    counters[CT_QUIET] -= 1
-                    counters[CT_ACTIVE] += 1
-                else:
-                    field_add(active_seen, c, -1, rows_dy, rows_half, width, height)
+            is_cop = kind == COP
+            # three slots: rule M (if move first), rule C or A, rule M (if act first)
+            for slot in range(3):
+                if slot != 1:
+                    if movement and (slot == 0) == move_first:
+                        c = _move(c, cop_dy if is_cop else cit_dy, cop_dx if is_cop else cit_dx, occupant,
+                                  hardship, risk, cop_seen, active_seen, rows_dy, rows_half, width, height, rng, buf)
+                    continue
+                if is_cop:
+                    # rule C
+                    if same_shape and active_seen[c] == 0:
+                        continue
+                    y = c // width
+                    x = c - y * width
+                    m = 0
+                    for k in range(cop_dy.shape[0]):
+                        tc = _wrap(y, x, cop_dy[k], cop_dx[k], width, height)
+                        if occupant[tc] & KIND_MASK == ACTIVE:
+                            buf[m] = tc
+                            m += 1
+                    if m == 0:
+                        continue
+                    a = buf[bounded(rng, m)]
+                    term = _draw_term(jail_rule, max_jail, rng)
+                    _field_add_hot(active_seen, a, -1, rows_dy, rows_half, width, height)
                     counters[CT_ACTIVE] -= 1
-                    counters[CT_QUIET] += 1
-            if movement and not move_first:
-                _move(c, cit_dy, cit_dx, occupant, hardship, risk, cop_seen, active_seen,
-                      rows_dy, rows_half, width, height, rng, buf)
+                    counters[CT_JAILED] += 1
+                    arrests += 1
+                    if counters[CT_LOG] < log_cap:
+                        row = counters[CT_LOG]
+                        arrest_log[row, 0] = step
+                        arrest_log[row, 1] = c
+                        arrest_log[row, 2] = a
+                        arrest_log[row, 3] = term
+                        counters[CT_LOG] += 1
+                    if hold_cell:
+                        occupant[a] = JAILED | (occupant[a] & ACTED_BIT)
+                        jail[a] = term
+                    else:
+                        p = counters[CT_POOL]
+                        pool_hardship[p] = hardship[a]
+                        pool_risk[p] = risk[a]
+                        pool_term[p] = term
+                        pool_origin[p] = a
+                        counters[CT_POOL] = p + 1
+                        occupant[a] = EMPTY
+                        if cop_to_arrestee:
+                            occupant[a] = occupant[c]
+                            occupant[c] = EMPTY
+                            field_add(cop_seen, c, -1, rows_dy, rows_half, width, height)
+                            field_add(cop_seen, a, 1, rows_dy, rows_half, width, height)
+                            c = a
+                    continue
+                # rule A
+                g = np.float64(hardship[c]) * one_minus_l
+                new_kind = QUIET
+                if g > threshold:
+                    self_active = 1 if kind == ACTIVE else 0
+                    n_a = 1 + active_seen[c] - self_active + own_cell * self_active
+                    if n_a > max_a:
+                        n_a = max_a
+                    p_arrest = ptable[cop_seen[c], n_a]
+                    if g - np.float64(risk[c]) * p_arrest > threshold:
+                        new_kind = ACTIVE
+                if new_kind != kind:
+                    occupant[c] = new_kind | flag
+                    delta = 1 if new_kind == ACTIVE else -1
+                    _field_add_hot(active_seen, c, delta, rows_dy, rows_half, width, height)
+                    counters[CT_QUIET] -= delta
+                    counters[CT_ACTIVE] += delta
+                    kind = new_kind
 
         # jail countdown at the end of the step (NetLogo)
         if not countdown_own:

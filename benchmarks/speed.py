@@ -1,0 +1,135 @@
+"""Speed of uprising against Mesa's Epstein example, measured in the same run.
+
+Counts agent-steps per second over all agents (citizens and cops) for
+* Mesa 3.x's ``EpsteinCivilViolence`` and uprising's Mesa-rules scenario at 40x40 and 100x100;
+* uprising alone at 1000x1000 and 3000x3000, for ``random_sequential`` and ``tiled``.
+Each figure is the median of ``--repeats`` runs; Mesa and uprising alternate so
+that load on this shared machine hits both alike. Reports the ratio per size,
+the memory per agent, and writes BENCHMARKS.md.
+
+Usage: python benchmarks/speed.py [--repeats 5] [--out BENCHMARKS.md] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+
+import numba  # noqa: E402
+import numpy as np  # noqa: E402
+
+from uprising import model as _model  # noqa: E402
+from uprising.bench import MESA_RULES, measure  # noqa: E402
+
+TARGETS = {
+    (40, "random_sequential"): 1e7,
+    (1000, "random_sequential"): 5e6,
+    (3000, "tiled"): 5e7,
+}
+
+
+def mesa_rate(edge: int, steps: int, seed: int) -> tuple[float, int]:
+    """Agent-steps/s of Mesa's own example at its defaults on an edge x edge grid."""
+    from mesa.examples.advanced.epstein_civil_violence.model import EpsteinCivilViolence
+
+    m = EpsteinCivilViolence(width=edge, height=edge, seed=seed)
+    agents = len(m.agents)
+    m.step()  # first step outside the timing, as uprising's compile is
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        m.step()
+    return agents * steps / (time.perf_counter() - t0), agents
+
+
+def uprising_rate(edge: int, activation: str, steps: int, seed: int) -> dict:
+    return measure(edge, activation, steps=steps, repeats=1, seed=seed, base=MESA_RULES)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--out", type=Path, default=Path("BENCHMARKS.md"))
+    ap.add_argument("--quick", action="store_true", help="fewer steps and sizes (a smoke run)")
+    args = ap.parse_args(argv)
+    import mesa
+
+    rows = []
+    compare = [(40, 60, 3000), (100, 6, 300)] if not args.quick else [(40, 10, 300)]
+    for edge, mesa_steps, up_steps in compare:
+        m_rates, u_rates, agents = [], [], 0
+        for r in range(args.repeats):
+            rate, agents = mesa_rate(edge, mesa_steps, r)
+            m_rates.append(rate)
+            u_rates.append(uprising_rate(edge, "random_sequential", up_steps, r)["rate"])
+            print(f"{edge}x{edge} repeat {r}: mesa {rate:.3g}, uprising {u_rates[-1]:.3g}", flush=True)
+        m_med, u_med = statistics.median(m_rates), statistics.median(u_rates)
+        rows.append({"edge": edge, "activation": "random_sequential", "agents": agents, "mesa": m_med,
+                     "uprising": u_med, "ratio": u_med / m_med, "bytes": None})
+    big = [(1000, "random_sequential", 10), (1000, "tiled", 20), (3000, "random_sequential", 3), (3000, "tiled", 6)]
+    if args.quick:
+        big = [(1000, "tiled", 3)]
+    for edge, activation, steps in big:
+        ms = [measure(edge, activation, steps=steps, repeats=1, seed=r, base=MESA_RULES)
+              for r in range(max(1, args.repeats // 2 + 1))]
+        rate = statistics.median(m["rate"] for m in ms)
+        print(f"{edge}x{edge} {activation}: {rate:.3g}", flush=True)
+        rows.append({"edge": edge, "activation": activation, "agents": ms[0]["agents"], "mesa": None,
+                     "uprising": rate, "ratio": None, "bytes": ms[0]["bytes_per_agent"]})
+    for act in ("random_sequential", "tiled"):
+        ms = measure(40, act, steps=3000, repeats=args.repeats, base=MESA_RULES)
+        if act == "tiled":
+            rows.append({"edge": 40, "activation": "tiled", "agents": ms["agents"], "mesa": None,
+                         "uprising": ms["rate"], "ratio": None, "bytes": None})
+    write_report(args.out, rows, mesa.__version__, args)
+    print(f"wrote {args.out}")
+    return 0
+
+
+def write_report(path: Path, rows: list[dict], mesa_version: str, args) -> None:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `python benchmarks/speed.py` (median of "
+        f"{args.repeats} runs per figure; Mesa and uprising alternate within one process run,"
+        " so the ratio is measured under the same load). Agent-steps/s count every agent, citizens and cops.",
+        "Rules and inputs are Mesa's defaults (`scenarios/mesa-default.toml`: L 0.8, cops 0.074, v 7,"
+        " J_max 1000, von Neumann vision, round rule, binomial placement) scaled to each lattice.",
+        "",
+        f"- machine: {platform.machine()}, {cpu}, {os.cpu_count()} cores (one used), Linux {platform.release()}",
+        f"- Python {platform.python_version()}, numpy {np.__version__}, numba {numba.__version__},"
+        f" Mesa {mesa_version}",
+        f"- date: {time.strftime('%Y-%m-%d')}",
+        "",
+        "| lattice | activation | agents | Mesa agent-steps/s | uprising agent-steps/s | ratio | target | met | bytes/agent |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    def fmt(value, spec):
+        return "" if value is None else format(value, spec)
+
+    for r in rows:
+        target = TARGETS.get((r["edge"], r["activation"]))
+        met = "" if target is None else ("yes" if r["uprising"] >= target else "**no**")
+        ratio = "" if r["ratio"] is None else f"{r['ratio']:.0f}x"
+        lines.append(f"| {r['edge']}x{r['edge']} | {r['activation']} | {r['agents']:,} | {fmt(r['mesa'], '.3g')} | "
+                     f"{r['uprising']:.3g} | {ratio} | {fmt(target, '.0e')} | {met} | {fmt(r['bytes'], '.1f')} |")
+    lines.append("")
+    path.write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
