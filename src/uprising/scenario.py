@@ -340,3 +340,20 @@ def seed_sequence(seed: int, replicate: int | None = None) -> np.random.SeedSequ
     if replicate is None:
         return np.random.SeedSequence(seed)
     return np.random.SeedSequence(seed, spawn_key=(replicate,))
+
+
+def parameter_table_markdown() -> str:
+    """The parameter table as Markdown (embedded in docs/model.md; a test keeps it current)."""
+    lines = ["| parameter | unit | default | allowed | reference | meaning |", "|---|---|---|---|---|---|"]
+    for row in parameter_table():
+        cells = [f"`{row['name']}`", row["unit"], f"`{row['default']}`", row["allowed"].replace("|", "\\|"),
+                 row["reference"], row["meaning"]]
+        lines.append("| " + " | ".join(c.replace("\n", " ") for c in cells) + " |")
+    sched = Schedule.model_fields
+    lines += ["", "Schedules (`legitimacy_schedule`, `cop_schedule`):", "",
+              "| key | unit | default | allowed | meaning |", "|---|---|---|---|---|"]
+    for name, info in sched.items():
+        extra = info.json_schema_extra or {}
+        lines.append(f"| `{name}` | {extra.get('unit', '')} | `{info.default!r}` | "
+                     f"{(_allowed(info) or 'any').replace('|', chr(92) + '|')} | {info.description} |")
+    return "\n".join(lines)
