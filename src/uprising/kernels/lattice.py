@@ -61,7 +61,10 @@ from .codes import (
     OUT_RELEASES,
     QUIET,
 )
+from .prefetch import prefetch
 from .rng import bounded
+
+PREFETCH_AHEAD = 16  # activations ahead whose own cells are prefetched
 
 
 @njit(cache=True, inline="always")
@@ -352,6 +355,13 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
         _fill_order(order, tile_order, activation, tile, width, height, rng)
 
         for i in range(n_cells):
+            if i + PREFETCH_AHEAD < n_cells:
+                ahead = order[i + PREFETCH_AHEAD]
+                prefetch(occupant, ahead)
+                prefetch(hardship, ahead)
+                prefetch(risk, ahead)
+                prefetch(cop_seen, ahead)
+                prefetch(active_seen, ahead)
             c = order[i]
             v = occupant[c]
             kind = v & KIND_MASK
