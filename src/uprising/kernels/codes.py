@@ -3,6 +3,10 @@
 Cell contents (``occupant``, uint8): the low 7 bits hold what is on the cell; the
 high bit is the "has acted this step" flag, whose meaning flips every step
 (see :func:`uprising.kernels.lattice.run_steps`).
+
+numba freezes these values into the cached machine code of the kernels, and its
+cache is keyed on the kernel's own source file only: after changing a value here,
+delete the cache (``find src -name '*.nb[ic]' -delete``).
 """
 
 EMPTY = 0
