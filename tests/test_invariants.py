@@ -163,14 +163,9 @@ def test_life_terms_never_release(case):
     assert np.array_equal(outs[:, codes.OUT_JAILED], np.cumsum(outs[:, codes.OUT_ARRESTS]))
 
 
-# ------------------------------------------------------------------- a known bug, kept visible
+# ------------------------------------------------------------------- a fixed bug, kept as a regression test
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG kernels/lattice.py:_place_released (l.278-283, twin reference.py l.279-281): when the lattice "
-    "is full, _random_empty_cell returns -1 and the released prisoner is written to occupant[-1], "
-    "destroying the agent on the last cell; reachable because model.cop_targets (l.186) scales the "
-    "target by initial_cops/cop_density, so rounding lets cops + citizens exceed the cells"))
 def test_cop_target_overflow_corrupts_lattice():
     # 10 x 15 = 150 cells, 105 citizens (0.7), round(0.01 * 150) = 2 cops. The schedule asks for cop
     # density 0.3 (valid: 0.7 + 0.3 = 1), but the target is rint(2 * 0.3 / 0.01) = 60, not 45.

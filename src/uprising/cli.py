@@ -6,6 +6,7 @@ one line, ``uprising: error: FILE: FIELD: what is allowed``, and exits with 2.
 
 from __future__ import annotations
 
+import re
 import sys
 import tomllib
 from pathlib import Path
@@ -78,7 +79,7 @@ def run(scenario_path: Path, steps: int | None, seed: int, sets: tuple[str, ...]
         result = simulate(scenario, total, seed, snapshot_every=snapshot_every, progress=progress,
                           chunk=max(1, min(250, total // 20 or 1)))
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"{scenario.name}-seed{seed}"
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{scenario.name}-seed{seed}")
     pq_path = result.to_parquet(out_dir / f"{stem}.parquet")
     table = Table(title=f"{scenario.name}  [{scenario.hash()}]  seed {seed}")
     table.add_column("statistic")

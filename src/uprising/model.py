@@ -104,7 +104,7 @@ class State:
                 "jailed": int(c[codes.CT_JAILED]), "cops": int(c[codes.CT_COPS])}
 
     def kinds(self) -> np.ndarray:
-        """What is on each cell (codes.EMPTY..COP), as a height x width uint8 grid."""
+        """What is on each cell (codes.EMPTY..COP), flat in row-major order (reshape to height x width)."""
         return self.occupant & codes.KIND_MASK
 
     def nbytes(self) -> int:
@@ -182,7 +182,8 @@ def cop_targets(scenario: Scenario, initial_cops: int, first_step: int, n: int) 
     dens = scenario.cop_schedule.values(scenario.cop_density, first_step + n)[first_step:]
     if scenario.cop_schedule.kind == "constant":
         return np.full(n, initial_cops, dtype=np.int64)
-    if scenario.cop_density > 0:
+    if scenario.placement == "binomial" and scenario.cop_density > 0:
+        # the initial count was itself random: scale it
         return np.rint(initial_cops * dens / scenario.cop_density).astype(np.int64)
     return np.rint(dens * scenario.width * scenario.height).astype(np.int64)
 

@@ -53,7 +53,7 @@ class Schedule(BaseModel):
     until it reaches ``stop`` (Epstein's Run 3 loses 0.01 of legitimacy per step).
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
     kind: Literal["constant", "step", "linear"] = Field(
         "constant", description="shape of the schedule", json_schema_extra=_meta("choice", EPSTEIN + " Runs 3-5"))
@@ -82,20 +82,29 @@ class Schedule(BaseModel):
             out[t >= self.start] = self.value
         elif self.kind == "linear":
             ramp = base + self.rate * (t - self.start + 1)
-            lo, hi = (self.stop, 1.0) if self.rate < 0 else (0.0, self.stop)
-            lo = 0.0 if lo is None else lo
-            hi = 1.0 if hi is None else hi
-            ramp = np.clip(ramp, lo, hi)
-            out = np.where(t >= self.start, ramp, out)
+            if self.stop is not None:
+                if self.rate < 0:
+                    ramp = np.maximum(ramp, min(self.stop, base))
+                else:
+                    ramp = np.minimum(ramp, max(self.stop, base))
+            out = np.where(t >= self.start, np.clip(ramp, 0.0, 1.0), out)
         return out
 
     def extreme(self, base: float) -> float:
-        """Largest value the schedule can take."""
+        """Largest value the schedule can take (a valid schedule never overshoots its stop)."""
         if self.kind == "step":
             return max(base, self.value)
         if self.kind == "linear" and self.rate > 0:
             return 1.0 if self.stop is None else max(base, self.stop)
         return base
+
+    def check_against(self, base: float, name: str) -> None:
+        """A ramp's stop must lie on the side it moves towards (raises ValueError)."""
+        if self.kind == "linear" and self.stop is not None:
+            if (self.rate < 0 and self.stop > base) or (self.rate > 0 and self.stop < base):
+                way = "at most" if self.rate < 0 else "at least"
+                raise ValueError(f"{name}.stop: a ramp with rate {self.rate} must stop {way} the starting "
+                                 f"value {base} (got {self.stop})")
 
 
 class Scenario(BaseModel):
@@ -105,7 +114,7 @@ class Scenario(BaseModel):
     paper's Run 2 inputs with the paper's rules where they are unambiguous.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
     name: str = Field("unnamed", description="short name of the scenario",
                       json_schema_extra=_meta("text", "-"))
@@ -183,6 +192,8 @@ class Scenario(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> "Scenario":
+        self.legitimacy_schedule.check_against(self.legitimacy, "legitimacy_schedule")
+        self.cop_schedule.check_against(self.cop_density, "cop_schedule")
         top = max(self.cop_density, self.cop_schedule.extreme(self.cop_density))
         if self.citizen_density + top > 1.0 + 1e-12:
             raise ValueError(f"citizen_density + cop_density: must not exceed 1 (got {self.citizen_density} + {top})")
@@ -266,7 +277,23 @@ def _toml_value(value: Any) -> str:
         return repr(value)
     if isinstance(value, int):
         return str(value)
-    return json.dumps(str(value))
+    return _toml_string(str(value))
+
+
+_TOML_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+
+
+def _toml_string(text: str) -> str:
+    """A TOML basic string: quotes, backslashes and control characters escaped, the rest literal."""
+    out = []
+    for ch in text:
+        if ch in _TOML_ESCAPES:
+            out.append(_TOML_ESCAPES[ch])
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04X}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
 
 
 def _to_scenario_error(exc: ValidationError, source: str, data: dict[str, Any]) -> ScenarioError:

@@ -345,6 +345,10 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
             occupant[c] = EMPTY
             counters[CT_COPS] -= 1
         while counters[CT_COPS] < cop_target[t]:
+            # keep one empty cell for every prisoner off the lattice, so each can come back
+            on_lattice = counters[CT_QUIET] + counters[CT_ACTIVE] + counters[CT_JAILED] - counters[CT_POOL]
+            if n_cells - on_lattice - counters[CT_COPS] <= counters[CT_POOL]:
+                break
             c = _random_empty_cell(occupant, rng)
             if c < 0:
                 break

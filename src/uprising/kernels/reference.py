@@ -149,6 +149,9 @@ def run_steps_reference(occupant, hardship, risk, jail, cit_offsets, cop_offsets
             occupant[c] = EMPTY
             counters[CT_COPS] -= 1
         while counters[CT_COPS] < cop_target[t]:
+            on_lattice = counters[CT_QUIET] + counters[CT_ACTIVE] + counters[CT_JAILED] - len(pool)
+            if len(occupant) - on_lattice - counters[CT_COPS] <= len(pool):
+                break
             c = _random_cell_of(lat, EMPTY, 64, s)
             if c < 0:
                 break
