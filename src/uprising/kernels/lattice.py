@@ -65,6 +65,7 @@ from .prefetch import prefetch
 from .rng import bounded
 
 PREFETCH_AHEAD = 16  # activations ahead whose own cells are prefetched
+PREFETCH_MIN_CELLS = 1 << 16  # smaller lattices stay in cache: no prefetching
 
 
 @njit(cache=True, inline="always")
@@ -178,45 +179,25 @@ def _move(c, mdy, mdx, occupant, hardship, risk, cop_seen, active_seen, rows_dy,
 
 
 @njit(cache=True)
-def _random_empty_cell(occupant, rng):
-    """A uniformly random empty cell of the lattice (-1 if there is none)."""
+def _random_cell_of(occupant, kind, tries, rng):
+    """A uniformly random cell holding ``kind`` (-1 if there is none).
+
+    ``tries`` uniform draws over the lattice first, then an exact enumeration.
+    """
     n = occupant.shape[0]
-    for _ in range(64):
+    for _ in range(tries):
         t = bounded(rng, n)
-        if occupant[t] & KIND_MASK == EMPTY:
+        if occupant[t] & KIND_MASK == kind:
             return t
     m = 0
     for t in range(n):
-        if occupant[t] & KIND_MASK == EMPTY:
+        if occupant[t] & KIND_MASK == kind:
             m += 1
     if m == 0:
         return -1
     pick = bounded(rng, m)
     for t in range(n):
-        if occupant[t] & KIND_MASK == EMPTY:
-            if pick == 0:
-                return t
-            pick -= 1
-    return -1
-
-
-@njit(cache=True)
-def _random_cop_cell(occupant, rng):
-    """A uniformly random cell holding a cop (-1 if there is none)."""
-    n = occupant.shape[0]
-    for _ in range(256):
-        t = bounded(rng, n)
-        if occupant[t] & KIND_MASK == COP:
-            return t
-    m = 0
-    for t in range(n):
-        if occupant[t] & KIND_MASK == COP:
-            m += 1
-    if m == 0:
-        return -1
-    pick = bounded(rng, m)
-    for t in range(n):
-        if occupant[t] & KIND_MASK == COP:
+        if occupant[t] & KIND_MASK == kind:
             if pick == 0:
                 return t
             pick -= 1
@@ -279,7 +260,7 @@ def _place_released(origin, h, r, occupant, hardship, risk, jail, flag, rng):
     """Put a released prisoner back: on its cell of arrest if free, else on a random empty cell."""
     cell = origin
     if occupant[cell] & KIND_MASK != EMPTY:
-        cell = _random_empty_cell(occupant, rng)
+        cell = _random_cell_of(occupant, EMPTY, 64, rng)
     occupant[cell] = QUIET | flag
     hardship[cell] = h
     risk[cell] = r
@@ -329,6 +310,7 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
     n_cells = occupant.shape[0]
     log_cap = arrest_log.shape[0]
     max_a = ptable.shape[1] - 1
+    use_prefetch = n_cells >= PREFETCH_MIN_CELLS
 
     for t in range(legitimacy.shape[0]):
         step = counters[CT_STEP]
@@ -340,7 +322,7 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
 
         # cop schedule (Epstein Run 5): remove at random or add on random empty cells
         while counters[CT_COPS] > cop_target[t]:
-            c = _random_cop_cell(occupant, rng)
+            c = _random_cell_of(occupant, COP, 256, rng)
             field_add(cop_seen, c, -1, rows_dy, rows_half, width, height)
             occupant[c] = EMPTY
             counters[CT_COPS] -= 1
@@ -349,7 +331,7 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
             on_lattice = counters[CT_QUIET] + counters[CT_ACTIVE] + counters[CT_JAILED] - counters[CT_POOL]
             if n_cells - on_lattice - counters[CT_COPS] <= counters[CT_POOL]:
                 break
-            c = _random_empty_cell(occupant, rng)
+            c = _random_cell_of(occupant, EMPTY, 64, rng)
             if c < 0:
                 break
             occupant[c] = COP | not_acted
@@ -359,7 +341,7 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
         _fill_order(order, tile_order, activation, tile, width, height, rng)
 
         for i in range(n_cells):
-            if i + PREFETCH_AHEAD < n_cells:
+            if use_prefetch and i + PREFETCH_AHEAD < n_cells:
                 ahead = order[i + PREFETCH_AHEAD]
                 prefetch(occupant, ahead)
                 prefetch(hardship, ahead)
