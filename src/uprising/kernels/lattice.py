@@ -97,7 +97,16 @@ def _field_add_impl(field, cell, delta, rows_dy, rows_half, width, height):
     """
     y = cell // width
     x = cell - y * width
-    for i in range(rows_dy.shape[0]):
+    n_rows = rows_dy.shape[0]
+    r = rows_dy[n_rows - 1]
+    if r <= y < height - r and r <= x < width - r:
+        # interior cell: no row or column wraps around the torus
+        for i in range(n_rows):
+            half = rows_half[i]
+            lo = cell + rows_dy[i] * width - half
+            _span_add(field, lo, lo + 2 * half + 1, delta)
+        return
+    for i in range(n_rows):
         yy = y + rows_dy[i]
         if yy < 0:
             yy += height
@@ -148,12 +157,22 @@ def _move(c, mdy, mdx, occupant, hardship, risk, cop_seen, active_seen, rows_dy,
     y = c // width
     x = c - y * width
     target = -1
-    for _ in range(MOVE_TRIES):
-        k = bounded(rng, n)
-        t = _wrap(y, x, mdy[k], mdx[k], width, height)
-        if occupant[t] & KIND_MASK == EMPTY:
-            target = t
-            break
+    r = mdy[n - 1]
+    if r <= y < height - r and r <= x < width - r:
+        # interior cell: offsets need no wrapping
+        for _ in range(MOVE_TRIES):
+            k = bounded(rng, n)
+            t = c + mdy[k] * width + mdx[k]
+            if occupant[t] & KIND_MASK == EMPTY:
+                target = t
+                break
+    else:
+        for _ in range(MOVE_TRIES):
+            k = bounded(rng, n)
+            t = _wrap(y, x, mdy[k], mdx[k], width, height)
+            if occupant[t] & KIND_MASK == EMPTY:
+                target = t
+                break
     if target < 0:
         m = 0
         for k in range(n):
