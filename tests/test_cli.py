@@ -125,3 +125,17 @@ def test_bench_runs():
 
 def test_bench_bad_sizes():
     assert_one_line_error(uprising("bench", "--sizes", "4O,100"), "--sizes", "comma-separated integers")
+
+
+def test_run_writes_snapshots_when_asked(tmp_path):
+    proc = uprising("run", str(RUN2), "--steps", "20", "--seed", "1", "--snapshot-every", "5", "--no-plot",
+                    "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    snaps = np.load(tmp_path / "epstein-2002-run2-seed1-snapshots.npz")
+    assert snaps["steps"].tolist() == [0, 5, 10, 15, 20]
+    assert snaps["kinds"].shape == (5, 40, 40)
+    # the last snapshot is the lattice of the driver's own run with the same seed
+    table = pq.read_table(tmp_path / "epstein-2002-run2-seed1.parquet")
+    last = snaps["kinds"][-1]
+    assert (last == 2).sum() == table.column("active").to_pylist()[-1]
+    assert (last == 4).sum() == table.column("cops").to_pylist()[-1]

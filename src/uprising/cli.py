@@ -88,6 +88,13 @@ def run(scenario_path: Path, steps: int | None, seed: int, sets: tuple[str, ...]
         table.add_row(key.replace("_", " "), f"{value:.4g}" if isinstance(value, float) else str(value))
     Console().print(table)
     click.echo(f"table: {pq_path}")
+    if result.snapshots:
+        import numpy as np
+
+        snap_path = out_dir / f"{stem}-snapshots.npz"
+        np.savez_compressed(snap_path, steps=np.array(sorted(result.snapshots)),
+                            kinds=np.stack([result.snapshots[k] for k in sorted(result.snapshots)]))
+        click.echo(f"snapshots: {snap_path} (cell kinds: 0 empty, 1 quiet, 2 active, 3 jailed, 4 cop)")
     if not no_plot:
         try:
             from .viz.plots import plot_run
