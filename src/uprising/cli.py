@@ -122,13 +122,21 @@ def bench(sizes: str, steps: int | None, repeats: int, scenario_path: Path | Non
         edges = [int(s) for s in sizes.split(",") if s.strip()]
     except ValueError:
         raise UsageFailure(f"--sizes: {sizes!r}: expected comma-separated integers, e.g. 40,100,1000") from None
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     table = Table(title="uprising agent-steps per second (median)")
-    for col in ("lattice", "activation", "agents", "steps", "agent-steps/s"):
+    for col in ("lattice", "activation", "agents", "steps", "agent-steps/s", "bytes/agent"):
         table.add_column(col, justify="right")
-    for edge in edges:
-        for activation in ("random_sequential", "tiled"):
+    cases = [(edge, activation) for edge in edges for activation in ("random_sequential", "tiled")]
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=Console(stderr=True)) as bar:
+        task = bar.add_task("timing", total=len(cases))
+        for edge, activation in cases:
+            bar.update(task, description=f"{edge}x{edge} {activation}")
             m = measure(edge, activation, steps=steps, repeats=repeats, base=base)
-            table.add_row(f"{edge}x{edge}", activation, str(m["agents"]), str(m["steps"]), f"{m['rate']:.3g}")
+            table.add_row(f"{edge}x{edge}", activation, str(m["agents"]), str(m["steps"]), f"{m['rate']:.3g}",
+                          f"{m['bytes_per_agent']:.1f}")
+            bar.advance(task)
     Console().print(table)
 
 
