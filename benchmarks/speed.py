@@ -25,7 +25,7 @@ os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
 
-from uprising import model as _model  # noqa: E402
+from _mesa_runner import machine  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 from uprising.bench import MESA_RULES, measure  # noqa: E402
 
 TARGETS = {
@@ -107,20 +107,12 @@ LIMITS = """## What limits the figures
   The 5e7 target at 3000x3000 would need about 20 ns per agent, which an exact random-order update
   with random moves cannot reach here; a synchronous, vectorised update (a different model of
   time, with its own conflict rule) would be needed, and is not built.
-- Mesa's example is at 6-9e3 agent-steps/s here (80-200 ms a step at 40x40), slower than the
+- Mesa's example is at 0.5-1.3e4 agent-steps/s here (80-200 ms a step at 40x40), slower than the
   5e4 quoted in model-notes; the ratio is measured in the same process run, alternating.
 """
 
 
 def write_report(path: Path, rows: list[dict], mesa_version: str, args) -> None:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     lines = [
         "# Benchmarks",
         "",
@@ -130,7 +122,7 @@ def write_report(path: Path, rows: list[dict], mesa_version: str, args) -> None:
         "Rules and inputs are Mesa's defaults (`scenarios/mesa-default.toml`: L 0.8, cops 0.074, v 7,"
         " J_max 1000, von Neumann vision, round rule, binomial placement) scaled to each lattice.",
         "",
-        f"- machine: {platform.machine()}, {cpu}, {os.cpu_count()} cores (one used), Linux {platform.release()}",
+        f"- machine: {machine()} (one core used)",
         f"- Python {platform.python_version()}, numpy {np.__version__}, numba {numba.__version__},"
         f" Mesa {mesa_version}",
         f"- date: {time.strftime('%Y-%m-%d')}",
