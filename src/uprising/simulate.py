@@ -135,6 +135,9 @@ def simulate(scenario: Scenario, steps: int | None = None, seed: int = 0, *, rep
     steps = scenario.steps if steps is None else int(steps)
     if steps < 1:
         raise ValueError("steps must be at least 1")
+    if steps != scenario.steps:
+        # the result records the run that was made, so its hash and run id tell runs of different lengths apart
+        scenario = scenario.replace(steps=steps)
     mdl, state = _model.init(scenario, seed_sequence(seed, replicate))
     counts = np.zeros((steps + 1, codes.OUT_SIZE), dtype=np.int64)
     c0 = state.counts()
