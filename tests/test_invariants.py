@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pytest
 from hypothesis import assume, given, note, settings
 from hypothesis import strategies as st
 

@@ -9,8 +9,6 @@ tests hold them to that on small lattices under every switch.
 
 from __future__ import annotations
 
-import numpy as np
-
 from .codes import (
     ACT_TILED,
     ACTED_BIT,
