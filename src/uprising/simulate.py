@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import model as _model
+from .analysis import outbursts
 from .kernels import codes
 from .scenario import Scenario, seed_sequence
 
@@ -100,27 +101,6 @@ class Result:
             "agent_steps_per_second": (self.citizens + int(self.column("cops")[0])) * self.steps / self.wall_seconds
             if self.wall_seconds > 0 else float("nan"),
         }
-
-
-def outbursts(active: np.ndarray, threshold: int = 50) -> list[tuple[int, int, int]]:
-    """Episodes with more than ``threshold`` actives: (start step, duration, total activation).
-
-    Total activation is the sum of active counts over the episode's steps
-    (Epstein 2002, Run 2's "total activation per outburst").
-    """
-    above = np.asarray(active) > threshold
-    episodes = []
-    t = 0
-    n = len(above)
-    while t < n:
-        if above[t]:
-            s = t
-            while t < n and above[t]:
-                t += 1
-            episodes.append((s, t - s, int(np.asarray(active)[s:t].sum())))
-        else:
-            t += 1
-    return episodes
 
 
 def simulate(scenario: Scenario, steps: int | None = None, seed: int = 0, *, replicate: int | None = None,
