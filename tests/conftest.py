@@ -56,6 +56,7 @@ def scenarios(draw, **fixed):
         placement=draw(st.sampled_from(["exact", "binomial"])), legitimacy=draw(st.floats(0.0, 1.0)),
         threshold=draw(st.sampled_from([0.0, 0.05, 0.1, 0.2])), citizen_vision=draw(vision),
         cop_vision=draw(vision), movement=draw(st.booleans()),
+        cop_movement=draw(st.sampled_from([None, True, False])),
         arrest_rule=draw(st.sampled_from(["ratio", "floor", "round_half_even"])),
         vision_shape=draw(st.sampled_from(["von_neumann", "moore", "euclidean"])),
         own_cell_in_vision=draw(st.booleans()), order=draw(st.sampled_from(["move_then_act", "act_then_move"])),

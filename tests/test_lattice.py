@@ -114,6 +114,10 @@ SPECIAL = {
     "cops-from-zero": dict(cop_density=0.0, cop_schedule=dict(kind="step", start=5, value=0.05)),
     "no-movement": dict(movement=False),
     "no-movement-hold": dict(movement=False, jailed_hold_cell=True, jail_countdown="own_activation"),
+    "only-cops-move": dict(movement=False, cop_movement=True, legitimacy=0.7),
+    "only-citizens-move": dict(movement=True, cop_movement=False, legitimacy=0.7),
+    "only-cops-move-act-first": dict(movement=False, cop_movement=True, order="act_then_move",
+                                     cop_moves_to_arrestee=True),
     "vision-1.7": dict(citizen_vision=1.7, cop_vision=1.7, legitimacy=0.7),
     "moore-1": dict(vision_shape="moore", citizen_vision=1, cop_vision=1, legitimacy=0.7),
     "cop-sees-further": dict(citizen_vision=2, cop_vision=3),
@@ -391,3 +395,20 @@ def test_jailed_holds_and_blocks_its_cell():
         run_scene(moving, st, 1)
         assert st.kinds()[3 * 7 + 3] == codes.JAILED
         assert st.counts()["cops"] == 1 and (st.kinds() == codes.COP).sum() == 1
+
+
+@pytest.mark.parametrize("movement, cop_movement, citizens_move, cops_move", [
+    (False, True, False, True),   # Run 1 here: citizens stay, cops patrol
+    (True, False, True, False),
+    (True, None, True, True),     # unset follows `movement`
+    (False, None, False, False),
+])
+def test_cop_movement_switch(movement, cop_movement, citizens_move, cops_move):
+    # L = 1: no grievance, so nobody turns active, nobody is arrested and only rule M changes the lattice
+    s = small(width=20, height=20, legitimacy=1.0, cop_density=0.08, movement=movement, cop_movement=cop_movement)
+    m, st = M.init(s, 3)
+    before = st.kinds().copy()
+    M.step(m, st, np.ones(10), np.full(10, st.initial_cops))
+    after = st.kinds()
+    assert ((before == codes.QUIET) != (after == codes.QUIET)).any() == citizens_move
+    assert ((before == codes.COP) != (after == codes.COP)).any() == cops_move

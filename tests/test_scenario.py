@@ -284,3 +284,12 @@ def test_seed_sequences():
     assert np.array_equal(a, seed_sequence(1).generate_state(4))
     reps = [tuple(seed_sequence(1, r).generate_state(4)) for r in range(5)]
     assert len(set(reps + [tuple(a)])) == 6  # each replicate its own stream, none equal to the root
+
+
+@pytest.mark.parametrize("value", [None, True, False])
+def test_cop_movement_round_trips_through_toml(value, tmp_path):
+    s = Scenario(movement=False, cop_movement=value)
+    assert ("cop_movement" in s.to_toml()) == (value is not None)  # TOML has no null: unset is left out
+    path = tmp_path / "s.toml"
+    path.write_text(s.to_toml())
+    assert Scenario.load(path) == s and Scenario.load(path).hash() == s.hash()

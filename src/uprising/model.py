@@ -52,6 +52,7 @@ class Model:
         ip[codes.IP_WIDTH] = s.width
         ip[codes.IP_HEIGHT] = s.height
         ip[codes.IP_MOVEMENT] = int(s.movement)
+        ip[codes.IP_COP_MOVEMENT] = int(s.movement if s.cop_movement is None else s.cop_movement)
         ip[codes.IP_MOVE_FIRST] = int(s.order == "move_then_act")
         ip[codes.IP_OWN_CELL] = int(s.own_cell_in_vision)
         ip[codes.IP_COP_TO_ARRESTEE] = int(s.cop_moves_to_arrestee)

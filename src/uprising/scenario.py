@@ -150,8 +150,11 @@ class Scenario(BaseModel):
                               json_schema_extra=_meta("cells", EPSTEIN + " Table 2"))
     max_jail_term: float = Field(30.0, ge=0.0, description="J_max; inf means prisoners never return",
                                  json_schema_extra=_meta("steps", EPSTEIN + " Table 2"))
-    movement: bool = Field(True, description="rule M on (false in Run 1)",
+    movement: bool = Field(True, description="rule M on for citizens (and for cops unless `cop_movement` says otherwise)",
                            json_schema_extra=_meta("switch", EPSTEIN))
+    cop_movement: bool | None = Field(
+        None, description="rule M for cops; unset follows `movement` (Run 1 here: citizens stay, cops patrol)",
+        json_schema_extra=_meta("switch", EPSTEIN + " Run 1 (deception needs cops that move away)"))
 
     # rule switches
     arrest_rule: Literal["ratio", "floor", "round_half_even"] = Field(
@@ -257,7 +260,7 @@ class Scenario(BaseModel):
             if isinstance(value, dict):
                 body = "\n".join(f"{k} = {_toml_value(v)}" for k, v in value.items() if v is not None)
                 tables.append(f"[{key}]\n{body}\n")
-            else:
+            elif value is not None:  # TOML has no null: an unset optional key is left out
                 top.append(f"{key} = {_toml_value(value)}")
         return "\n".join(top) + "\n\n" + "\n".join(tables)
 
@@ -347,6 +350,8 @@ def _allowed(info: Any) -> str:
         return f"[{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}]"
     if ann is bool:
         return "true | false"
+    if ann == bool | None:
+        return "true | false, or left out"
     return ""
 
 

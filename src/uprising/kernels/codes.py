@@ -31,7 +31,8 @@ IP_MAX_JAIL = 9  # J_max in steps; -1 means forever
 IP_ACTIVATION = 10  # ACT_* below
 IP_TILE = 11
 IP_SAME_SHAPE = 12  # 1 when cop vision equals citizen vision (enables a fast skip)
-IP_SIZE = 13
+IP_COP_MOVEMENT = 13  # rule M for cops (IP_MOVEMENT is for citizens)
+IP_SIZE = 14
 
 JAIL_UNIFORM_INCLUSIVE = 0  # integer U{0..J_max} (Mesa)
 JAIL_UNIFORM_EXCLUSIVE = 1  # integer U{0..J_max-1} (NetLogo)

@@ -36,6 +36,7 @@ from .codes import (
     CT_STEP,
     EMPTY,
     IP_ACTIVATION,
+    IP_COP_MOVEMENT,
     IP_COP_TO_ARRESTEE,
     IP_COUNTDOWN_OWN,
     IP_HEIGHT,
@@ -316,6 +317,7 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
     width = ip[IP_WIDTH]
     height = ip[IP_HEIGHT]
     movement = ip[IP_MOVEMENT] == 1
+    cop_movement = ip[IP_COP_MOVEMENT] == 1
     move_first = ip[IP_MOVE_FIRST] == 1
     own_cell = ip[IP_OWN_CELL]
     cop_to_arrestee = ip[IP_COP_TO_ARRESTEE] == 1
@@ -393,7 +395,7 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
             # three slots: rule M (if move first), rule C or A, rule M (if act first)
             for slot in range(3):
                 if slot != 1:
-                    if movement and (slot == 0) == move_first:
+                    if (cop_movement if is_cop else movement) and (slot == 0) == move_first:
                         c = _move(c, cop_dy if is_cop else cit_dy, cop_dx if is_cop else cit_dx, occupant,
                                   hardship, risk, cop_seen, active_seen, rows_dy, rows_half, width, height, rng, buf)
                     continue

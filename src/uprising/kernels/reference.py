@@ -23,6 +23,7 @@ from .codes import (
     CT_STEP,
     EMPTY,
     IP_ACTIVATION,
+    IP_COP_MOVEMENT,
     IP_COP_TO_ARRESTEE,
     IP_COUNTDOWN_OWN,
     IP_HEIGHT,
@@ -124,6 +125,7 @@ def run_steps_reference(occupant, hardship, risk, jail, cit_offsets, cop_offsets
     w, h = int(ip[IP_WIDTH]), int(ip[IP_HEIGHT])
     lat = _Lattice(w, h, occupant, hardship, risk, jail)
     movement = ip[IP_MOVEMENT] == 1
+    cop_movement = ip[IP_COP_MOVEMENT] == 1
     move_first = ip[IP_MOVE_FIRST] == 1
     own_cell = int(ip[IP_OWN_CELL])
     cop_to_arrestee = ip[IP_COP_TO_ARRESTEE] == 1
@@ -179,7 +181,7 @@ def run_steps_reference(occupant, hardship, risk, jail, cit_offsets, cop_offsets
                 continue
             if kind == COP:
                 occupant[c] = COP | flag
-                if movement and move_first:
+                if cop_movement and move_first:
                     c = _move(lat, c, cop_offsets, s)
                 actives = [lat.at(c, dy, dx) for dy, dx in cop_offsets
                            if lat.kind(lat.at(c, dy, dx)) == ACTIVE]
@@ -202,7 +204,7 @@ def run_steps_reference(occupant, hardship, risk, jail, cit_offsets, cop_offsets
                             occupant[a] = occupant[c]
                             occupant[c] = EMPTY
                             c = a
-                if movement and not move_first:
+                if cop_movement and not move_first:
                     _move(lat, c, cop_offsets, s)
                 continue
 
