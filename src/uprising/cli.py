@@ -140,6 +140,52 @@ def bench(sizes: str, steps: int | None, repeats: int, scenario_path: Path | Non
     Console().print(table)
 
 
+@cli.command()
+@click.option("--quick", is_flag=True, help="Reduced ensembles (about a minute); the default is the full suite.")
+@click.option("--root", type=click.Path(path_type=Path, file_okay=False), default=Path("."), show_default=True,
+              help="The checkout: scenarios/epstein-2002 is read from it; relative outputs are written in it.")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=Path("docs/validation.md"),
+              show_default=True, help="Markdown file whose validate section is (re)written.")
+@click.option("--figures", "fig_dir", type=click.Path(path_type=Path, file_okay=False), default=Path("docs/figures"),
+              show_default=True, help="Folder for the PNG figures.")
+@click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False),
+              default=Path("docs/data/validation.json"), show_default=True, help="The numbers, as JSON.")
+@click.option("--mesa-data", type=click.Path(path_type=Path, file_okay=False), default=Path("docs/data"),
+              show_default=True, help="Folder with mesa-validation.parquet/.json (benchmarks/mesa_validation.py).")
+@click.option("--workers", type=click.IntRange(1, 64), default=None, help="Processes (default: all CPUs).")
+def validate(quick: bool, root: Path, out: Path, fig_dir: Path, json_path: Path, mesa_data: Path,
+             workers: int | None) -> None:
+    """Reproduce Epstein (2002)'s named results under each rule combination; write docs/validation.md."""
+    import os
+
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from . import validate as V
+
+    if not (root / "scenarios" / "epstein-2002" / "run2.toml").is_file():
+        raise UsageFailure(f"{root / 'scenarios' / 'epstein-2002'}: the paper's scenario files are not there; "
+                           "run from the uprising checkout or pass --root")
+    rel = (lambda p: p if p.is_absolute() else root / p)
+    budget = V.QUICK if quick else V.FULL
+    workers = workers or os.cpu_count() or 1
+    tasks: dict[str, int] = {}
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} runs"),
+                  TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True)) as bar:
+        def progress(label: str, done: int, total: int) -> None:
+            if label not in tasks:
+                tasks[label] = bar.add_task(label, total=total)
+            bar.update(tasks[label], completed=done)
+
+        res = V.run_suite(budget, workers=workers, root=root, mesa_dir=rel(mesa_data), progress=progress)
+    command = "uprising validate" + (" --quick" if quick else "")
+    path = V.write_report(res, rel(out), rel(fig_dir), rel(json_path), root, command)
+    best = res.run2[res.closest]
+    click.echo(f"Run 2 closest to the paper: {res.run2_labels[res.closest]} (waits {best['wait_mean']:.0f} vs 60, "
+               f"total activation {best['size_mean']:.0f} vs 708)")
+    click.echo(f"wrote {path} and its figures in {rel(fig_dir)} ({res.wall_seconds:.0f} s)")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: runs the click group, turning bad input into one line and exit code 2."""
     try:
