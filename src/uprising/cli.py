@@ -153,8 +153,12 @@ def bench(sizes: str, steps: int | None, repeats: int, scenario_path: Path | Non
 @click.option("--mesa-data", type=click.Path(path_type=Path, file_okay=False), default=Path("docs/data"),
               show_default=True, help="Folder with mesa-validation.parquet/.json (benchmarks/mesa_validation.py).")
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="Processes (default: all CPUs).")
+@click.option("--save-runs", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Pickle the suite's results here (to re-render later without re-running).")
+@click.option("--load-runs", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+              help="Re-render from a pickle written by --save-runs (Mesa's data is re-read).")
 def validate(quick: bool, root: Path, out: Path, fig_dir: Path, json_path: Path, mesa_data: Path,
-             workers: int | None) -> None:
+             workers: int | None, save_runs: Path | None, load_runs: Path | None) -> None:
     """Reproduce Epstein (2002)'s named results under each rule combination; write docs/validation.md."""
     import os
 
@@ -177,8 +181,24 @@ def validate(quick: bool, root: Path, out: Path, fig_dir: Path, json_path: Path,
                 tasks[label] = bar.add_task(label, total=total)
             bar.update(tasks[label], completed=done)
 
-        res = V.run_suite(budget, workers=workers, root=root, mesa_dir=rel(mesa_data), progress=progress)
-    command = "uprising validate" + (" --quick" if quick else "")
+        if load_runs is None:
+            res = V.run_suite(budget, workers=workers, root=root, mesa_dir=rel(mesa_data), progress=progress)
+    if load_runs is not None:
+        import pickle
+
+        with open(load_runs, "rb") as fh:
+            res = pickle.load(fh)
+        for key, (r3, r4) in res.run34_paths.items():  # cheap: re-measured with the current definitions
+            res.run34[key] = V.run34_stats([r["active"] for r in r3], [r["active"] for r in r4],
+                                           [r["citizens"] for r in r3], V.RUN34_EVENT_STEP)
+        mesa = V.load_mesa(rel(mesa_data))
+        res.mesa = V.mesa_stats(mesa, res.budget) if mesa else None
+    if save_runs is not None:
+        import pickle
+
+        with open(save_runs, "wb") as fh:
+            pickle.dump(res, fh)
+    command = "uprising validate" + ("" if res.budget.name == "full" else " --quick")
     path = V.write_report(res, rel(out), rel(fig_dir), rel(json_path), root, command)
     best = res.run2[res.closest]
     click.echo(f"Run 2 closest to the paper: {res.run2_labels[res.closest]} (waits {best['wait_mean']:.0f} vs 60, "
