@@ -1,0 +1,333 @@
+"""Run an experiment into a store with any :class:`concurrent.futures.Executor`.
+
+:func:`run_experiment` submits every run not yet in the store to the executor:
+by default a pool of local processes (one per CPU, spawned, single-threaded),
+or a Dask cluster through :func:`dask_executor` (``Client(address).get_executor()``),
+or anything else with ``submit``. The work item is :func:`execute_run`, a
+top-level function of plain data (the scenario as TOML text, the seed, the
+replicate, the outcome names, the store's path): it simulates, evaluates the
+outcomes and writes the run's files itself, and returns a small dict. Results
+never travel back through the client, so its memory stays flat however large
+the sweep; workers must see the store's folder (a shared file system for a
+cluster on several machines).
+
+Crash safety: completed runs are skipped when the same experiment is run again
+(re-running resumes); a run that raises is recorded in ``failures/`` with its
+traceback and the sweep goes on; a lost worker's runs are submitted again (up
+to ``retries`` times; Dask also reschedules them by itself); Ctrl-C cancels
+what has not started, stops the pool's processes and raises
+:class:`ExperimentInterrupted`, after which the same call resumes.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import multiprocessing
+import os
+import signal
+import time
+import tomllib
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from ..scenario import Scenario
+from ..simulate import simulate
+from .outcomes import evaluate
+from .spec import Experiment, RunSpec
+from .store import ResultStore, worker_name
+
+#: Environment that keeps a worker's numeric libraries on one thread each.
+SINGLE_THREAD_ENV = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+                     "MKL_NUM_THREADS": "1"}
+
+#: ``progress(done, todo, record)``: after each run of this call finishes (``record`` is what
+#: :func:`execute_run` returned), and once at the start with ``(0, todo, None)``.
+ProgressCallback = Callable[[int, int, "dict[str, Any] | None"], None]
+
+
+@dataclass
+class RunSummary:
+    """What one call of :func:`run_experiment` did."""
+
+    experiment: str
+    store: str
+    total: int  # distinct runs of the experiment
+    already: int  # in the store before this call (skipped)
+    completed: int = 0  # completed by this call
+    failed: int = 0  # raised (recorded in failures/)
+    lost: int = 0  # never came back from the executor after the retries (recorded in failures/ too)
+    interrupted: bool = False
+    wall_seconds: float = 0.0
+    failed_ids: list[str] = field(default_factory=list)
+
+    @property
+    def done(self) -> int:
+        """Runs of the experiment now complete in the store."""
+        return self.already + self.completed
+
+    @property
+    def missing(self) -> int:
+        return self.total - self.done
+
+
+class ExperimentInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`run_experiment`; ``.summary`` says how far it got. Re-running resumes."""
+
+    def __init__(self, summary: RunSummary):
+        super().__init__(f"interrupted after {summary.done} of {summary.total} runs")
+        self.summary = summary
+
+
+# ------------------------------------------------------------------ the worker side
+def single_thread(warm: bool = False) -> None:
+    """Worker initializer: one thread per numeric library, Ctrl-C left to the parent, kernels loaded.
+
+    The environment is also set in the parent while it spawns the pool's
+    processes (libraries read it at import); the kernels are serial in any case.
+    ``warm=True`` runs a 3-step simulation so that loading the compiled kernels
+    (about a second from numba's cache) is not counted in the first run's
+    ``wall_seconds``.
+    """
+    os.environ.update(SINGLE_THREAD_ENV)
+    with contextlib.suppress(ValueError):  # not the main thread (a ThreadPoolExecutor): leave signals alone
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if warm:
+        simulate(Scenario(width=16, height=16), steps=3)
+
+
+def task_for(run: RunSpec, experiment: Experiment, store: ResultStore, attempt: int = 0) -> dict[str, Any]:
+    """The plain-data work item of one run (what :func:`execute_run` takes)."""
+    return {"run_id": run.run_id, "scenario_toml": run.scenario.to_toml(), "scenario_hash": run.scenario_hash,
+            "replicate": run.replicate, "seed": run.seed, "root_seed": experiment.seed,
+            "outcomes": list(experiment.outcomes), "store": str(store.root), "fsync": store.fsync,
+            "params": dict(run.params), "experiment": experiment.name, "point_index": run.point_index,
+            "attempt": attempt}
+
+
+def execute_run(task: dict[str, Any]) -> dict[str, Any]:
+    """Run one work item: simulate, evaluate the outcomes, write the files. Never raises for a failed run.
+
+    Returns ``{"run_id", "status", "wall_seconds", "worker", "error"}`` with status
+    ``ok``, ``failed`` (recorded in ``failures/``) or ``skipped`` (already in the
+    store: a retried task whose first attempt did finish).
+    """
+    os.environ.update(SINGLE_THREAD_ENV)
+    store = ResultStore(task["store"], fsync=task.get("fsync", False))
+    rid = task["run_id"]
+    out = {"run_id": rid, "status": "ok", "wall_seconds": 0.0, "worker": worker_name(), "error": None}
+    if store.has(rid):
+        out["status"] = "skipped"
+        return out
+    start = time.perf_counter()
+    try:
+        scenario = Scenario.from_dict(tomllib.loads(task["scenario_toml"]), source=rid)
+        if scenario.hash() != task["scenario_hash"]:
+            raise RuntimeError(f"the scenario's hash changed in transit ({scenario.hash()} != {task['scenario_hash']})")
+        result = simulate(scenario, seed=task["seed"], replicate=task["replicate"])
+        values = evaluate(result, task["outcomes"])
+        wall = time.perf_counter() - start
+        store.write_run(rid, result, values, experiment=task["experiment"], point_index=task["point_index"],
+                        params=task["params"], root_seed=task.get("root_seed", 0), wall_seconds=wall)
+        out["wall_seconds"] = wall
+    except Exception as exc:
+        out.update(status="failed", wall_seconds=time.perf_counter() - start, error=_error_line(exc))
+        store.write_failure(rid, {**_identity(task), "error": out["error"], "traceback": traceback.format_exc(),
+                                  "wall_seconds": out["wall_seconds"]})
+    return out
+
+
+def _identity(task: dict[str, Any]) -> dict[str, Any]:
+    return {k: task[k] for k in ("experiment", "scenario_hash", "replicate", "seed", "point_index", "params",
+                                 "attempt")}
+
+
+def _error_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+# ------------------------------------------------------------------ executors
+def default_executor(workers: int | None = None) -> cf.ProcessPoolExecutor:
+    """The embedded default: ``workers`` (default ``os.cpu_count()``) spawned processes, single-threaded.
+
+    Spawned, not forked, so that workers start clean whatever threads the
+    parent runs (a progress bar, DuckDB). As with any spawned pool, a script
+    that calls :func:`run_experiment` needs the ``if __name__ == "__main__":``
+    guard. Use it inside :func:`single_thread_environment`.
+    """
+    workers = workers or os.cpu_count() or 1
+    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                  initializer=single_thread, initargs=(True,))
+
+
+@contextlib.contextmanager
+def single_thread_environment() -> Iterator[None]:
+    """Set :data:`SINGLE_THREAD_ENV` in this process for the duration (workers spawned meanwhile inherit it)."""
+    saved = {k: os.environ.get(k) for k in SINGLE_THREAD_ENV}
+    os.environ.update(SINGLE_THREAD_ENV)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def dask_executor(address: str, timeout: float = 10.0) -> tuple[cf.Executor, Callable[[], None]]:
+    """An executor on the Dask scheduler at ``address`` (``tcp://HOST:PORT``) and a function that closes it.
+
+    Tasks are submitted with ``pure=False`` (each attempt is a new task). Raises
+    OSError when the scheduler cannot be reached within ``timeout`` seconds.
+    """
+    from distributed import Client
+
+    client = Client(address, timeout=f"{timeout}s", set_as_default=False)
+    executor = client.get_executor(pure=False)
+
+    def close() -> None:
+        with contextlib.suppress(Exception):
+            executor.shutdown(wait=False)
+        client.close()
+
+    return executor, close
+
+
+def _capacity(executor: cf.Executor) -> int:
+    """How many runs to keep in flight: a few per worker, so that memory stays flat and Ctrl-C is quick."""
+    n = getattr(executor, "_max_workers", None)
+    client = getattr(executor, "_client", None)
+    if client is not None:
+        with contextlib.suppress(Exception):
+            n = sum(client.nthreads().values())
+    return max(8, 4 * int(n)) if n else 64
+
+
+def _terminate(executor: cf.Executor) -> None:
+    """Stop a process pool's workers now (their runs in progress leave only .partial files)."""
+    stop = getattr(executor, "terminate_workers", None)  # Python 3.14
+    if stop is not None:
+        with contextlib.suppress(Exception):
+            stop()
+        return
+    for proc in list((getattr(executor, "_processes", None) or {}).values()):
+        with contextlib.suppress(Exception):
+            proc.terminate()
+
+
+# ------------------------------------------------------------------ the driver
+def run_experiment(experiment: Experiment, store: ResultStore | str | Path, executor: cf.Executor | None = None,
+                   progress: ProgressCallback | None = None, *, workers: int | None = None, retries: int = 2,
+                   max_in_flight: int | None = None) -> RunSummary:
+    """Run every run of ``experiment`` that ``store`` lacks; return a :class:`RunSummary`.
+
+    ``executor``: any :class:`concurrent.futures.Executor` (it is left open);
+    None makes the default pool of ``workers`` processes (closed at the end).
+    Runs are deduplicated by run id and submitted in design order, at most
+    ``max_in_flight`` at a time. A run whose future fails (a worker died, the
+    pool broke) is submitted again up to ``retries`` times, on a fresh default
+    pool if the default one broke; after that it is recorded as lost in
+    ``failures/``. Raises :class:`ExperimentInterrupted` on Ctrl-C, after
+    cancelling the runs not started (and stopping the default pool's processes).
+    """
+    start = time.perf_counter()
+    store = store if isinstance(store, ResultStore) else ResultStore(store)
+    store.clean_partials()
+    store.write_manifest(experiment)
+    unique: dict[str, RunSpec] = {}
+    for run in experiment.runs():
+        unique.setdefault(run.run_id, run)
+    done_before = store.completed()
+    pending = [r for r in unique.values() if r.run_id not in done_before]
+    summary = RunSummary(experiment.name, str(store.root), len(unique), len(unique) - len(pending))
+    if progress:
+        progress(0, len(pending), None)
+    if not pending:
+        summary.wall_seconds = time.perf_counter() - start
+        store.refresh_catalog()
+        return summary
+
+    own = executor is None
+    env = single_thread_environment() if own else contextlib.nullcontext()
+    with env:
+        box = [default_executor(workers) if own else executor]  # _drive replaces a broken default pool
+        try:
+            _drive(experiment, store, box, own, workers, pending, summary, progress, retries, max_in_flight)
+        finally:
+            summary.wall_seconds = time.perf_counter() - start
+            if own:
+                box[0].shutdown(wait=True, cancel_futures=True)
+    summary.wall_seconds = time.perf_counter() - start
+    store.refresh_catalog()
+    return summary
+
+
+def _drive(experiment: Experiment, store: ResultStore, box: list[cf.Executor], own: bool, workers: int | None,
+           pending: list[RunSpec], summary: RunSummary, progress: ProgressCallback | None, retries: int,
+           max_in_flight: int | None) -> None:
+    todo = len(pending)
+    queue: list[tuple[RunSpec, int]] = [(r, 0) for r in reversed(pending)]  # popped from the end: design order
+    in_flight: dict[cf.Future, tuple[RunSpec, int]] = {}
+    pool = box[0]
+    capacity = max_in_flight or _capacity(pool)
+    finished = 0
+
+    def record_lost(run: RunSpec, attempt: int, exc: BaseException) -> None:
+        summary.lost += 1
+        summary.failed_ids.append(run.run_id)
+        task = task_for(run, experiment, store, attempt)
+        tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        store.write_failure(run.run_id, {**_identity(task), "error": f"lost: {_error_line(exc)}", "traceback": tb,
+                                         "wall_seconds": None})
+
+    try:
+        while queue or in_flight:
+            while queue and len(in_flight) < capacity:
+                run, attempt = queue.pop()
+                try:
+                    fut = pool.submit(execute_run, task_for(run, experiment, store, attempt))
+                except cf.BrokenExecutor as exc:
+                    if own:
+                        pool.shutdown(wait=True, cancel_futures=True)
+                        pool = box[0] = default_executor(workers)
+                        queue.append((run, attempt))
+                        continue
+                    record_lost(run, attempt, exc)
+                    finished += 1
+                    if progress:
+                        progress(finished, todo, None)
+                    continue
+                in_flight[fut] = (run, attempt)
+            done, _ = cf.wait(list(in_flight), return_when=cf.FIRST_COMPLETED)
+            for fut in done:
+                run, attempt = in_flight.pop(fut)
+                try:
+                    record = fut.result()
+                except cf.CancelledError as exc:
+                    record, error = None, exc
+                except Exception as exc:  # the executor lost the run: a dead worker, a broken pool
+                    record, error = None, exc
+                if record is None:
+                    if attempt < retries:
+                        queue.append((run, attempt + 1))
+                        continue
+                    record_lost(run, attempt, error)
+                elif record["status"] == "failed":
+                    summary.failed += 1
+                    summary.failed_ids.append(run.run_id)
+                else:
+                    summary.completed += 1
+                finished += 1
+                if progress:
+                    progress(finished, todo, record)
+    except KeyboardInterrupt:
+        for fut in in_flight:
+            fut.cancel()
+        if own:
+            _terminate(pool)
+        summary.interrupted = True
+        raise ExperimentInterrupted(summary) from None

@@ -1,0 +1,510 @@
+"""The results store: one folder of Parquet and JSON files per experiment, indexed by DuckDB.
+
+Layout under the store's root::
+
+    runs/<run_id>.parquet       the tidy time series of a run (Result.table, run_id replaced by the
+                                store's, plus the columns `experiment` and the varied parameters)
+    outcomes/<run_id>.parquet   one row: run_id, experiment, scenario_hash, replicate, seed, root_seed,
+                                point_index, steps, citizens, each varied parameter, each outcome,
+                                wall_seconds, worker, finished_at, status = "ok"
+    failures/<run_id>.json      a run that raised: the error, its traceback, the parameters
+    experiments/<name>.json     the plan of each experiment run into this store (its run ids)
+    catalog.duckdb              DuckDB views over the files (rebuilt from them at any time)
+
+The files are the truth. Each is written under a temporary name ending in
+``.partial`` (``<name>.<host>.<pid>.<token>.partial``, unique per writer, so two
+processes that run the same run never write into one file) and then renamed
+with :func:`os.replace`, which is atomic: a process killed mid-write leaves at
+most a ``.partial`` file, which nothing reads and :meth:`ResultStore.clean_partials`
+removes. A run's series is written first and its outcomes row last: the
+outcomes row is the completion marker (:meth:`ResultStore.has`).
+
+A run's varied parameters appear as columns under their own names (dotted
+names for schedule keys: quote them in SQL, ``"legitimacy_schedule.value"``).
+In the series, a parameter whose name is already a series column keeps the
+series column: ``legitimacy`` there is the value in effect at each step.
+
+Crash safety is against a killed process (``kill -9``, a dead worker, Ctrl-C);
+pass ``fsync=True`` to also flush every file to disk before it is renamed
+(against power loss, at some cost per file).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import secrets
+import socket
+import time
+import tomllib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..kernels import codes
+from ..scenario import Scenario
+from ..simulate import Result
+
+if TYPE_CHECKING:  # pragma: no cover
+    import duckdb
+
+    from .spec import Experiment
+
+#: Columns of an outcomes row that describe how and where it ran, not what it computed:
+#: they differ from one execution to another and are left out of reproducibility checks.
+PROVENANCE = ("wall_seconds", "worker", "finished_at")
+_HOST = socket.gethostname()
+
+
+class StoreError(ValueError):
+    """A bad request to the store (unknown run id, bad SQL); ``str()`` is one line."""
+
+
+def worker_name() -> str:
+    return f"{_HOST}:{os.getpid()}"
+
+
+def _partial_name(path: Path) -> Path:
+    return path.with_name(f"{path.name}.{_HOST}.{os.getpid()}.{secrets.token_hex(4)}.partial")
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)  # JSON has no inf/nan; DuckDB refuses them
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return _jsonable(value.item())
+    return value
+
+
+def _column(value: Any) -> pa.Array:
+    """A one-row column with a stable type for a parameter or outcome value."""
+    if value is None:
+        return pa.array([None], pa.null())
+    if isinstance(value, bool):
+        return pa.array([value], pa.bool_())
+    if isinstance(value, (int, np.integer)):
+        return pa.array([int(value)], pa.int64())
+    if isinstance(value, (float, np.floating)):
+        return pa.array([float(value)], pa.float64())
+    return pa.array([str(value)], pa.string())
+
+
+class ResultStore:
+    """A folder of runs. ``ResultStore(root)`` creates the folders if needed.
+
+    Writing (used by the workers): :meth:`write_run`, :meth:`write_failure`.
+    Reading: :meth:`has`, :meth:`completed`, :meth:`failed`, :meth:`outcome_row`,
+    :meth:`failure`, :meth:`result` (a run's :class:`~uprising.simulate.Result`,
+    rebuilt from its series file), :meth:`outcomes_for` and
+    :meth:`outcome_matrix` (an experiment's outcomes in design order, for
+    SALib and ABC), :meth:`query` (SQL over the views ``outcomes``, ``series``,
+    ``failures`` and ``runs``), :meth:`export`.
+    """
+
+    def __init__(self, root: str | Path, *, fsync: bool = False, create: bool = True):
+        self.root = Path(root).resolve()
+        self.fsync = fsync
+        self.runs_dir = self.root / "runs"
+        self.outcomes_dir = self.root / "outcomes"
+        self.failures_dir = self.root / "failures"
+        self.experiments_dir = self.root / "experiments"
+        if create:
+            for d in (self.runs_dir, self.outcomes_dir, self.failures_dir, self.experiments_dir):
+                d.mkdir(parents=True, exist_ok=True)
+
+    def __repr__(self) -> str:
+        return f"ResultStore({str(self.root)!r})"
+
+    @staticmethod
+    def is_store(path: str | Path) -> bool:
+        """Whether ``path`` holds a store (its outcomes folder)."""
+        return (Path(path) / "outcomes").is_dir()
+
+    # ---------------------------------------------------------------- paths
+    def series_path(self, run_id: str) -> Path:
+        return self.runs_dir / f"{run_id}.parquet"
+
+    def outcomes_path(self, run_id: str) -> Path:
+        return self.outcomes_dir / f"{run_id}.parquet"
+
+    def failure_path(self, run_id: str) -> Path:
+        return self.failures_dir / f"{run_id}.json"
+
+    # ---------------------------------------------------------------- atomic writes
+    def _atomic(self, path: Path, write: Callable[[Path], None]) -> Path:
+        tmp = _partial_name(path)
+        try:
+            write(tmp)
+            if self.fsync:
+                with open(tmp, "rb") as fh:
+                    os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+        return path
+
+    def _write_json(self, path: Path, data: dict[str, Any]) -> Path:
+        text = json.dumps(_jsonable(data), indent=1, allow_nan=False)
+        return self._atomic(path, lambda p: p.write_text(text, encoding="utf-8"))
+
+    def clean_partials(self) -> int:
+        """Remove ``.partial`` files left by writers that are gone; returns how many.
+
+        A partial file of this host whose process no longer exists is removed at
+        once; one from another host (a Dask worker elsewhere) once it is an hour old.
+        """
+        removed = 0
+        now = time.time()
+        for folder in (self.runs_dir, self.outcomes_dir, self.failures_dir, self.experiments_dir, self.root):
+            if not folder.is_dir():
+                continue
+            for path in folder.glob("*.partial"):
+                parts = path.name.split(".")
+                stale = False
+                try:
+                    host, pid = parts[-4], int(parts[-3])
+                except (IndexError, ValueError):
+                    host, pid = "", -1
+                if host == _HOST and pid > 0:
+                    stale = not _alive(pid)
+                if not stale:
+                    with contextlib.suppress(FileNotFoundError):
+                        stale = now - path.stat().st_mtime > 3600
+                if stale:
+                    with contextlib.suppress(FileNotFoundError):
+                        path.unlink()
+                        removed += 1
+        return removed
+
+    # ---------------------------------------------------------------- state of runs
+    def has(self, run_id: str) -> bool:
+        """Whether the run completed (its outcomes row exists)."""
+        return self.outcomes_path(run_id).is_file()
+
+    def completed(self) -> set[str]:
+        """Ids of the completed runs (one directory listing)."""
+        return {e.name[:-8] for e in os.scandir(self.outcomes_dir) if e.name.endswith(".parquet")} \
+            if self.outcomes_dir.is_dir() else set()
+
+    def failed(self) -> set[str]:
+        """Ids of runs whose last attempt failed and that have not completed since."""
+        if not self.failures_dir.is_dir():
+            return set()
+        return {e.name[:-5] for e in os.scandir(self.failures_dir) if e.name.endswith(".json")} - self.completed()
+
+    # ---------------------------------------------------------------- writing
+    def write_run(self, run_id: str, result: Result, values: dict[str, float], *, experiment: str,
+                  point_index: int, params: dict[str, Any], root_seed: int = 0, wall_seconds: float = 0.0) -> Path:
+        """Write a completed run: its series, then its outcomes row (the completion marker)."""
+        series = result.table
+        meta = dict(series.schema.metadata or {})
+        meta[b"uprising.run_id"] = run_id.encode()
+        n = series.num_rows
+        series = series.set_column(series.column_names.index("run_id"), "run_id", pa.array([run_id] * n, pa.string()))
+        series = series.append_column("experiment", pa.array([experiment] * n, pa.string()))
+        for name, value in params.items():
+            if name not in series.column_names:
+                col = _column(value)
+                series = series.append_column(name, pa.repeat(col[0], n) if n else col.slice(0, 0))
+        series = series.replace_schema_metadata(meta)
+        self._atomic(self.series_path(run_id), lambda p: pq.write_table(series, p))
+
+        cols: dict[str, pa.Array] = {
+            "run_id": pa.array([run_id], pa.string()),
+            "experiment": pa.array([experiment], pa.string()),
+            "scenario_hash": pa.array([result.scenario.hash()], pa.string()),
+            "replicate": pa.array([-1 if result.replicate is None else result.replicate], pa.int64()),
+            "seed": pa.array([result.seed], pa.int64()),
+            "root_seed": pa.array([root_seed], pa.int64()),
+            "point_index": pa.array([point_index], pa.int64()),
+            "steps": pa.array([result.steps], pa.int64()),
+            "citizens": pa.array([result.citizens], pa.int64()),
+        }
+        for name, value in params.items():
+            cols[name] = _column(value)
+        for name, value in values.items():
+            cols[name] = pa.array([float(value)], pa.float64())
+        cols["wall_seconds"] = pa.array([float(wall_seconds)], pa.float64())
+        cols["worker"] = pa.array([worker_name()], pa.string())
+        cols["finished_at"] = pa.array([time.time()], pa.float64())
+        cols["status"] = pa.array(["ok"], pa.string())
+        row = pa.table(cols).replace_schema_metadata({b"uprising.scenario": result.scenario.to_toml().encode()})
+        path = self._atomic(self.outcomes_path(run_id), lambda p: pq.write_table(row, p))
+        with contextlib.suppress(FileNotFoundError):
+            self.failure_path(run_id).unlink()  # an earlier attempt failed; this one did not
+        return path
+
+    def write_failure(self, run_id: str, record: dict[str, Any]) -> Path:
+        """Record a failed run (``record`` holds at least ``error`` and ``traceback``)."""
+        data = {"run_id": run_id, "status": "failed", "worker": worker_name(), "finished_at": time.time(), **record}
+        return self._write_json(self.failure_path(run_id), data)
+
+    def write_manifest(self, experiment: "Experiment") -> Path:
+        """Record the experiment's plan (its run ids) under ``experiments/NAME.json``."""
+        data = {"name": experiment.name, "description": experiment.description, "source": experiment.source,
+                "base": str(experiment.base_path or experiment.base), "steps": experiment.base_scenario.steps,
+                "replicates": experiment.replicates, "seed": experiment.seed,
+                "design": experiment.design.model_dump(), "parameters": experiment.parameters,
+                "outcomes": list(experiment.outcomes), "points": len(experiment.points()),
+                "run_ids": experiment.run_ids(), "written_at": time.time()}
+        return self._write_json(self.experiments_dir / f"{experiment.name}.json", data)
+
+    def manifests(self) -> list[dict[str, Any]]:
+        """The plans of the experiments run into this store."""
+        out = []
+        for path in sorted(self.experiments_dir.glob("*.json")) if self.experiments_dir.is_dir() else []:
+            with contextlib.suppress(ValueError, OSError):
+                out.append(json.loads(path.read_text(encoding="utf-8")))
+        return out
+
+    # ---------------------------------------------------------------- reading one run
+    def resolve_id(self, prefix: str) -> str:
+        """The run id that ``prefix`` starts (a full id or a unique prefix); StoreError otherwise."""
+        ids = sorted(self.completed() | self.failed())
+        if prefix in ids:
+            return prefix
+        hits = [i for i in ids if i.startswith(prefix)] if prefix else []
+        if len(hits) == 1:
+            return hits[0]
+        if not hits:
+            raise StoreError(f"{self.root}: no run {prefix!r} ({len(ids)} runs here; see `uprising runs ls`)")
+        raise StoreError(f"{self.root}: {prefix!r} matches {len(hits)} runs ({', '.join(hits[:4])}, ...); "
+                         "give more of the id")
+
+    def outcome_row(self, run_id: str) -> dict[str, Any]:
+        """The outcomes row of a completed run, as a dict."""
+        path = self.outcomes_path(run_id)
+        if not path.is_file():
+            raise StoreError(f"{self.root}: run {run_id!r} has not completed")
+        return pq.read_table(path).to_pylist()[0]
+
+    def failure(self, run_id: str) -> dict[str, Any]:
+        """The failure record of a run."""
+        path = self.failure_path(run_id)
+        if not path.is_file():
+            raise StoreError(f"{self.root}: run {run_id!r} has no failure record")
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    def scenario(self, run_id: str) -> Scenario:
+        """The scenario a completed run ran (from its outcomes file's metadata)."""
+        meta = pq.read_schema(self.outcomes_path(run_id)).metadata or {}
+        return Scenario.from_dict(tomllib.loads(meta[b"uprising.scenario"].decode()), source=run_id)
+
+    def series(self, run_id: str) -> pa.Table:
+        """The stored time series of a run."""
+        path = self.series_path(run_id)
+        if not path.is_file():
+            raise StoreError(f"{self.root}: run {run_id!r} has no series file")
+        return pq.read_table(path)
+
+    def result(self, run_id: str) -> Result:
+        """The run's :class:`~uprising.simulate.Result`, rebuilt from its series file (no snapshots, no timing).
+
+        ``evaluate(store.result(id), names)`` recomputes outcomes without simulating again.
+        """
+        table = self.series(run_id)
+        meta = table.schema.metadata or {}
+        scenario = Scenario.from_dict(tomllib.loads(meta[b"uprising.scenario"].decode()), source=run_id)
+        counts = np.column_stack([table.column(c).to_numpy() for c in codes.OUT_NAMES]).astype(np.int64)
+        rep = int(table.column("replicate")[0].as_py())
+        return Result(scenario, int(table.column("seed")[0].as_py()), None if rep < 0 else rep, counts,
+                      table.column("legitimacy").to_numpy(), int(table.column("citizens")[0].as_py()))
+
+    # ---------------------------------------------------------------- the catalog
+    def _create_views(self, con: "duckdb.DuckDBPyConnection") -> None:
+        out_glob = _sql_string(str(self.outcomes_dir / "*.parquet"))
+        run_glob = _sql_string(str(self.runs_dir / "*.parquet"))
+        fail_glob = _sql_string(str(self.failures_dir / "*.json"))
+        has = (lambda d, pat: d.is_dir() and any(d.glob(pat)))
+        if has(self.outcomes_dir, "*.parquet"):
+            con.execute(f"CREATE OR REPLACE VIEW outcomes AS SELECT * FROM read_parquet({out_glob}, union_by_name = true)")
+        else:
+            con.execute("CREATE OR REPLACE VIEW outcomes AS SELECT NULL::VARCHAR AS run_id, NULL::VARCHAR AS experiment, "
+                        "NULL::VARCHAR AS scenario_hash, NULL::BIGINT AS replicate, NULL::BIGINT AS seed, "
+                        "NULL::BIGINT AS root_seed, NULL::BIGINT AS point_index, NULL::BIGINT AS steps, "
+                        "NULL::BIGINT AS citizens, NULL::DOUBLE AS wall_seconds, NULL::VARCHAR AS worker, "
+                        "NULL::DOUBLE AS finished_at, NULL::VARCHAR AS status WHERE false")
+        if has(self.runs_dir, "*.parquet"):
+            # a series without its outcomes row belongs to a run that did not complete: left out
+            con.execute(f"CREATE OR REPLACE VIEW series AS SELECT * FROM read_parquet({run_glob}, union_by_name = true) "
+                        "WHERE run_id IN (SELECT run_id FROM outcomes)")
+        else:
+            con.execute("CREATE OR REPLACE VIEW series AS SELECT NULL::VARCHAR AS run_id, NULL::BIGINT AS step "
+                        "WHERE false")
+        fail_cols = ("{run_id: 'VARCHAR', experiment: 'VARCHAR', scenario_hash: 'VARCHAR', replicate: 'BIGINT', "
+                     "seed: 'BIGINT', point_index: 'BIGINT', params: 'JSON', error: 'VARCHAR', traceback: 'VARCHAR', "
+                     "wall_seconds: 'DOUBLE', worker: 'VARCHAR', finished_at: 'DOUBLE', status: 'VARCHAR'}")
+        if has(self.failures_dir, "*.json"):
+            con.execute(f"CREATE OR REPLACE VIEW failures AS SELECT * FROM read_json({fail_glob}, columns = {fail_cols}, "
+                        "format = 'auto') WHERE run_id NOT IN (SELECT run_id FROM outcomes)")
+        else:
+            con.execute("CREATE OR REPLACE VIEW failures AS SELECT NULL::VARCHAR AS run_id, NULL::VARCHAR AS experiment, "
+                        "NULL::VARCHAR AS scenario_hash, NULL::BIGINT AS replicate, NULL::BIGINT AS seed, "
+                        "NULL::BIGINT AS point_index, NULL::JSON AS params, NULL::VARCHAR AS error, "
+                        "NULL::VARCHAR AS traceback, NULL::DOUBLE AS wall_seconds, NULL::VARCHAR AS worker, "
+                        "NULL::DOUBLE AS finished_at, NULL::VARCHAR AS status WHERE false")
+        con.execute("CREATE OR REPLACE VIEW runs AS "
+                    "SELECT run_id, experiment, point_index, replicate, seed, scenario_hash, status, wall_seconds, "
+                    "worker, finished_at, NULL::VARCHAR AS error FROM outcomes "
+                    "UNION ALL SELECT run_id, experiment, point_index, replicate, seed, scenario_hash, 'failed', "
+                    "wall_seconds, worker, finished_at, error FROM failures")
+
+    @contextlib.contextmanager
+    def catalog(self, persist: bool = False) -> Iterator["duckdb.DuckDBPyConnection"]:
+        """A DuckDB connection with the views ``outcomes``, ``series``, ``failures`` and ``runs``.
+
+        ``persist=True`` opens ``catalog.duckdb`` and (re)writes its views there, so
+        that the DuckDB command line (``duckdb results/NAME/catalog.duckdb``) sees them;
+        if another process holds that file, an in-memory catalog is used instead.
+        The default is an in-memory catalog, built from the files in milliseconds:
+        queries never lock the store nor change it.
+        """
+        import duckdb
+
+        con = None
+        if persist:
+            with contextlib.suppress(duckdb.Error):
+                con = duckdb.connect(str(self.root / "catalog.duckdb"))
+        if con is None:
+            con = duckdb.connect()
+        try:
+            self._create_views(con)
+            yield con
+        finally:
+            con.close()
+
+    def refresh_catalog(self) -> bool:
+        """Rewrite the views of ``catalog.duckdb`` from the files; False if the file is locked elsewhere."""
+        import duckdb
+
+        try:
+            con = duckdb.connect(str(self.root / "catalog.duckdb"))
+        except duckdb.Error:
+            return False
+        try:
+            self._create_views(con)
+        finally:
+            con.close()
+        return True
+
+    def query(self, sql: str) -> pa.Table:
+        """Run SQL over the store's views and return the rows as a pyarrow Table (StoreError on bad SQL)."""
+        import duckdb
+
+        with self.catalog() as con:
+            try:
+                rel = con.sql(sql)
+                if rel is None:
+                    return pa.table({})
+                return rel.to_arrow_table() if hasattr(rel, "to_arrow_table") else rel.arrow()
+            except duckdb.Error as exc:
+                raise StoreError(f"SQL: {_one_line(str(exc))}") from None
+
+    def export(self, path: str | Path, what: str = "outcomes") -> Path:
+        """Write the ``outcomes`` (or ``series``, ``failures``, ``runs``) view to .csv or .parquet, atomically."""
+        import duckdb
+
+        path = Path(path)
+        if what not in ("outcomes", "series", "failures", "runs"):
+            raise StoreError(f"export: {what!r}: allowed: outcomes, series, failures, runs")
+        fmt = {".csv": "CSV, HEADER", ".parquet": "PARQUET"}.get(path.suffix.lower())
+        if fmt is None:
+            raise StoreError(f"export: {path}: the file must end in .csv or .parquet")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        order = "ORDER BY run_id, step" if what == "series" else "ORDER BY run_id"
+
+        def write(tmp: Path) -> None:
+            with self.catalog() as con:
+                try:
+                    con.execute(f"COPY (SELECT * FROM {what} {order}) TO {_sql_string(str(tmp))} (FORMAT {fmt})")
+                except duckdb.Error as exc:
+                    raise StoreError(f"export: {_one_line(str(exc))}") from None
+
+        return self._atomic(path, write)
+
+    # ---------------------------------------------------------------- an experiment's results
+    def outcomes_for(self, experiment: "Experiment") -> pa.Table:
+        """One row per run of ``experiment`` in design order (point_index, replicate): the run id, the
+        varied parameters and the experiment's outcomes; outcomes are null for runs not completed.
+
+        Joined by run id, so it is right even when runs are shared with another experiment.
+        """
+        runs = experiment.runs()
+        plan: dict[str, Any] = {
+            "point_index": pa.array([r.point_index for r in runs], pa.int64()),
+            "replicate": pa.array([r.replicate for r in runs], pa.int64()),
+            "run_id": pa.array([r.run_id for r in runs], pa.string()),
+        }
+        for name in experiment.varied:
+            plan[name] = pa.array([r.params[name] for r in runs])
+        plan_table = pa.table(plan)
+        done = self.completed()
+        wanted = list(experiment.outcomes)
+        values = {name: np.full(len(runs), np.nan) for name in wanted}
+        ok = np.zeros(len(runs), dtype=bool)
+        ids = [r.run_id for r in runs if r.run_id in done]
+        if ids:
+            with self.catalog() as con:
+                have = {row[0] for row in con.execute("DESCRIBE outcomes").fetchall()}
+                cols = ", ".join(_quote(n) if n in have else f"NULL::DOUBLE AS {_quote(n)}" for n in wanted)
+                rows = con.execute(f"SELECT run_id, {cols} FROM outcomes WHERE run_id IN "
+                                   f"(SELECT unnest(?::VARCHAR[]))", [ids]).fetchall()
+            index: dict[str, list[int]] = {}
+            for i, r in enumerate(runs):
+                index.setdefault(r.run_id, []).append(i)
+            for row in rows:
+                for i in index.get(row[0], []):
+                    ok[i] = True
+                    for name, v in zip(wanted, row[1:]):
+                        values[name][i] = np.nan if v is None else v
+        for name in wanted:
+            plan_table = plan_table.append_column(name, pa.array(np.where(ok, values[name], np.nan),
+                                                                 mask=~ok))
+        return plan_table
+
+    def outcome_matrix(self, experiment: "Experiment", outcome: str) -> np.ndarray:
+        """``outcome`` as an array of shape (points, replicates) in design order; nan where a run is missing."""
+        table = self.outcomes_for(experiment)
+        if outcome not in table.column_names:
+            raise StoreError(f"outcome {outcome!r} is not one of the experiment's: {', '.join(experiment.outcomes)}")
+        values = table.column(outcome).to_numpy(zero_copy_only=False).astype(float)
+        return values.reshape(len(experiment.points()), experiment.replicates)
+
+
+def _one_line(text: str) -> str:
+    """DuckDB's message on one line, without its echo of the query (``LINE 1: ...`` and the ``^^^`` marker)."""
+    keep = []
+    for line in text.strip().splitlines():
+        line = line.strip()
+        if line.startswith("LINE ") or not line or set(line) <= {"^", " "}:
+            continue
+        keep.append(line)
+    return " ".join(keep)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
