@@ -213,6 +213,11 @@ def validate(quick: bool, root: Path, out: Path, fig_dir: Path, json_path: Path,
     click.echo(f"wrote {path} and its figures in {rel(fig_dir)} ({res.wall_seconds:.0f} s)")
 
 
+from .cli_experiments import register as _register_experiments  # noqa: E402
+
+_register_experiments(cli)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: runs the click group, turning bad input into one line and exit code 2."""
     try:

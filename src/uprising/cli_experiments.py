@@ -1,0 +1,366 @@
+"""Command line of the experiment layer: ``experiment``, ``runs ...`` and ``cluster local``.
+
+Registered on the main group by :func:`register` (see the end of :mod:`uprising.cli`).
+Bad input prints one line and exits with 2 (through ``UsageFailure`` and
+``ScenarioError``, which :func:`uprising.cli.main` reports); an interrupted
+experiment exits with 130 after one line saying how to resume; an experiment
+in which some runs failed exits with 1 after the others completed.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+DEFAULT_RESULTS = Path("results")
+
+
+def _usage(message: str) -> Exception:
+    from .cli import UsageFailure
+
+    return UsageFailure(message)
+
+
+def _need_extra() -> None:
+    missing = []
+    for module in ("duckdb", "distributed", "SALib", "scipy"):
+        try:
+            __import__(module)
+        except ImportError:
+            missing.append(module)
+    if missing:
+        raise _usage(f"{', '.join(missing)} not installed; install the experiments extra: "
+                     "pip install 'uprising[experiments]'")
+
+
+# ------------------------------------------------------------------ progress
+class _Progress:
+    """Progress of a sweep on stderr: a rich bar with an ETA on a terminal, else a line every 10%."""
+
+    def __init__(self, label: str, already: int = 0):
+        from rich.console import Console
+
+        self.label = label
+        self.console = Console(stderr=True)
+        self.bar = None
+        self.task = None
+        self.started = time.perf_counter()
+        self.failed = 0
+        self.next_line = 0
+        self.already = already
+
+    def __enter__(self) -> "_Progress":
+        if self.console.is_terminal:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
+                TimeRemainingColumn
+
+            self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                TextColumn("runs"), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
+                                console=self.console)
+            self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+    def __call__(self, done: int, todo: int, record: dict | None) -> None:
+        if record is not None and record.get("status") == "failed":
+            self.failed += 1
+        note = f" ({self.failed} failed)" if self.failed else ""
+        if self.bar is not None:
+            if self.task is None:
+                self.task = self.bar.add_task(self.label, total=todo)
+            self.bar.update(self.task, completed=done, description=f"{self.label}{note}")
+            return
+        if todo == 0:
+            return
+        if done >= self.next_line or done == todo:
+            elapsed = time.perf_counter() - self.started
+            eta = f", eta {elapsed / done * (todo - done):.0f} s" if 0 < done < todo else ""
+            click.echo(f"{self.label}: {done}/{todo} runs ({100 * done // todo}%){note}, {elapsed:.0f} s{eta}",
+                       err=True)
+            while self.next_line <= done:
+                self.next_line += max(1, todo // 10)
+
+
+# ------------------------------------------------------------------ experiment
+@click.command("experiment")
+@click.argument("experiment_path", metavar="EXPERIMENT", type=click.Path(path_type=Path))
+@click.option("--store", "store_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Results store (default: results/NAME, NAME the experiment's).")
+@click.option("--cluster", metavar="tcp://HOST:PORT", default=None,
+              help="Run on this Dask scheduler (see `uprising cluster local`) instead of local processes.")
+@click.option("--workers", type=click.IntRange(1, 1024), default=None,
+              help="Local worker processes (default: one per CPU).")
+def experiment_cmd(experiment_path: Path, store_dir: Path | None, cluster: str | None, workers: int | None) -> None:
+    """Run every run of EXPERIMENT (a TOML experiment file) not already in the store.
+
+    Each run writes its time series and its outcomes row to the store as it
+    finishes; re-running the same command resumes where it stopped.
+    """
+    _need_extra()
+    from .experiment.runner import ExperimentInterrupted, dask_executor, run_experiment
+    from .experiment.spec import Experiment
+    from .experiment.store import ResultStore
+
+    exp = Experiment.load(experiment_path)
+    if cluster is not None and workers is not None:
+        raise _usage("--workers: the cluster's workers run the experiment with --cluster; give one of the two")
+    store_dir = store_dir if store_dir is not None else DEFAULT_RESULTS / exp.name
+    if store_dir.exists() and not store_dir.is_dir():
+        raise _usage(f"--store: {store_dir}: not a folder")
+    store = ResultStore(store_dir)
+    executor, close = None, None
+    if cluster is not None:
+        if not cluster.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
+            raise _usage(f"--cluster: {cluster!r}: expected a scheduler address such as tcp://127.0.0.1:8786")
+        try:
+            executor, close = dask_executor(cluster)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise _usage(f"--cluster: cannot reach the scheduler at {cluster}: {' '.join(str(exc).split())}") from None
+    where = f"on {cluster}" if cluster else f"on {workers or 'all'} local processes"
+    total = len(exp.run_ids())
+    click.echo(f"{exp.name}: {len(exp.points())} points x {exp.replicates} replicates = {total} runs, {where}; "
+               f"store {store.root}", err=True)
+    try:
+        with _Progress(exp.name) as progress:
+            summary = run_experiment(exp, store, executor, progress, workers=workers)
+    except ExperimentInterrupted as exc:
+        s = exc.summary
+        click.echo(f"uprising: interrupted: {s.done} of {s.total} runs complete in {store.root}; run the same "
+                   "command again to resume", err=True)
+        sys.exit(130)
+    finally:
+        if close is not None:
+            close()
+    failed = summary.failed + summary.lost
+    click.echo(f"{exp.name}: {summary.done}/{summary.total} runs complete in {store.root} ({summary.completed} now, "
+               f"{summary.already} already there), {failed} failed, {summary.wall_seconds:.1f} s")
+    if failed:
+        click.echo(f"uprising: {failed} runs failed; see `uprising runs ls --store {store_dir} --failed`; re-running "
+                   "the command retries them", err=True)
+        sys.exit(1)
+
+
+# ------------------------------------------------------------------ runs
+def _open_store(store_dir: Path | None) -> Any:
+    _need_extra()
+    from .experiment.store import ResultStore
+
+    path = store_dir if store_dir is not None else DEFAULT_RESULTS
+    if ResultStore.is_store(path):
+        return ResultStore(path, create=False)
+    inner = sorted(d for d in path.iterdir() if ResultStore.is_store(d)) if path.is_dir() else []
+    if len(inner) == 1 and store_dir is None:
+        return ResultStore(inner[0], create=False)
+    if inner:
+        names = ", ".join(str(d) for d in inner[:6])
+        raise _usage(f"--store: {path} holds {len(inner)} stores ({names}); pass --store with one of them")
+    raise _usage(f"--store: {path}: no results store there; run `uprising experiment FILE` first or pass --store DIR")
+
+
+_store_option = click.option("--store", "store_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+                              help="Results store (default: the one store under results/).")
+
+
+@click.group("runs")
+def runs_group() -> None:
+    """List, show, query and export the runs of a results store (DuckDB, no server)."""
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _print_table(table: Any, title: str | None = None, limit: int = 0) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    out = Table(title=title)
+    for name in table.column_names:
+        out.add_column(name, no_wrap=name == "run_id", overflow="fold")
+    rows = table.to_pylist()
+    shown = rows if limit <= 0 else rows[:limit]
+    for row in shown:
+        out.add_row(*(_fmt(row[c]) for c in table.column_names))
+    console = Console()
+    (console if console.is_terminal else Console(width=250)).print(out)
+    if len(shown) < len(rows):
+        click.echo(f"... {len(rows) - len(shown)} more rows (--limit 0 shows all; `runs export` writes them)")
+
+
+@runs_group.command("ls")
+@_store_option
+@click.option("--failed", is_flag=True, help="Only the failed runs, with their errors.")
+@click.option("--limit", type=click.IntRange(0, None), default=50, show_default=True, help="Rows shown (0: all).")
+def runs_ls(store_dir: Path | None, failed: bool, limit: int) -> None:
+    """List the runs of a store, with each experiment's progress."""
+    store = _open_store(store_dir)
+    store.refresh_catalog()
+    done, bad = store.completed(), store.failed()
+    for plan in store.manifests():
+        ids = plan.get("run_ids", [])
+        ok = sum(1 for i in ids if i in done)
+        nf = sum(1 for i in ids if i in bad)
+        click.echo(f"{plan['name']}: {len(ids)} runs planned, {ok} ok, {nf} failed, {len(ids) - ok - nf} not run")
+    params: list[str] = []
+    for plan in store.manifests():
+        params += [p for p in plan.get("parameters", {}) if p not in params]
+    cols = store.query("DESCRIBE outcomes").column("column_name").to_pylist()
+    shown = ", ".join(f'o."{p}"' for p in params if p in cols)
+    where = "WHERE r.status = 'failed'" if failed else ""
+    extra = ", r.error" if failed else ""
+    sql = (f"SELECT r.run_id, r.status, r.experiment, r.point_index AS point, r.replicate AS rep"
+           f"{', ' + shown if shown else ''}, r.wall_seconds{extra} FROM runs r LEFT JOIN outcomes o USING (run_id) "
+           f"{where} ORDER BY r.experiment, r.point_index, r.replicate")
+    table = store.query(sql)
+    if table.num_rows == 0:
+        click.echo(f"no {'failed ' if failed else ''}runs in {store.root}")
+        return
+    _print_table(table, title=str(store.root), limit=limit)
+
+
+@runs_group.command("show")
+@click.argument("run_id", metavar="ID")
+@_store_option
+def runs_show(run_id: str, store_dir: Path | None) -> None:
+    """Show one run: its outcomes, parameters and files, or its error and traceback (ID may be a unique prefix)."""
+    from .experiment.store import StoreError
+
+    store = _open_store(store_dir)
+    try:
+        rid = store.resolve_id(run_id)
+    except StoreError as exc:
+        raise _usage(f"runs show: {exc}") from None
+    if store.has(rid):
+        row = store.outcome_row(rid)
+        click.echo(f"run {rid}: ok")
+        for key, value in row.items():
+            click.echo(f"  {key:32} {_fmt(value)}")
+        series = store.series_path(rid)
+        if series.is_file():
+            n = store.series(rid).num_rows
+            click.echo(f"  {'series':32} {series} ({n} rows)")
+        click.echo(f"  {'outcomes file':32} {store.outcomes_path(rid)}")
+        click.echo(f"  reproduce: simulate(scenario, seed={row['seed']}, replicate={row['replicate']}) with the "
+                   "scenario stored in the outcomes file's metadata (ResultStore.scenario(id))")
+        return
+    rec = store.failure(rid)
+    click.echo(f"run {rid}: failed")
+    for key in ("experiment", "point_index", "replicate", "seed", "scenario_hash", "params", "worker", "error"):
+        click.echo(f"  {key:32} {_fmt(rec.get(key))}")
+    click.echo(f"  {'failure file':32} {store.failure_path(rid)}")
+    click.echo("traceback:")
+    click.echo(rec.get("traceback", "").rstrip())
+
+
+@runs_group.command("query")
+@click.argument("sql", metavar="SQL")
+@_store_option
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV (all rows) instead of a table.")
+@click.option("--limit", type=click.IntRange(0, None), default=100, show_default=True, help="Rows shown (0: all).")
+def runs_query(sql: str, store_dir: Path | None, as_csv: bool, limit: int) -> None:
+    """Run SQL over the store: views outcomes, series, failures and runs (DuckDB's dialect).
+
+    Example: uprising runs query "SELECT legitimacy, avg(mean_active_fraction) FROM outcomes GROUP BY ALL ORDER BY 1"
+    """
+    from .experiment.store import StoreError
+
+    store = _open_store(store_dir)
+    try:
+        table = store.query(sql)
+    except StoreError as exc:
+        raise _usage(f"runs query: {exc}") from None
+    if as_csv:
+        import pyarrow.csv as pcsv
+
+        pcsv.write_csv(table, sys.stdout.buffer)
+        return
+    _print_table(table, limit=limit)
+
+
+@runs_group.command("export")
+@click.argument("out", metavar="OUT.csv|OUT.parquet", type=click.Path(path_type=Path, dir_okay=False))
+@_store_option
+@click.option("--what", type=click.Choice(["outcomes", "series", "failures", "runs"]), default="outcomes",
+              show_default=True, help="Which view to write.")
+def runs_export(out: Path, store_dir: Path | None, what: str) -> None:
+    """Write the outcomes (or the time series, failures, runs) of a store to one CSV or Parquet file."""
+    from .experiment.store import StoreError
+
+    if out.suffix.lower() not in (".csv", ".parquet"):
+        raise _usage(f"runs export: {out}: the file must end in .csv or .parquet")
+    store = _open_store(store_dir)
+    try:
+        path = store.export(out, what)
+    except StoreError as exc:
+        raise _usage(f"runs export: {exc}") from None
+    n = store.query(f"SELECT count(*) AS n FROM {what}").column("n")[0].as_py()
+    click.echo(f"wrote {path} ({n} rows of {what})")
+
+
+# ------------------------------------------------------------------ cluster
+@click.group("cluster")
+def cluster_group() -> None:
+    """Dask clusters for `uprising experiment --cluster`."""
+
+
+@cluster_group.command("local")
+@click.option("--workers", type=click.IntRange(1, 1024), required=True, help="Worker processes (one thread each).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8786, show_default=True,
+              help="Scheduler port (0: any free port).")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Interface to listen on (0.0.0.0 to let other machines connect).")
+@click.option("--dashboard-port", type=click.IntRange(0, 65535), default=8787, show_default=True,
+              help="Dashboard port (0: any free port).")
+def cluster_local(workers: int, port: int, host: str, dashboard_port: int) -> None:
+    """Start a Dask LocalCluster (scheduler and WORKERS single-threaded processes); block until Ctrl-C."""
+    _need_extra()
+    import logging
+    import os
+
+    from .experiment.runner import SINGLE_THREAD_ENV
+
+    os.environ.update(SINGLE_THREAD_ENV)  # the worker processes inherit it
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+    from distributed import LocalCluster
+
+    try:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host=host,
+                               scheduler_port=port, dashboard_address=f"{host}:{dashboard_port}")
+    except (OSError, RuntimeError) as exc:
+        raise _usage(f"cluster local: cannot start on {host}:{port}: {' '.join(str(exc).split())}") from None
+    try:
+        click.echo(f"scheduler: {cluster.scheduler_address}")
+        try:
+            import bokeh  # noqa: F401
+
+            click.echo(f"dashboard: {cluster.dashboard_link}")
+        except ImportError:
+            click.echo("dashboard: not served (install bokeh>=3.1 for it)")
+        click.echo(f"workers:   {workers} processes, 1 thread each")
+        click.echo(f"use:       uprising experiment EXPERIMENT --cluster {cluster.scheduler_address}")
+        click.echo("Ctrl-C stops the cluster.", err=True)
+        sys.stdout.flush()
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        click.echo("stopping the cluster", err=True)
+    finally:
+        cluster.close()
+
+
+def register(group: click.Group) -> None:
+    """Add ``experiment``, ``runs`` and ``cluster`` to the main command group."""
+    group.add_command(experiment_cmd)
+    group.add_command(runs_group)
+    group.add_command(cluster_group)
