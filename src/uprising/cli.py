@@ -198,6 +198,7 @@ def validate(quick: bool, root: Path, out: Path, fig_dir: Path, json_path: Path,
         for key, (r3, r4) in res.run34_paths.items():  # cheap: re-measured with the current definitions
             res.run34[key] = V.run34_stats([r["active"] for r in r3], [r["active"] for r in r4],
                                            [r["citizens"] for r in r3], V.RUN34_EVENT_STEP)
+        res.closest = V.choose_closest(res)
         mesa = V.load_mesa(rel(mesa_data))
         res.mesa = V.mesa_stats(mesa, res.budget) if mesa else None
     if save_runs is not None:
