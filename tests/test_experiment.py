@@ -245,15 +245,16 @@ def tiny(tmp_path_factory):
     """The tiny experiment run twice: by the default process pool and by a thread pool."""
     root = tmp_path_factory.mktemp("tiny")
     exp = Experiment.load(write(root, TINY, "tiny.toml"))
+    marks = {rid: H.marks(rid) for rid in exp.run_ids()}
     seen = []
     procs = run_experiment(exp, root / "procs", progress=lambda d, t, r: seen.append((d, t, r)), workers=2)
     with cf.ThreadPoolExecutor(2) as pool:
         threads = run_experiment(exp, root / "threads", executor=pool)
-    return exp, root, procs, threads, seen
+    return exp, root, procs, threads, seen, marks
 
 
 def test_process_and_thread_executors_give_identical_files(tiny):
-    exp, root, procs, threads, seen = tiny
+    exp, root, procs, threads, seen, _ = tiny
     assert procs.completed == threads.completed == 8 and procs.failed == procs.lost == 0
     a, b = ResultStore(root / "procs"), ResultStore(root / "threads")
     assert a.completed() == b.completed() == set(exp.run_ids())
@@ -287,16 +288,16 @@ def test_stored_runs_reproduce_by_hand_and_carry_their_parameters(tiny):
 
 
 def test_rerun_skips_completed_runs(tiny):
-    exp, root, *_ = tiny
+    exp, root, *_, marks = tiny
     before = {rid: H.marks(rid) for rid in exp.run_ids()}
-    assert set(before.values()) == {2}  # once by the process pool, once by the thread pool
+    assert {before[rid] - marks[rid] for rid in before} == {1 + 1}  # once by the process pool, once by the threads
     again = run_experiment(exp, root / "procs", workers=2)
     assert (again.already, again.completed, again.total) == (8, 0, 8)
     assert {rid: H.marks(rid) for rid in exp.run_ids()} == before
 
 
 def test_a_failing_run_is_recorded_and_the_rest_complete(tmp_path):
-    text = TINY.replace('name = "tiny"', 'name = "fragile"').replace(
+    text = TINY.replace('name = "tiny"', 'name = "fragile"').replace("steps = 40", "steps = 38").replace(
         '"experiment_helpers:mark"]', '"experiment_helpers:mark", "experiment_helpers:fragile"]')
     exp = Experiment.load(write(tmp_path, text))
     with cf.ThreadPoolExecutor(2) as pool:
