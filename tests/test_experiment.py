@@ -440,3 +440,79 @@ def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(tmp_path):
     assert f"16/16 runs complete" in again.stdout and f"{len(done)} already there" in again.stdout
     assert not list(store.root.rglob("*.partial"))
     assert all(H.marks(r) == 1 for r in done)  # the completed ones did not run again
+
+
+def _slow_experiment(tmp_path: Path, name: str, steps: int) -> Path:
+    return write(tmp_path, TINY.replace('name = "tiny"', f'name = "{name}"').replace("steps = 40", f"steps = {steps}")
+                 .replace('"experiment_helpers:mark"]', '"experiment_helpers:mark", "experiment_helpers:slow"]')
+                 .replace("replicates = 2", "replicates = 4"), f"{name}.toml")
+
+
+def _sound(store: ResultStore, exp: Experiment) -> None:
+    assert sorted(p.name for p in store.outcomes_dir.iterdir()) == sorted(f"{r}.parquet" for r in exp.run_ids())
+    assert all(pq.read_table(store.outcomes_path(r)).num_rows == 1 for r in exp.run_ids())
+    assert not store.failed() and not list(store.root.rglob("*.partial"))
+
+
+def test_a_local_worker_killed_mid_sweep_is_replaced_and_nothing_is_lost(tmp_path):
+    import threading
+
+    import psutil
+
+    exp = Experiment.load(_slow_experiment(tmp_path, "local-kill", 37))
+    store = ResultStore(tmp_path / "store")
+    marks = {rid: H.marks(rid) for rid in exp.run_ids()}
+    killed = []
+
+    def kill_a_worker() -> None:
+        deadline = time.time() + 60
+        while len(store.completed()) < 3 and time.time() < deadline:
+            time.sleep(0.01)
+        workers = [p for p in psutil.Process().children() if "spawn_main" in " ".join(p.cmdline())]
+        killed.append((len(store.completed()), workers[0].pid))
+        workers[0].kill()
+
+    (Path(os.environ["UPRISING_TEST_DIR"]) / "sleep").write_text("0.25")
+    thread = threading.Thread(target=kill_a_worker)
+    try:
+        thread.start()
+        summary = run_experiment(exp, store, workers=2)
+    finally:
+        thread.join()
+        (Path(os.environ["UPRISING_TEST_DIR"]) / "sleep").unlink()
+    assert 3 <= killed[0][0] < 16
+    assert (summary.completed, summary.failed, summary.lost) == (16, 0, 0)
+    _sound(store, exp)
+    counts = [H.marks(rid) - marks[rid] for rid in exp.run_ids()]
+    assert min(counts) == 1 and max(counts) <= 2  # runs in flight when the pool broke ran again, once
+
+
+def test_kill_9_of_the_sweep_leaves_no_orphan_workers_and_resumes(tmp_path):
+    import psutil
+
+    path = _slow_experiment(tmp_path, "local-kill9", 36)
+    exp = Experiment.load(path)
+    store = ResultStore(tmp_path / "store")
+    marks = {rid: H.marks(rid) for rid in exp.run_ids()}
+    command = cli_cmd("experiment", str(path), "--store", str(store.root), "--workers", "2")
+    (Path(os.environ["UPRISING_TEST_DIR"]) / "sleep").write_text("0.25")
+    try:
+        sweep = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT, env=ENV)
+        deadline = time.time() + 60
+        while len(store.completed()) < 3 and time.time() < deadline and sweep.poll() is None:
+            time.sleep(0.01)
+        children = psutil.Process(sweep.pid).children(recursive=True)
+        sweep.kill()  # SIGKILL of the sweep's process only: its workers must not live on
+        sweep.wait(timeout=10)
+        gone, alive = psutil.wait_procs(children, timeout=10)
+        assert not alive, alive
+        done_before = store.completed()
+        assert 3 <= len(done_before) < 16
+        resume = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=ROOT, env=ENV)
+    finally:
+        (Path(os.environ["UPRISING_TEST_DIR"]) / "sleep").unlink()
+    assert resume.returncode == 0, resume.stderr
+    _sound(store, exp)
+    for rid in exp.run_ids():
+        n = H.marks(rid) - marks[rid]
+        assert (n == 1) if rid in done_before else (1 <= n <= 2), (rid, n)

@@ -88,6 +88,20 @@ class _Progress:
                 self.next_line += max(1, todo // 10)
 
 
+def _interrupt_on_sigterm() -> list[bool]:
+    """Make SIGTERM (a batch system's or `kill`'s stop) act as Ctrl-C; the list is set when it came."""
+    import signal
+
+    came: list[bool] = []
+
+    def handler(signum: int, frame: Any) -> None:
+        came.append(True)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+    return came
+
+
 # ------------------------------------------------------------------ experiment
 @click.command("experiment")
 @click.argument("experiment_path", metavar="EXPERIMENT", type=click.Path(path_type=Path))
@@ -127,14 +141,16 @@ def experiment_cmd(experiment_path: Path, store_dir: Path | None, cluster: str |
     total = len(exp.run_ids())
     click.echo(f"{exp.name}: {len(exp.points())} points x {exp.replicates} replicates = {total} runs, {where}; "
                f"store {store.root}", err=True)
+    terminated = _interrupt_on_sigterm()
     try:
         with _Progress(exp.name) as progress:
             summary = run_experiment(exp, store, executor, progress, workers=workers)
     except ExperimentInterrupted as exc:
         s = exc.summary
-        click.echo(f"uprising: interrupted: {s.done} of {s.total} runs complete in {store.root}; run the same "
+        how = "terminated" if terminated else "interrupted"
+        click.echo(f"uprising: {how}: {s.done} of {s.total} runs complete in {store.root}; run the same "
                    "command again to resume", err=True)
-        sys.exit(130)
+        sys.exit(143 if terminated else 130)
     finally:
         if close is not None:
             close()
@@ -334,6 +350,7 @@ def cluster_local(workers: int, port: int, host: str, dashboard_port: int) -> No
     logging.getLogger("distributed").setLevel(logging.ERROR)
     from distributed import LocalCluster
 
+    _interrupt_on_sigterm()
     try:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host=host,
                                scheduler_port=port, dashboard_address=f"{host}:{dashboard_port}")

@@ -87,15 +87,31 @@ def single_thread(warm: bool = False) -> None:
 
     The environment is also set in the parent while it spawns the pool's
     processes (libraries read it at import); the kernels are serial in any case.
-    ``warm=True`` runs a 3-step simulation so that loading the compiled kernels
+    A worker also exits by itself when its parent dies. ``warm=True`` runs a 3-step simulation so that loading the compiled kernels
     (about a second from numba's cache) is not counted in the first run's
     ``wall_seconds``.
     """
     os.environ.update(SINGLE_THREAD_ENV)
     with contextlib.suppress(ValueError):  # not the main thread (a ThreadPoolExecutor): leave signals alone
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _exit_with_parent()
     if warm:
         simulate(Scenario(width=16, height=16), steps=3)
+
+
+def _exit_with_parent(interval: float = 0.5) -> None:
+    """End this worker process when the process that started it dies (``kill -9`` of a sweep leaves no
+    orphan workers behind; a run they were making leaves at most a ``.partial`` file)."""
+    import threading
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="uprising-parent-watch", daemon=True).start()
 
 
 def task_for(run: RunSpec, experiment: Experiment, store: ResultStore, attempt: int = 0) -> dict[str, Any]:
