@@ -516,3 +516,29 @@ def test_kill_9_of_the_sweep_leaves_no_orphan_workers_and_resumes(tmp_path):
     for rid in exp.run_ids():
         n = H.marks(rid) - marks[rid]
         assert (n == 1) if rid in done_before else (1 <= n <= 2), (rid, n)
+
+
+def test_outcomes_added_later_are_computed_from_the_stored_series(tmp_path):
+    text = TINY.replace('name = "tiny"', 'name = "grows"').replace("steps = 40", "steps = 35")
+    first = Experiment.load(write(tmp_path, text.replace(', "experiment_helpers:mark"]', "]"), "a.toml"))
+    store = ResultStore(tmp_path / "store")
+    with cf.ThreadPoolExecutor(2) as pool:
+        assert run_experiment(first, store, executor=pool).completed == 8
+    stamps = {rid: store.series_path(rid).stat().st_mtime_ns for rid in first.run_ids()}
+    walls = {rid: store.outcome_row(rid)["wall_seconds"] for rid in first.run_ids()}
+    more = Experiment.load(write(tmp_path, text.replace('"experiment_helpers:mark"]',
+                                                        '"experiment_helpers:mark", "final_jailed_fraction"]'), "b.toml"))
+    assert more.run_ids() == first.run_ids()
+    with cf.ThreadPoolExecutor(2) as pool:
+        summary = run_experiment(more, store, executor=pool)
+    assert (summary.already, summary.completed, summary.reevaluated, summary.failed) == (0, 0, 8, 0)
+    for run in more.runs():
+        row = store.outcome_row(run.run_id)
+        direct = evaluate(simulate(run.scenario, seed=run.seed, replicate=run.replicate), ["final_jailed_fraction"])
+        assert row["final_jailed_fraction"] == direct["final_jailed_fraction"]
+        assert row["wall_seconds"] == walls[run.run_id]  # the simulation's time, kept
+        assert store.series_path(run.run_id).stat().st_mtime_ns == stamps[run.run_id]  # not simulated again
+    assert not np.isnan(store.outcome_matrix(more, "final_jailed_fraction")).any()
+    # the first experiment's outcomes are all still there, so it has nothing to do
+    with cf.ThreadPoolExecutor(2) as pool:
+        assert run_experiment(first, store, executor=pool).already == 8

@@ -155,8 +155,9 @@ def experiment_cmd(experiment_path: Path, store_dir: Path | None, cluster: str |
         if close is not None:
             close()
     failed = summary.failed + summary.lost
+    again = f", {summary.reevaluated} given new outcomes from their series" if summary.reevaluated else ""
     click.echo(f"{exp.name}: {summary.done}/{summary.total} runs complete in {store.root} ({summary.completed} now, "
-               f"{summary.already} already there), {failed} failed, {summary.wall_seconds:.1f} s")
+               f"{summary.already} already there{again}), {failed} failed, {summary.wall_seconds:.1f} s")
     if failed:
         click.echo(f"uprising: {failed} runs failed; see `uprising runs ls --store {store_dir} --failed`; re-running "
                    "the command retries them", err=True)

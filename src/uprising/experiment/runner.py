@@ -11,7 +11,9 @@ never travel back through the client, so its memory stays flat however large
 the sweep; workers must see the store's folder (a shared file system for a
 cluster on several machines).
 
-Crash safety: completed runs are skipped when the same experiment is run again
+Runs already in the store are skipped; if the experiment now asks for outcomes
+that a stored run's row lacks, they are computed from its stored series (no new
+simulation). Crash safety: completed runs are skipped when the same experiment is run again
 (re-running resumes); a run that raises is recorded in ``failures/`` with its
 traceback and the sweep goes on; a lost worker's runs are submitted again (up
 to ``retries`` times; Dask also reschedules them by itself); Ctrl-C cancels
@@ -57,6 +59,7 @@ class RunSummary:
     total: int  # distinct runs of the experiment
     already: int  # in the store before this call (skipped)
     completed: int = 0  # completed by this call
+    reevaluated: int = 0  # stored runs whose missing outcomes this call computed from their series
     failed: int = 0  # raised (recorded in failures/)
     lost: int = 0  # never came back from the executor after the retries (recorded in failures/ too)
     interrupted: bool = False
@@ -66,7 +69,7 @@ class RunSummary:
     @property
     def done(self) -> int:
         """Runs of the experiment now complete in the store."""
-        return self.already + self.completed
+        return self.already + self.completed + self.reevaluated
 
     @property
     def missing(self) -> int:
@@ -127,29 +130,54 @@ def execute_run(task: dict[str, Any]) -> dict[str, Any]:
     """Run one work item: simulate, evaluate the outcomes, write the files. Never raises for a failed run.
 
     Returns ``{"run_id", "status", "wall_seconds", "worker", "error"}`` with status
-    ``ok``, ``failed`` (recorded in ``failures/``) or ``skipped`` (already in the
-    store: a retried task whose first attempt did finish).
+    ``ok``, ``failed`` (recorded in ``failures/``), ``skipped`` (already complete:
+    a retried task whose first attempt did finish) or ``reevaluated`` (the run was
+    stored but its row lacked some of the outcomes asked for: they are computed
+    from the stored series, without simulating again; if that raises, the row is
+    removed, so that the run counts as not complete, and the failure recorded).
     """
     os.environ.update(SINGLE_THREAD_ENV)
     store = ResultStore(task["store"], fsync=task.get("fsync", False))
     rid = task["run_id"]
+    names = list(task["outcomes"])
     out = {"run_id": rid, "status": "ok", "wall_seconds": 0.0, "worker": worker_name(), "error": None}
+    stored: dict[str, float] | None = None
     if store.has(rid):
-        out["status"] = "skipped"
-        return out
+        try:
+            stored = store.stored_outcomes(rid)
+        except (OSError, ValueError):  # unreadable: make the run again
+            stored = None
+        else:
+            if set(names) <= set(stored):
+                out["status"] = "skipped"
+                return out
     start = time.perf_counter()
     try:
+        if stored is not None:
+            result = store.result(rid)
+            if result.scenario.hash() != task["scenario_hash"]:
+                raise RuntimeError(f"the stored series is of scenario {result.scenario.hash()}, not "
+                                   f"{task['scenario_hash']}")
+            values = {**stored, **evaluate(result, names)}
+            wall = float(store.outcome_row(rid).get("wall_seconds") or 0.0)
+            store.write_run(rid, result, values, experiment=task["experiment"], point_index=task["point_index"],
+                            params=task["params"], root_seed=task.get("root_seed", 0), wall_seconds=wall,
+                            write_series=False)
+            out.update(status="reevaluated", wall_seconds=time.perf_counter() - start)
+            return out
         scenario = Scenario.from_dict(tomllib.loads(task["scenario_toml"]), source=rid)
         if scenario.hash() != task["scenario_hash"]:
             raise RuntimeError(f"the scenario's hash changed in transit ({scenario.hash()} != {task['scenario_hash']})")
         result = simulate(scenario, seed=task["seed"], replicate=task["replicate"])
-        values = evaluate(result, task["outcomes"])
+        values = evaluate(result, names)
         wall = time.perf_counter() - start
         store.write_run(rid, result, values, experiment=task["experiment"], point_index=task["point_index"],
                         params=task["params"], root_seed=task.get("root_seed", 0), wall_seconds=wall)
         out["wall_seconds"] = wall
     except Exception as exc:
         out.update(status="failed", wall_seconds=time.perf_counter() - start, error=_error_line(exc))
+        if stored is not None:
+            store.forget_outcomes(rid)
         store.write_failure(rid, {**_identity(task), "error": out["error"], "traceback": traceback.format_exc(),
                                   "wall_seconds": out["wall_seconds"]})
     return out
@@ -258,7 +286,8 @@ def run_experiment(experiment: Experiment, store: ResultStore | str | Path, exec
     for run in experiment.runs():
         unique.setdefault(run.run_id, run)
     done_before = store.completed()
-    pending = [r for r in unique.values() if r.run_id not in done_before]
+    stale = store.missing_outcomes([i for i in unique if i in done_before], list(experiment.outcomes))
+    pending = [r for r in unique.values() if r.run_id not in done_before or r.run_id in stale]
     summary = RunSummary(experiment.name, str(store.root), len(unique), len(unique) - len(pending))
     if progress:
         progress(0, len(pending), None)
@@ -335,6 +364,8 @@ def _drive(experiment: Experiment, store: ResultStore, box: list[cf.Executor], o
                 elif record["status"] == "failed":
                     summary.failed += 1
                     summary.failed_ids.append(run.run_id)
+                elif record["status"] == "reevaluated":
+                    summary.reevaluated += 1
                 else:
                     summary.completed += 1
                 finished += 1

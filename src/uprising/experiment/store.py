@@ -212,21 +212,14 @@ class ResultStore:
 
     # ---------------------------------------------------------------- writing
     def write_run(self, run_id: str, result: Result, values: dict[str, float], *, experiment: str,
-                  point_index: int, params: dict[str, Any], root_seed: int = 0, wall_seconds: float = 0.0) -> Path:
-        """Write a completed run: its series, then its outcomes row (the completion marker)."""
-        series = result.table
-        meta = dict(series.schema.metadata or {})
-        meta[b"uprising.run_id"] = run_id.encode()
-        n = series.num_rows
-        series = series.set_column(series.column_names.index("run_id"), "run_id", pa.array([run_id] * n, pa.string()))
-        series = series.append_column("experiment", pa.array([experiment] * n, pa.string()))
-        for name, value in params.items():
-            if name not in series.column_names:
-                col = _column(value)
-                series = series.append_column(name, pa.repeat(col[0], n) if n else col.slice(0, 0))
-        series = series.replace_schema_metadata(meta)
-        self._atomic(self.series_path(run_id), lambda p: pq.write_table(series, p))
+                  point_index: int, params: dict[str, Any], root_seed: int = 0, wall_seconds: float = 0.0,
+                  write_series: bool = True) -> Path:
+        """Write a completed run: its series, then its outcomes row (the completion marker).
 
+        ``write_series=False`` rewrites the outcomes row only (outcomes added to a stored run).
+        """
+        if write_series:
+            self._write_series(run_id, result, experiment, params)
         cols: dict[str, pa.Array] = {
             "run_id": pa.array([run_id], pa.string()),
             "experiment": pa.array([experiment], pa.string()),
@@ -246,11 +239,54 @@ class ResultStore:
         cols["worker"] = pa.array([worker_name()], pa.string())
         cols["finished_at"] = pa.array([time.time()], pa.float64())
         cols["status"] = pa.array(["ok"], pa.string())
-        row = pa.table(cols).replace_schema_metadata({b"uprising.scenario": result.scenario.to_toml().encode()})
+        meta = {b"uprising.scenario": result.scenario.to_toml().encode(),
+                b"uprising.outcomes": json.dumps(list(values)).encode()}
+        row = pa.table(cols).replace_schema_metadata(meta)
         path = self._atomic(self.outcomes_path(run_id), lambda p: pq.write_table(row, p))
         with contextlib.suppress(FileNotFoundError):
             self.failure_path(run_id).unlink()  # an earlier attempt failed; this one did not
         return path
+
+    def _write_series(self, run_id: str, result: Result, experiment: str, params: dict[str, Any]) -> Path:
+        series = result.table
+        meta = dict(series.schema.metadata or {})
+        meta[b"uprising.run_id"] = run_id.encode()
+        n = series.num_rows
+        series = series.set_column(series.column_names.index("run_id"), "run_id", pa.array([run_id] * n, pa.string()))
+        series = series.append_column("experiment", pa.array([experiment] * n, pa.string()))
+        for name, value in params.items():
+            if name not in series.column_names:
+                col = _column(value)
+                series = series.append_column(name, pa.repeat(col[0], n) if n else col.slice(0, 0))
+        series = series.replace_schema_metadata(meta)
+        return self._atomic(self.series_path(run_id), lambda p: pq.write_table(series, p))
+
+    def stored_outcomes(self, run_id: str) -> dict[str, float]:
+        """The outcomes recorded in a completed run's row, by name."""
+        table = pq.read_table(self.outcomes_path(run_id))
+        names = json.loads((table.schema.metadata or {}).get(b"uprising.outcomes", b"[]"))
+        row = table.to_pylist()[0]
+        return {n: row[n] for n in names if n in row}
+
+    def missing_outcomes(self, run_ids: list[str], names: list[str]) -> set[str]:
+        """Those of the completed ``run_ids`` whose rows lack one of the outcomes ``names``."""
+        done = self.completed()
+        ids = [r for r in run_ids if r in done]
+        if not ids or not names:
+            return set()
+        with self.catalog() as con:
+            have = {row[0] for row in con.execute("DESCRIBE outcomes").fetchall()}
+            if any(n not in have for n in names):
+                return set(ids)
+            lacking = " OR ".join(f"{_quote(n)} IS NULL" for n in names)
+            rows = con.execute(f"SELECT run_id FROM outcomes WHERE ({lacking}) AND run_id IN "
+                               "(SELECT unnest(?::VARCHAR[]))", [ids]).fetchall()
+        return {r[0] for r in rows}
+
+    def forget_outcomes(self, run_id: str) -> None:
+        """Remove a run's outcomes row (the run is then not complete; its series stays)."""
+        with contextlib.suppress(FileNotFoundError):
+            self.outcomes_path(run_id).unlink()
 
     def write_failure(self, run_id: str, record: dict[str, Any]) -> Path:
         """Record a failed run (``record`` holds at least ``error`` and ``traceback``)."""
