@@ -296,7 +296,7 @@ def test_rerun_skips_completed_runs(tiny):
     assert {rid: H.marks(rid) for rid in exp.run_ids()} == before
 
 
-def test_a_failing_run_is_recorded_and_the_rest_complete(tmp_path):
+def test_a_failing_run_is_recorded_and_the_rest_complete(tmp_path, capsys):
     text = TINY.replace('name = "tiny"', 'name = "fragile"').replace("steps = 40", "steps = 38").replace(
         '"experiment_helpers:mark"]', '"experiment_helpers:mark", "experiment_helpers:fragile"]')
     exp = Experiment.load(write(tmp_path, text))
@@ -320,6 +320,13 @@ def test_a_failing_run_is_recorded_and_the_rest_complete(tmp_path):
         again = run_experiment(exp, tmp_path / "store", executor=pool)
     assert (again.already, again.failed) == (4, 4)
     assert {rid: H.marks(rid) - counts[rid] for rid in exp.run_ids()} == {rid: int(rid in bad) for rid in exp.run_ids()}
+    # the command line says so and exits with 1, after completing what it could
+    proc = Cli(capsys)("experiment", str(tmp_path / "exp.toml"), "--store", str(tmp_path / "store"), "--workers", "1")
+    assert proc.returncode == 1 and "8 runs, on 1 local processes" in proc.stderr
+    assert "4/8 runs complete" in proc.stdout and "4 already there), 4 failed" in proc.stdout
+    assert proc.stderr.splitlines()[-1].startswith("uprising: 4 runs failed; see `uprising runs ls --store ")
+    ls = Cli(capsys)("runs", "ls", "--store", str(tmp_path / "store"), "--failed")
+    assert ls.returncode == 0 and all(rid in ls.stdout for rid in bad) and "ValueError: fragile" in ls.stdout
 
 
 def test_partial_files_never_count_and_are_cleaned(tmp_path):

@@ -122,21 +122,21 @@ def experiment_cmd(experiment_path: Path, store_dir: Path | None, cluster: str |
     from .experiment.spec import Experiment
     from .experiment.store import ResultStore
 
-    exp = Experiment.load(experiment_path)
     if cluster is not None and workers is not None:
         raise _usage("--workers: the cluster's workers run the experiment with --cluster; give one of the two")
+    if cluster is not None and not cluster.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
+        raise _usage(f"--cluster: {cluster!r}: expected a scheduler address such as tcp://127.0.0.1:8786")
+    exp = Experiment.load(experiment_path)
     store_dir = store_dir if store_dir is not None else DEFAULT_RESULTS / exp.name
     if store_dir.exists() and not store_dir.is_dir():
         raise _usage(f"--store: {store_dir}: not a folder")
-    store = ResultStore(store_dir)
     executor, close = None, None
     if cluster is not None:
-        if not cluster.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
-            raise _usage(f"--cluster: {cluster!r}: expected a scheduler address such as tcp://127.0.0.1:8786")
         try:
             executor, close = dask_executor(cluster)
         except (OSError, TimeoutError, ValueError) as exc:
             raise _usage(f"--cluster: cannot reach the scheduler at {cluster}: {' '.join(str(exc).split())}") from None
+    store = ResultStore(store_dir)
     where = f"on {cluster}" if cluster else f"on {workers or 'all'} local processes"
     total = len(exp.run_ids())
     click.echo(f"{exp.name}: {len(exp.points())} points x {exp.replicates} replicates = {total} runs, {where}; "
