@@ -111,7 +111,8 @@ def run2_map(points: dict[str, dict], paper: dict, path: Path, highlight: str = 
         ax.errorbar([w], [s], xerr=[[w - wlo], [whi - w]] if math.isfinite(wlo) else None,
                     yerr=[[s - slo], [shi - s]] if math.isfinite(slo) else None, fmt="o", ms=5, color=color,
                     capsize=2, lw=1)
-        ax.annotate(label, (w, s), textcoords="offset points", xytext=(4, 4), fontsize=7)
+        below = label.startswith("Mesa 3")  # Mesa itself sits on uprising's "Mesa's rules": label it underneath
+        ax.annotate(label, (w, s), textcoords="offset points", xytext=(4, -11 if below else 4), fontsize=7)
     ax.set_xlabel("mean wait between outburst onsets (steps)")
     ax.set_ylabel("mean total activation per outburst (agent-steps)")
     ax.set_title("Run 2 under each rule combination (bars: 95% CI over runs)", fontsize=10)
