@@ -195,6 +195,24 @@ def test_seeds_derive_from_the_scenario_hash_and_replicate_only():
     assert shared == {r.run_id: r.seed for r in e2.runs()}  # same scenario, same runs, whatever the experiment
 
 
+def test_an_experiment_at_points_of_a_driver_s_choosing(tmp_path):
+    exp = Experiment.from_dict({"name": "grid", "base": str(RUN2), "replicates": 2,
+                                "parameters": {"legitimacy": [0.7, 0.8]}})
+    pop = exp.at([{"legitimacy": np.float64(0.8)}, {"legitimacy": 0.75, "legitimacy_schedule.start": 3.4}],
+                 name="grid-pop1")
+    assert (pop.name, exp.name) == ("grid-pop1", "grid")
+    assert pop.points() == [{"legitimacy": 0.8}, {"legitimacy": 0.75, "legitimacy_schedule.start": 3}]
+    assert pop.varied == ["legitimacy", "legitimacy_schedule.start"]
+    assert pop.run_ids()[:2] == exp.run_ids()[2:]  # the same scenario is the same runs
+    assert np.isnan(pop.design_matrix()[0, 1]) and pop.design_matrix()[1].tolist() == [0.75, 3.0]
+    with pytest.raises(ScenarioError, match=r"parameters.colour: unknown parameter"):
+        exp.at([{"colour": 1}])
+    with pytest.raises(ScenarioError, match=r"parameters.legitimacy: design point 0"):
+        exp.at([{"legitimacy": 1.2}])
+    with pytest.raises(ScenarioError, match=r": name: "):
+        exp.at([{"legitimacy": 0.5}], name="no spaces")
+
+
 BAD = {
     "unknown parameter": ("[parameters]\ncolour = [1, 2]\n", "parameters.colour", "allowed: "),
     "bad value": ("[parameters]\nlegitimacy = [0.5, 1.5]\n", "parameters.legitimacy", "[0.0, 1.0]"),

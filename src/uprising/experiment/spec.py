@@ -38,6 +38,7 @@ run of the store by hand.
 from __future__ import annotations
 
 import itertools
+import math
 import re
 import tomllib
 import types
@@ -142,6 +143,7 @@ class Experiment(BaseModel):
     _matrix: np.ndarray | None = PrivateAttr(None)
     _points: list[dict[str, Any]] = PrivateAttr(default_factory=list)
     _runs: list[RunSpec] = PrivateAttr(default_factory=list)
+    _varied: list[str] = PrivateAttr(default_factory=list)
 
     # ---------------------------------------------------------------- loading
     @classmethod
@@ -238,15 +240,18 @@ class Experiment(BaseModel):
                     raise ScenarioError(src, where, "a range needs a numeric parameter; list the values of "
                                         "this one in a factorial design")
 
-    def _expand(self) -> None:
+    def _expand(self, raw: list[dict[str, Any]] | None = None) -> None:
         names = list(self.parameters)
-        if self.design.kind == "factorial":
+        if raw is not None:
+            names = list(dict.fromkeys(n for p in raw for n in p))
+        elif self.design.kind == "factorial":
             raw = [dict(zip(names, combo)) for combo in itertools.product(*(self.parameters[n] for n in names))]
         else:
             self._matrix = self._sample()
             kinds = [_numeric_kind(_parameter_annotation(n)) for n in names]
             raw = [{n: (int(round(float(v))) if k is int else float(v)) for n, k, v in zip(names, kinds, row)}
                    for row in self._matrix]
+        self._varied = names
         points, runs = [], []
         for i, point in enumerate(raw):
             try:
@@ -256,7 +261,7 @@ class Experiment(BaseModel):
                 shown = ", ".join(f"{k}={v!r}" for k, v in point.items())
                 raise ScenarioError(self._source, where, f"design point {i} ({shown}): "
                                     f"{'' if exc.field in point else exc.field + ': '}{exc.message}") from None
-            params = {n: _get(scenario, n) for n in names}
+            params = {n: _get(scenario, n) for n in point}
             points.append(params)
             h = scenario.hash()
             seed = run_seed(h, self.seed)
@@ -305,7 +310,37 @@ class Experiment(BaseModel):
     @property
     def varied(self) -> list[str]:
         """Names of the varied parameters, in the file's order (the columns of points and of the design matrix)."""
-        return list(self.parameters)
+        return list(self._varied)
+
+    def at(self, points: list[dict[str, Any]], name: str | None = None) -> "Experiment":
+        """This experiment (base, steps, replicates, seed, outcomes) at the given ``points`` instead of its design.
+
+        For drivers that choose their own points, such as ABC-SMC proposing a
+        population: ``exp.at([{"legitimacy": 0.8}, ...], name=f"{exp.name}-pop3")``.
+        Runs share ids (and so the store's cache) with any experiment that makes
+        the same scenario. Integer parameters given as floats are rounded. Raises
+        :class:`ScenarioError` for an unknown parameter or an invalid point.
+        """
+        new = self.model_copy(update={"name": name} if name else None)
+        new._source, new._base_path, new._base, new._matrix = self._source, self._base_path, self._base, None
+        if name:
+            new._check()
+        raw = []
+        for point in points:
+            clean = {}
+            for key, value in point.items():
+                ann = _parameter_annotation(key)
+                if ann is None:
+                    raise ScenarioError(self._source, f"parameters.{key}",
+                                        f"unknown parameter; allowed: {', '.join(parameter_names())}")
+                if isinstance(value, np.generic):
+                    value = value.item()
+                if _numeric_kind(ann) is int and isinstance(value, float) and math.isfinite(value):
+                    value = int(round(value))
+                clean[key] = value
+            raw.append(clean)
+        new._expand(raw)
+        return new
 
     def points(self) -> list[dict[str, Any]]:
         """The design points in order: ``[{parameter: value}]`` (values as the scenario holds them).
@@ -343,8 +378,9 @@ class Experiment(BaseModel):
         for sampled designs: the X that SALib's ``morris.analyze`` expects)."""
         if self._matrix is not None:
             return self._matrix.copy()
-        return np.array([[_as_float(p[n]) for n in self.parameters] for p in self._points], dtype=float).reshape(
-            len(self._points), len(self.parameters))
+        names = self._varied
+        return np.array([[_as_float(p.get(n)) for n in names] for p in self._points], dtype=float).reshape(
+            len(self._points), len(names))
 
 
 # ------------------------------------------------------------------ helpers
@@ -393,9 +429,7 @@ def _get(scenario: Scenario, name: str) -> Any:
 
 
 def _as_float(value: Any) -> float:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, bool):
+    if isinstance(value, (bool, int, float)):
         return float(value)
     return float("nan")
 

@@ -490,7 +490,7 @@ class ResultStore:
             "run_id": pa.array([r.run_id for r in runs], pa.string()),
         }
         for name in experiment.varied:
-            plan[name] = pa.array([r.params[name] for r in runs])
+            plan[name] = pa.array([r.params.get(name) for r in runs])
         plan_table = pa.table(plan)
         done = self.completed()
         wanted = list(experiment.outcomes)
