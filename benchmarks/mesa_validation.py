@@ -300,15 +300,20 @@ def _json_value(x):
 def _uprising_commit() -> dict:
     def git(*args: str) -> str:
         try:
-            return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()
+            return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=True).stdout
         except (OSError, subprocess.CalledProcessError):
             return ""
-    return {"commit": git("rev-parse", "HEAD") or "unknown",
-            "dirty": [line[3:] for line in git("status", "--porcelain", "--", "src/uprising").splitlines()]}
+    # "XY path" lines: the two status letters, a space, the path (keep the leading space of " M")
+    return {"commit": git("rev-parse", "HEAD").strip() or "unknown",
+            "dirty": [line[3:] for line in git("status", "--porcelain", "--", "src/uprising").splitlines() if line]}
 
 
-def write_outputs(out_dir: Path, runs: list[dict], settings_meta: dict, argv: list[str]) -> None:
-    """Merge ``runs`` (settings in ``settings_meta``) into the outputs in ``out_dir``, atomically."""
+def write_outputs(out_dir: Path, runs: list[dict], settings_meta: dict, argv: list[str],
+                  upr: dict | None = None) -> None:
+    """Merge ``runs`` (settings in ``settings_meta``) into the outputs in ``out_dir``, atomically.
+
+    ``upr``: the uprising commit and dirty paths when the runs started (default: now).
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
@@ -337,7 +342,7 @@ def write_outputs(out_dir: Path, runs: list[dict], settings_meta: dict, argv: li
     settings = dict(doc.get("settings", {}))
     settings.update(settings_meta)
     settings = {k: settings[k] for k in sorted(settings, key=lambda s: (order.get(s, len(order)), s))}
-    upr = _uprising_commit()
+    upr = _uprising_commit() if upr is None else upr
     doc = {
         "generated_by": " ".join(["benchmarks/mesa_validation.py", *argv]),
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -395,6 +400,7 @@ def main(argv: list[str] | None = None) -> int:
     remaining = {name: args.seeds for name in args.settings}
     by_setting: dict[str, list[dict]] = {name: [] for name in args.settings}
     started = {name: None for name in args.settings}
+    upr = _uprising_commit()  # the code the runs import, taken before they start
     t0 = time.perf_counter()
     done_steps = 0
     print(f"Mesa validation: {len(jobs)} runs, {total_steps} Mesa steps, {args.workers} worker(s)",
@@ -423,9 +429,10 @@ def main(argv: list[str] | None = None) -> int:
                 "workers": args.workers,
                 "deception_snapshots": snapshot_steps(runs[0]["steps"]) if spec["deception"] else [],
                 "generated_by": " ".join(["benchmarks/mesa_validation.py", *argv]),
+                "uprising_commit": upr["commit"],
                 "notes": spec["notes"],
             }}
-            write_outputs(out_dir, runs, meta, argv)
+            write_outputs(out_dir, runs, meta, argv, upr)
             print(f"  [{name}] complete: {meta[name]['wall_seconds']:.0f} s of runs; written to {out_dir}",
                   file=sys.stderr, flush=True)
 

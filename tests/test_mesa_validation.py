@@ -4,8 +4,9 @@ Runs the script's ``main`` on tiny samples into a temporary folder, in three
 calls that also exercise the merge of a re-run subset into existing outputs,
 and checks the shape of both outputs, the conservation of citizens, the
 legitimacy schedule of Run 4 and the deception records. Mesa costs about 90 ms
-a step at vision 7, so Runs 3-4 get one seed of 80 steps (step 77, the drop of
-Run 4, is inside) to keep the whole test near 20 s on one core.
+a step at vision 7, so Run 4 gets one seed of 78 steps (step 77, its drop, is
+inside) and Run 3, which differs only in its schedule file, one seed of 5 steps,
+to keep the whole test near 20 s on one core.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ from uprising.model import legitimacy_path  # noqa: E402
 from uprising.scenario import Scenario  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-SEEDS_12, STEPS_RUN1, STEPS_RUN2 = 2, 20, 30
-SEEDS_34, STEPS_RUN34 = 1, 80
+SEEDS_12, STEPS_RUN1, STEPS_RUN2 = 2, 20, 20
+SEEDS_34, STEPS_RUN3, STEPS_RUN4 = 1, 5, 78
 
 pytestmark = pytest.mark.slow  # about 20 s of Mesa on one core
 
@@ -40,12 +41,12 @@ pytestmark = pytest.mark.slow  # about 20 s of Mesa on one core
 def outputs(tmp_path_factory) -> tuple[dict, dict]:
     out = tmp_path_factory.mktemp("mesa-validation")
     common = ["--out-dir", str(out), "--workers", "1"]
-    # a first version of run1_v1, replaced by the second call: the merge must keep only the new rows
-    assert mv.main(["--seeds", "1", "--steps-run1", "5", "--settings", "run1_v1", *common]) == 0
+    # run3 stays from the first call; its run1_v1 is replaced by the second call's (the merge keeps only those)
+    assert mv.main(["--seeds", "1", "--steps-run1", "5", "--steps-run34", str(STEPS_RUN3),
+                    "--settings", "run1_v1,run3", *common]) == 0
     assert mv.main(["--seeds", str(SEEDS_12), "--steps-run1", str(STEPS_RUN1), "--steps-run2", str(STEPS_RUN2),
                     "--settings", "run1_v1,run1_v2,run2", *common]) == 0
-    assert mv.main(["--seeds", str(SEEDS_34), "--steps-run34", str(STEPS_RUN34), "--settings", "run3,run4",
-                    *common]) == 0
+    assert mv.main(["--seeds", str(SEEDS_34), "--steps-run34", str(STEPS_RUN4), "--settings", "run4", *common]) == 0
     assert not list(out.glob("*.partial"))
     table = pq.read_table(out / mv.PARQUET_NAME)
     doc = json.loads((out / mv.JSON_NAME).read_text(encoding="utf-8"))
@@ -53,7 +54,7 @@ def outputs(tmp_path_factory) -> tuple[dict, dict]:
 
 
 EXPECTED = {"run1_v1": (SEEDS_12, STEPS_RUN1), "run1_v2": (SEEDS_12, STEPS_RUN1), "run2": (SEEDS_12, STEPS_RUN2),
-            "run3": (SEEDS_34, STEPS_RUN34), "run4": (SEEDS_34, STEPS_RUN34)}
+            "run3": (SEEDS_34, STEPS_RUN3), "run4": (SEEDS_34, STEPS_RUN4)}
 
 
 def test_series_columns_and_rows(outputs):
@@ -88,7 +89,7 @@ def test_conservation_and_counts(outputs):
 
 def test_run4_legitimacy_follows_uprising_schedule(outputs):
     df = outputs[0].to_pandas()
-    path = legitimacy_path(Scenario.load(ROOT / "scenarios" / "epstein-2002" / "run4.toml"), 0, STEPS_RUN34)
+    path = legitimacy_path(Scenario.load(ROOT / "scenarios" / "epstein-2002" / "run4.toml"), 0, STEPS_RUN4)
     for seed in range(SEEDS_34):
         sub = df[(df["setting"] == "run4") & (df["seed"] == seed)].sort_values("step")
         legit = sub["legitimacy"].to_numpy()
@@ -97,7 +98,7 @@ def test_run4_legitimacy_follows_uprising_schedule(outputs):
         steps = sub["step"].to_numpy()
         assert (legit[steps < 77] == 0.9).all() and (legit[steps >= 77] == 0.7).all()
     run3 = df[df["setting"] == "run3"].sort_values(["seed", "step"])
-    path3 = legitimacy_path(Scenario.load(ROOT / "scenarios" / "epstein-2002" / "run3.toml"), 0, STEPS_RUN34)
+    path3 = legitimacy_path(Scenario.load(ROOT / "scenarios" / "epstein-2002" / "run3.toml"), 0, STEPS_RUN3)
     np.testing.assert_array_equal(run3[run3["seed"] == 0]["legitimacy"].to_numpy()[1:], path3)
     for name in ("run1_v1", "run1_v2", "run2"):
         assert (df[df["setting"] == name]["legitimacy"] == mv.SETTINGS[name]["kwargs"]["legitimacy"]).all()
