@@ -111,7 +111,9 @@ class Scenario(BaseModel):
     """Epstein's (2002) Model I with every contested rule as a named switch.
 
     Load with :meth:`load`, change with :meth:`replace`. The defaults are the
-    paper's Run 2 inputs with the paper's rules where they are unambiguous.
+    paper's Run 2 inputs; the rule defaults mix readings (the printed ratio rule,
+    but Mesa's prisoners that keep their cell and count down in their own
+    activation). The files in ``scenarios/`` set every rule explicitly.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
