@@ -12,7 +12,10 @@ Needs the ``experiments`` extra (``pip install 'uprising[experiments]'``) for Du
 """
 
 from .outcomes import DEFAULT_OUTCOMES, OUTCOMES, Outcome, UnknownOutcome, evaluate, register
+from .runner import ExperimentInterrupted, RunSummary, dask_executor, run_experiment
 from .spec import Experiment, RunSpec, parameter_names, run_id, run_seed
+from .store import ResultStore, StoreError
 
 __all__ = ["DEFAULT_OUTCOMES", "OUTCOMES", "Outcome", "UnknownOutcome", "evaluate", "register", "Experiment",
-           "RunSpec", "parameter_names", "run_id", "run_seed"]
+           "RunSpec", "parameter_names", "run_id", "run_seed", "ResultStore", "StoreError", "run_experiment",
+           "RunSummary", "ExperimentInterrupted", "dask_executor"]

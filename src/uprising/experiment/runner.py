@@ -99,7 +99,11 @@ def single_thread(warm: bool = False) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     _exit_with_parent()
     if warm:
-        simulate(Scenario(width=16, height=16), steps=3)
+        import io
+
+        import pyarrow.parquet as pq
+
+        pq.write_table(simulate(Scenario(width=16, height=16), steps=3).table, io.BytesIO())
 
 
 def _exit_with_parent(interval: float = 0.5) -> None:
