@@ -325,6 +325,74 @@ def runs_export(out: Path, store_dir: Path | None, what: str) -> None:
     click.echo(f"wrote {path} ({n} rows of {what})")
 
 
+# ------------------------------------------------------------------ sensitivity
+@click.command("sensitivity")
+@click.argument("experiment_path", metavar="EXPERIMENT", type=click.Path(path_type=Path))
+@click.option("--store", "store_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Results store (default: results/NAME, NAME the experiment's).")
+@click.option("--cluster", metavar="tcp://HOST:PORT", default=None,
+              help="Run on this Dask scheduler (see `uprising cluster local`) instead of local processes.")
+@click.option("--workers", type=click.IntRange(1, 1024), default=None,
+              help="Local worker processes (default: one per CPU).")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Folder for the indices and figures (default: STORE/sensitivity).")
+@click.option("--outcome", "outcomes", multiple=True, metavar="NAME",
+              help="Analyse only this outcome of the experiment; repeatable (default: all of them).")
+@click.option("--no-plot", is_flag=True, help="Skip the figures.")
+@click.pass_context
+def sensitivity_cmd(ctx: click.Context, experiment_path: Path, store_dir: Path | None, cluster: str | None,
+                    workers: int | None, out_dir: Path | None, outcomes: tuple[str, ...], no_plot: bool) -> None:
+    """Sobol' or Morris sensitivity indices of EXPERIMENT's outcomes, with SALib.
+
+    The experiment's [design] kind picks the method: sobol (S1, ST, and S2 with
+    second_order = true) or morris (mu_star, mu, sigma). Its runs are made first
+    exactly as `uprising experiment` makes them (runs already in the store are
+    skipped), then Y = the mean over replicates of each outcome at each design
+    point is analysed. Writes indices.csv, indices.parquet, indices.md and one
+    figure per outcome (PNG and SVG) to --out, and prints the table.
+    """
+    _need_extra()
+    from .experiment.sensitivity import SensitivityError, analyse, check_method, write_outputs, wide
+    from .experiment.spec import Experiment
+    from .experiment.store import ResultStore
+
+    exp = Experiment.load(experiment_path)
+    method = check_method(exp)
+    for name in outcomes:
+        if name not in exp.outcomes:
+            raise _usage(f"--outcome: {name!r} is not one of {experiment_path}'s outcomes: {', '.join(exp.outcomes)}")
+    if not no_plot:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise _usage("matplotlib not installed; install the plot extra (pip install 'uprising[plot]') "
+                         "or pass --no-plot") from None
+    store_dir = store_dir if store_dir is not None else DEFAULT_RESULTS / exp.name
+    ctx.invoke(experiment_cmd, experiment_path=experiment_path, store_dir=store_dir, cluster=cluster,
+               workers=workers)  # the runs, resumable; exits 1 (some failed), 2, 130 or 143 as `experiment` does
+    store = ResultStore(store_dir, create=False)
+    try:
+        table = analyse(exp, store, list(outcomes) or None)
+    except SensitivityError as exc:
+        raise _usage(str(exc)) from None
+    out_dir = out_dir if out_dir is not None else store.root / "sensitivity"
+    written = write_outputs(table, out_dir, plots=not no_plot)
+    from rich.console import Console
+    from rich.table import Table
+
+    columns, rows = wide(table)
+    shown = Table(title=f"{exp.name}: {method} indices (Y = mean over {exp.replicates} replicate(s); ± is the "
+                        f"95% bootstrap half-width)")
+    for column in columns:
+        shown.add_column(column, justify="left" if column in ("outcome", "parameter") else "right")
+    for row in rows:
+        shown.add_row(*row)
+    console = Console()
+    (console if console.is_terminal else Console(width=200)).print(shown)
+    click.echo(f"wrote {len(written)} files to {out_dir}: indices.csv, indices.parquet, indices.md"
+               + ("" if no_plot else ", a PNG and an SVG per outcome"))
+
+
 # ------------------------------------------------------------------ cluster
 @click.group("cluster")
 def cluster_group() -> None:
@@ -382,3 +450,4 @@ def register(group: click.Group) -> None:
     group.add_command(experiment_cmd)
     group.add_command(runs_group)
     group.add_command(cluster_group)
+    group.add_command(sensitivity_cmd)
