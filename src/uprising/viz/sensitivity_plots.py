@@ -38,8 +38,9 @@ def _bars(ax, rows: list[dict[str, Any]], indices: list[str], labels: list[str])
             err = np.vstack([values[has] - lo[has], hi[has] - values[has]])
             ax.errorbar(pos[has], values[has], yerr=err, fmt="none", ecolor="#17202a", capsize=3, lw=1)
     ax.set_xticks(x)
-    ax.set_xticklabels(labels, rotation=20 if max(len(p) for p in labels) > 14 else 0, ha="right"
-                       if max(len(p) for p in labels) > 14 else "center", fontsize=8)
+    shown = [p.replace(":", " ×\n") for p in labels]  # a pair a:b on two lines
+    long = max(len(line) for p in shown for line in p.split("\n")) > 14 and len(labels) > 3
+    ax.set_xticklabels(shown, rotation=20 if long else 0, ha="right" if long else "center", fontsize=8)
     ax.axhline(0, color="k", lw=0.6)
     ax.legend(frameon=False, fontsize=8)
 
