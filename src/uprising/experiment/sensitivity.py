@@ -269,8 +269,8 @@ def markdown(table: pa.Table) -> str:
     lines = [f"# Sensitivity of {m.get('experiment', '')}", "",
              f"- {what}.",
              f"- Parameters: {bounds}.",
-             f"- {m.get('points')} design points x {m.get('replicates')} replicate(s): {m.get('runs')} distinct runs of "
-             f"{m.get('steps')} steps; Y = the mean over replicates of each outcome at each point.",
+             f"- {m.get('points')} design points x {m.get('replicates')} replicate(s): {m.get('runs')} distinct runs "
+             f"of {m.get('steps')} steps; Y = the mean over replicates of each outcome at each point.",
              f"- Intervals: SALib's bootstrap, {m.get('num_resamples')} resamples, "
              f"{100 * m.get('conf_level', CONF_LEVEL):.0f}% (value ± half-width), seed {m.get('seed')}.",
              f"- Source: `{m.get('source', '')}`."]
