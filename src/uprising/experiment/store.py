@@ -161,6 +161,19 @@ class ResultStore:
                 tmp.unlink()
         return path
 
+    def _write_parquet(self, path: Path, table: pa.Table) -> Path:
+        """Write ``table`` as Parquet, atomically: encoded in memory, then one write of the bytes (going
+        through pyarrow's file system layer costs more per file than encoding a run's small tables)."""
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink)
+        data = sink.getvalue()
+
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+
+        return self._atomic(path, write)
+
     def _write_json(self, path: Path, data: dict[str, Any]) -> Path:
         text = json.dumps(_jsonable(data), indent=1, allow_nan=False)
         return self._atomic(path, lambda p: p.write_text(text, encoding="utf-8"))
@@ -242,7 +255,7 @@ class ResultStore:
         meta = {b"uprising.scenario": result.scenario.to_toml().encode(),
                 b"uprising.outcomes": json.dumps(list(values)).encode()}
         row = pa.table(cols).replace_schema_metadata(meta)
-        path = self._atomic(self.outcomes_path(run_id), lambda p: pq.write_table(row, p))
+        path = self._write_parquet(self.outcomes_path(run_id), row)
         with contextlib.suppress(FileNotFoundError):
             self.failure_path(run_id).unlink()  # an earlier attempt failed; this one did not
         return path
@@ -259,7 +272,7 @@ class ResultStore:
                 col = _column(value)
                 series = series.append_column(name, pa.repeat(col[0], n) if n else col.slice(0, 0))
         series = series.replace_schema_metadata(meta)
-        return self._atomic(self.series_path(run_id), lambda p: pq.write_table(series, p))
+        return self._write_parquet(self.series_path(run_id), series)
 
     def stored_outcomes(self, run_id: str) -> dict[str, float]:
         """The outcomes recorded in a completed run's row, by name."""
