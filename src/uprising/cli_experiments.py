@@ -393,6 +393,191 @@ def sensitivity_cmd(ctx: click.Context, experiment_path: Path, store_dir: Path |
                + ("" if no_plot else ", a PNG and an SVG per outcome"))
 
 
+# ------------------------------------------------------------------ calibrate
+class _CalibrationProgress:
+    """Progress of a calibration on stderr: a line per population (with an ETA); on a terminal also a bar of
+    the accepted particles of the population being sampled."""
+
+    def __init__(self, name: str):
+        from rich.console import Console
+
+        self.name = name
+        self.console = Console(stderr=True)
+        self.bar = None
+        self.task = None
+        self.total = 0
+        self.started = time.perf_counter()
+
+    def __enter__(self) -> "_CalibrationProgress":
+        if self.console.is_terminal:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
+                TimeRemainingColumn
+
+            self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                TextColumn("accepted, {task.fields[simulated]} simulated"), TimeElapsedColumn(),
+                                TextColumn("eta"), TimeRemainingColumn(), console=self.console)
+            self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+    def _line(self, text: str) -> None:
+        if self.bar is not None:
+            self.bar.console.print(text, highlight=False, markup=False)
+        else:
+            click.echo(text, err=True)
+
+    def __call__(self, event: str, info: dict) -> None:
+        eps = info.get("epsilon")
+        eps_text = f"epsilon {eps:.4g}" if eps is not None else "epsilon from this sample"
+        if event == "start" and self.bar is not None:
+            if self.task is not None:
+                self.bar.remove_task(self.task)
+            self.total = info["n"]
+            self.task = self.bar.add_task(f"{self.name}: {info['label']}", total=self.total, simulated=0)
+        elif event == "particle" and self.bar is not None and self.task is not None:
+            self.bar.update(self.task, completed=min(info["accepted"], self.total), simulated=info["simulated"])
+        elif event == "end":
+            if self.bar is not None and self.task is not None:
+                self.bar.remove_task(self.task)
+                self.task = None
+            eta = info.get("eta_seconds")
+            rate = info.get("acceptance_rate") or 0.0
+            tail = f", eta {eta:.0f} s" if eta else ""
+            self._line(f"{self.name}: {info['label']}: {eps_text}, {info['accepted']} accepted of "
+                       f"{info['simulated']} simulated ({100 * rate:.0f}%), {info['wall_seconds']:.1f} s; "
+                       f"{time.perf_counter() - self.started:.0f} s so far{tail}")
+        elif event == "check":
+            self._line(f"{self.name}: running {info['candidates']} candidates for the best parameter set "
+                       f"{info['replicates']} times each")
+
+
+@click.command("calibrate")
+@click.argument("experiment_path", metavar="EXPERIMENT", type=click.Path(path_type=Path))
+@click.option("--targets", "targets_path", type=click.Path(path_type=Path), required=True,
+              help="CSV with the columns outcome,value,scale (scale: the tolerance, e.g. the observed sd).")
+@click.option("--store", "store_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Results store for every simulated particle (default: results/NAME, NAME the experiment's).")
+@click.option("--cluster", metavar="tcp://HOST:PORT", default=None,
+              help="Simulate on this Dask scheduler (see `uprising cluster local`) instead of local processes.")
+@click.option("--workers", type=click.IntRange(1, 1024), default=None,
+              help="Local worker processes (default: one per CPU).")
+@click.option("--populations", type=click.IntRange(1, 1000), default=4, show_default=True,
+              help="ABC-SMC populations after the prior's calibration sample.")
+@click.option("--population-size", type=click.IntRange(2, 1_000_000), default=50, show_default=True,
+              help="Accepted particles per population.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Folder for the posterior, records, best scenario and figures (default: STORE/calibration).")
+@click.option("--no-plot", is_flag=True, help="Skip the figures.")
+def calibrate_cmd(experiment_path: Path, targets_path: Path, store_dir: Path | None, cluster: str | None,
+                  workers: int | None, populations: int, population_size: int, out_dir: Path | None,
+                  no_plot: bool) -> None:
+    """ABC-SMC (pyabc) of EXPERIMENT's parameter ranges against the outcomes in --targets.
+
+    Priors are uniform over each parameter's { low, high } range (the design's
+    samples are not used). Every particle is simulated as a run of the store
+    (seeded from its scenario hash, like any run), on local processes or a Dask
+    cluster. Writes posterior.csv, particles and populations (Parquet and CSV),
+    best.toml (of the posterior's weighted median, its mode and the closest
+    particles, the one nearest the targets over 10 fresh runs each),
+    best_check.csv, calibration.json, pyabc's abc.db and the figures to --out;
+    a calibration into the same folder replaces them.
+    """
+    _need_extra()
+    import importlib.util
+    import logging
+    import os
+
+    if importlib.util.find_spec("pyabc") is None:  # imported later, only to run (it takes seconds)
+        raise _usage("pyabc not installed; install the experiments extra: pip install 'uprising[experiments]'")
+
+    from .experiment.calibrate import calibrate, check_ranges, load_targets
+    from .experiment.runner import dask_executor
+    from .experiment.spec import Experiment
+    from .experiment.store import ResultStore
+
+    if cluster is not None and workers is not None:
+        raise _usage("--workers: the cluster's workers simulate with --cluster; give one of the two")
+    if cluster is not None and not cluster.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
+        raise _usage(f"--cluster: {cluster!r}: expected a scheduler address such as tcp://127.0.0.1:8786")
+    exp = Experiment.load(experiment_path)
+    ranges = check_ranges(exp)
+    targets = load_targets(targets_path)
+    if not no_plot:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise _usage("matplotlib not installed; install the plot extra (pip install 'uprising[plot]') "
+                         "or pass --no-plot") from None
+    store_dir = store_dir if store_dir is not None else DEFAULT_RESULTS / exp.name
+    if store_dir.exists() and not store_dir.is_dir():
+        raise _usage(f"--store: {store_dir}: not a folder")
+    out_dir = out_dir if out_dir is not None else store_dir / "calibration"
+    if out_dir.exists() and not out_dir.is_dir():
+        raise _usage(f"--out: {out_dir}: not a folder")
+    import pyabc  # noqa: F401  (sets up its "ABC" logger)
+
+    if "ABC_LOG_LEVEL" not in os.environ:
+        logging.getLogger("ABC").setLevel(logging.WARNING)  # our own progress lines replace pyabc's
+    executor, close = None, None
+    if cluster is not None:
+        try:
+            executor, close = dask_executor(cluster)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise _usage(f"--cluster: cannot reach the scheduler at {cluster}: {' '.join(str(exc).split())}") from None
+    store = ResultStore(store_dir)
+    where = f"on {cluster}" if cluster else f"on {workers or 'all'} local processes"
+    shown = ", ".join(f"{n} in [{lo:g}, {hi:g}]" for n, (lo, hi) in ranges.items())
+    click.echo(f"{exp.name}: ABC-SMC over {shown} against {len(targets)} targets ({targets_path}), "
+               f"{populations} populations of {population_size}, {exp.base_scenario.steps} steps x "
+               f"{exp.replicates} replicate(s) per particle, {where}; store {store.root}, out {out_dir}", err=True)
+    terminated = _interrupt_on_sigterm()
+    try:
+        with _CalibrationProgress(exp.name) as progress:
+            result = calibrate(exp, targets, store, out_dir, executor, workers=workers, populations=populations,
+                               population_size=population_size, progress=progress, targets_source=str(targets_path),
+                               plots=not no_plot)
+    except KeyboardInterrupt:
+        how = "terminated" if terminated else "interrupted"
+        click.echo(f"uprising: {how}: calibration stopped; pyabc's {out_dir / 'abc.db'} holds the populations "
+                   f"finished and {store.root} every particle simulated; run the command again to start over",
+                   err=True)
+        sys.exit(143 if terminated else 130)
+    except Exception as exc:  # pyabc or the executor gave up (a broken pool, a lost cluster)
+        text = " ".join(str(exc).split())
+        click.echo(f"uprising: calibration failed: {type(exc).__name__}{': ' + text if text else ''}", err=True)
+        sys.exit(1)
+    finally:
+        if close is not None:
+            close()
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{exp.name}: posterior after {result.populations} populations of {population_size} "
+                        f"({result.simulations} simulations, {result.wall_seconds:.0f} s)")
+    for column in ("parameter", "mean", "sd", "2.5%", "50%", "97.5%", "prior"):
+        table.add_column(column, justify="left" if column == "parameter" else "right")
+    for row in result.posterior:
+        table.add_row(row["parameter"], *(f"{row[k]:.4g}" for k in ("mean", "sd", "q2.5", "q50", "q97.5")),
+                      f"[{row['prior_low']:g}, {row['prior_high']:g}]")
+    console = Console()
+    (console if console.is_terminal else Console(width=200)).print(table)
+    best = ", ".join(f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}"
+                     for k, v in result.best_parameters.items())
+    click.echo(f"best ({result.best_rule}): {best} -> {out_dir / 'best.toml'}")
+    for row in result.check:
+        click.echo(f"  {row['outcome']}: {row['mean']:.4g} (sd {row['sd']:.3g}, {row['defined']}/{row['replicates']} "
+                   f"runs defined) vs target {row['target']:g} (scale {row['scale']:g}, z = {row['z']:+.2f})")
+    closest = result.closest_particle
+    if closest:
+        text = ", ".join(f"{t.outcome} = {closest.get(t.outcome, float('nan')):.4g}" for t in targets)
+        click.echo(f"closest particle (one run, distance {closest['distance']:.3g}, population {closest['t'] + 1}): "
+                   f"{text}")
+    click.echo(f"wrote {len(result.files)} files to {out_dir}")
+
+
 # ------------------------------------------------------------------ cluster
 @click.group("cluster")
 def cluster_group() -> None:
@@ -451,3 +636,4 @@ def register(group: click.Group) -> None:
     group.add_command(runs_group)
     group.add_command(cluster_group)
     group.add_command(sensitivity_cmd)
+    group.add_command(calibrate_cmd)
