@@ -73,10 +73,11 @@ def measure_uprising(replicates: int, steps: int, workers: int) -> dict:
     root = Path(tempfile.mkdtemp(prefix="uprising-ensemble-"))
     try:
         store = ResultStore(root / "store")
-        t0 = time.perf_counter()
+        epoch, t0 = time.time(), time.perf_counter()
         summary = run_experiment(exp, store, workers=workers)
         wall = time.perf_counter() - t0
-        rows = store.query("SELECT o.run_id, o.steps, s.citizens + s.cops AS agents, o.wall_seconds FROM outcomes o "
+        rows = store.query("SELECT o.run_id, o.steps, s.citizens + s.cops AS agents, o.wall_seconds, o.finished_at "
+                           "FROM outcomes o "
                            "JOIN series s ON s.run_id = o.run_id AND s.step = 0").to_pylist()
         disk = sum(p.stat().st_size for p in store.root.rglob("*") if p.is_file())
         files = {"series": len(list(store.runs_dir.glob("*.parquet"))),
@@ -92,6 +93,10 @@ def measure_uprising(replicates: int, steps: int, workers: int) -> dict:
             "agent_steps": agent_steps, "wall_s": wall, "rate": agent_steps / wall,
             "run_seconds_median": statistics.median(r["wall_seconds"] for r in rows) if rows else None,
             "run_rate_median": statistics.median(run_rates) if run_rates else None,
+            "run_seconds_sum": sum(r["wall_seconds"] for r in rows),
+            # when the first and the last run was written, from the start of run_experiment
+            "first_done_s": min(r["finished_at"] for r in rows) - epoch if rows else None,
+            "last_done_s": max(r["finished_at"] for r in rows) - epoch if rows else None,
             "files": files, "store_bytes": disk}
 
 
@@ -362,6 +367,15 @@ def markdown(report: dict) -> str:
                      f" {s['uprising']:.2f}x, Mesa {s['mesa']:.2f}x.")
     for w in c["workers"]:
         u = report["uprising"][str(w)]
+        if u.get("first_done_s") is not None:
+            busy = u["run_seconds_sum"] / w
+            lines.append(f"- Where the {u['wall_s']:.1f} s on {w} worker{'s' if w > 1 else ''} went: the first run was"
+                         f" stored {u['first_done_s']:.1f} s after the start (the pool's processes start, import and"
+                         f" load the compiled kernels), the last at {u['last_done_s']:.1f} s, then"
+                         f" {u['wall_s'] - u['last_done_s']:.1f} s to stop the pool and write the catalog; the runs'"
+                         f" simulations and outcomes add up to {u['run_seconds_sum']:.1f} s of worker time"
+                         f" ({busy:.1f} s per worker), so writing files and handing out runs took"
+                         f" {max(u['last_done_s'] - u['first_done_s'] - busy, 0):.1f} s of the rest.")
         if u.get("run_rate_median"):
             lines.append(f"- uprising on {w} worker{'s' if w > 1 else ''}: median run {u['run_seconds_median'] * 1e3:.0f} ms"
                          f" of simulation and outcomes ({u['run_rate_median']:.3g} agent-steps/s inside a worker);"

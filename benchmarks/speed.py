@@ -145,7 +145,17 @@ def write_report(path: Path, rows: list[dict], mesa_version: str, args) -> None:
         lines += ["", f"Memory at 3000x3000: {worst:.1f} bytes per agent (all state arrays, agents counted as"
                   f" citizens + cops; target <= 32): {'met' if worst <= 32 else '**not met**'}."]
     lines += ["", LIMITS]
-    path.write_text("\n".join(lines) + "\n")
+    path.write_text("\n".join(lines).rstrip("\n") + "\n" + _kept_sections(path))
+
+
+def _kept_sections(path: Path, markers=(("<!-- ensemble:start -->", "<!-- ensemble:end -->"),)) -> str:
+    """The sections other scripts write into the same file (benchmarks/ensemble.py's), kept as they are."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    kept = []
+    for start, end in markers:
+        if start in text and end in text.partition(start)[2]:
+            kept.append(start + text.partition(start)[2].partition(end)[0] + end)
+    return "".join(f"\n{block}\n" for block in kept)
 
 
 if __name__ == "__main__":
