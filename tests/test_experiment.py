@@ -567,3 +567,15 @@ def test_outcomes_added_later_are_computed_from_the_stored_series(tmp_path):
     # the first experiment's outcomes are all still there, so it has nothing to do
     with cf.ThreadPoolExecutor(2) as pool:
         assert run_experiment(first, store, executor=pool).already == 8
+
+
+def test_sampled_jail_term_is_rounded_to_whole_steps():
+    from uprising.experiment import Experiment
+    from uprising.scenario import Scenario
+
+    exp = Experiment.from_dict({"name": "jail", "base": "x", "replicates": 1,
+                                "design": {"kind": "lhs", "samples": 16},
+                                "parameters": {"max_jail_term": {"low": 5, "high": 40}}},
+                               base=Scenario(width=15, height=15, steps=10))
+    terms = [p["max_jail_term"] for p in exp.points()]
+    assert all(t == int(t) and 5 <= t <= 40 for t in terms) and len(set(terms)) > 8

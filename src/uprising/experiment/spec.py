@@ -117,6 +117,10 @@ class Design(BaseModel):
     seed: int | None = Field(None, ge=0, le=2**63 - 1, description="seed of the sampler (default: the experiment's)")
 
 
+# float scenario fields that must hold whole numbers (``inf`` allowed): sampled values are rounded like integers
+WHOLE_NUMBER_FLOATS = frozenset({"max_jail_term"})
+
+
 class Experiment(BaseModel):
     """An experiment file, validated. Load with :meth:`load`; see the module's docstring.
 
@@ -249,7 +253,9 @@ class Experiment(BaseModel):
         else:
             self._matrix = self._sample()
             kinds = [_numeric_kind(_parameter_annotation(n)) for n in names]
-            raw = [{n: (int(round(float(v))) if k is int else float(v)) for n, k, v in zip(names, kinds, row)}
+            raw = [{n: (int(round(float(v))) if k is int else
+                        float(round(float(v))) if n in WHOLE_NUMBER_FLOATS else float(v))
+                    for n, k, v in zip(names, kinds, row)}
                    for row in self._matrix]
         self._varied = names
         points, runs = [], []
