@@ -91,8 +91,11 @@ def posterior_pairs(particles: list[dict[str, Any]], names: list[str], ranges: d
         ax.set_xlim(lo, hi)
         ax.set_yticks([])
         ax.set_xlabel(ni)
-        if i == 0:
+        if i == 0 and d == 1:
             ax.legend(fontsize=7, loc="upper right", frameon=False)
+        elif i == 0:  # in the empty corner, off the curves
+            handles, labels = ax.get_legend_handles_labels()
+            axes[0][d - 1].legend(handles, labels, fontsize=8, loc="center", frameon=False)
         for j in range(d):
             if j == i:
                 continue
