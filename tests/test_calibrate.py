@@ -69,7 +69,8 @@ outcomes = ["mean_active_fraction", "mean_jailed_fraction"]
 
 def tiny_experiment() -> Experiment:
     """Legitimacy and cop density over ranges, on a 15x15 lattice with vision 3, 30 steps."""
-    return Experiment.from_dict({"name": "tiny-cal", "base": "tiny", "steps": 30, "design": {"kind": "lhs", "samples": 4},
+    return Experiment.from_dict({"name": "tiny-cal", "base": "tiny", "steps": 30,
+                                 "design": {"kind": "lhs", "samples": 4},
                                  "outcomes": ["mean_active_fraction", "mean_jailed_fraction"],
                                  "parameters": {"legitimacy": {"low": LEG_RANGE[0], "high": LEG_RANGE[1]},
                                                 "cop_density": {"low": COP_RANGE[0], "high": COP_RANGE[1]}}},

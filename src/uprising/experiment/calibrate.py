@@ -424,8 +424,9 @@ def calibrate(experiment: Experiment, targets: list[Target], store: ResultStore 
     ``populations`` populations of ``population_size`` accepted particles (or once
     epsilon is at most ``minimum_epsilon``). Then runs ``check_replicates``
     replicates of each candidate for the best parameter set through the store (see
-    the module's docstring) and keeps the nearest. Files already in ``out`` with the names of :data:`OUTPUT_FILES` are
-    replaced. Raises :class:`ScenarioError` for an experiment without ranges.
+    the module's docstring) and keeps the nearest. Files already in ``out`` with the
+    names of :data:`OUTPUT_FILES` are replaced. Raises :class:`ScenarioError` for an
+    experiment without ranges.
     """
     import pyabc
 
@@ -630,7 +631,8 @@ def _records(history: Any, experiment: Experiment, ranges: dict[str, tuple[float
                           "q97.5": weighted_quantile(x, last_w, 0.975), "prior_low": lo, "prior_high": hi,
                           "prior_sd": (hi - lo) / math.sqrt(12.0)})
     return {"particles": particles, "populations": populations, "posterior": posterior, "last": last_params,
-            "last_w": last_w, "last_distance": last_distance, "best_particle": best_particle, "calibration": calibration}
+            "last_w": last_w, "last_distance": last_distance, "best_particle": best_particle,
+            "calibration": calibration}
 
 
 def _float(value: Any) -> float:
