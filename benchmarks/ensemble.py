@@ -11,8 +11,8 @@
 * Agent-steps count every agent, citizens and cops: for uprising from each stored run (citizens + cops
   at step 0), for Mesa from the model (``batch_run`` returns one row per agent of each run).
 * Each measurement runs in a fresh Python process, watched by this one for memory: the peak of the
-  summed RSS (and PSS, which counts shared pages once) of that process and its workers, sampled every
-  0.2 s, and each process's own peak RSS (``getrusage``).
+  summed RSS (every 0.25 s; PSS, which counts shared pages once, every 2 s) of that process and its
+  workers, and each process's own peak RSS (VmHWM).
 * Fairness on a shared machine: for each worker count, Mesa's subset runs in two halves, one before and
   one after the uprising ensemble, so load that comes and goes hits both sides; the ratio is taken at
   equal worker counts. ``--repeats N`` repeats every block (interleaved) and reports medians.
@@ -76,6 +76,7 @@ def measure_uprising(replicates: int, steps: int, workers: int) -> dict:
         epoch, t0 = time.time(), time.perf_counter()
         summary = run_experiment(exp, store, workers=workers)
         wall = time.perf_counter() - t0
+        hwm = _hwm_mb("self")  # the sweep's peak, before this function's own query of the store
         rows = store.query("SELECT o.run_id, o.steps, s.citizens + s.cops AS agents, o.wall_seconds, o.finished_at "
                            "FROM outcomes o "
                            "JOIN series s ON s.run_id = o.run_id AND s.step = 0").to_pylist()
@@ -97,7 +98,7 @@ def measure_uprising(replicates: int, steps: int, workers: int) -> dict:
             # when the first and the last run was written, from the start of run_experiment
             "first_done_s": min(r["finished_at"] for r in rows) - epoch if rows else None,
             "last_done_s": max(r["finished_at"] for r in rows) - epoch if rows else None,
-            "files": files, "store_bytes": disk}
+            "files": files, "store_bytes": disk, "hwm_sweep_mb": hwm}
 
 
 def measure_mesa(runs: int, steps: int, workers: int) -> dict:
@@ -134,23 +135,22 @@ def _child(spec: dict) -> None:
 def _hwm_mb(pid: int | str) -> float | None:
     """A process's peak RSS since it started its program (VmHWM; getrusage's maxrss also counts the parent's
     memory at fork time, so it is no use for processes started from a large one)."""
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
+    return _status_mb(pid).get("VmHWM")
 
 
 # ------------------------------------------------------------------ the parent: processes and memory
 class TreeMemory:
-    """Peak memory of a process and its descendants, sampled every ``interval`` seconds (needs psutil)."""
+    """Peak memory of a process and its descendants, sampled in a thread of this process.
 
-    def __init__(self, pid: int, interval: float = 0.2):
-        self.pid, self.interval = pid, interval
-        self.peak_rss = self.peak_pss = 0
+    Every ``interval`` seconds: the RSS and the peak RSS (VmHWM) of each process from
+    ``/proc/PID/status``, which costs microseconds; the process list (psutil) every second and PSS
+    (``smaps_rollup``, ~7 ms a process with numba loaded) every ``pss_every`` seconds, so that the
+    watching takes well under 1% of a core from the measurement it watches.
+    """
+
+    def __init__(self, pid: int, interval: float = 0.25, pss_every: float = 2.0):
+        self.pid, self.interval, self.pss_every = pid, interval, pss_every
+        self.peak_rss = self.peak_pss = 0.0  # MiB, summed over the processes
         self.samples = 0
         self.hwm: dict[int, float] = {}  # pid -> its VmHWM (MiB) when last seen
         self._stop = threading.Event()
@@ -168,30 +168,53 @@ class TreeMemory:
         try:
             import psutil
         except ImportError:  # no figure rather than no benchmark
-            return
-        try:
-            root = psutil.Process(self.pid)
-        except psutil.Error:
-            return
+            psutil = None
+        pids, listed, pss_at = [self.pid], 0.0, 0.0
         while not self._stop.is_set():
-            try:
-                procs = [root, *root.children(recursive=True)]
-            except psutil.Error:
-                return
-            rss = pss = 0
-            for proc in procs:
+            now = time.monotonic()
+            if psutil is not None and now - listed >= 1.0:
                 try:
-                    info = proc.memory_full_info()
+                    pids = [self.pid, *(c.pid for c in psutil.Process(self.pid).children(recursive=True))]
                 except psutil.Error:
-                    continue
-                rss += info.rss
-                pss += getattr(info, "pss", info.rss)
-                hwm = _hwm_mb(proc.pid)
-                if hwm is not None:
-                    self.hwm[proc.pid] = max(hwm, self.hwm.get(proc.pid, 0.0))
-            self.peak_rss, self.peak_pss = max(self.peak_rss, rss), max(self.peak_pss, pss)
+                    return
+                listed = now
+            rss = 0.0
+            for pid in pids:
+                status = _status_mb(pid)
+                if status:
+                    rss += status.get("VmRSS", 0.0)
+                    self.hwm[pid] = max(status.get("VmHWM", 0.0), self.hwm.get(pid, 0.0))
+            self.peak_rss = max(self.peak_rss, rss)
+            if now - pss_at >= self.pss_every:
+                self.peak_pss = max(self.peak_pss, sum(_pss_mb(pid) for pid in pids))
+                pss_at = now
             self.samples += 1
             self._stop.wait(self.interval)
+
+
+def _status_mb(pid: int | str) -> dict[str, float]:
+    """VmRSS and VmHWM (a process's peak RSS since it started its program) in MiB; {} if it is gone."""
+    out = {}
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith(("VmRSS:", "VmHWM:")):
+                    key, value = line.split(":", 1)
+                    out[key] = int(value.split()[0]) / 1024
+    except (OSError, ValueError, IndexError):
+        return {}
+    return out
+
+
+def _pss_mb(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0.0
 
 
 def run_measurement(system: str, runs: int, steps: int, workers: int, log=print) -> dict:
@@ -209,12 +232,11 @@ def run_measurement(system: str, runs: int, steps: int, workers: int, log=print)
     if proc.returncode != 0 or not lines:
         raise RuntimeError(f"{system} on {workers} worker(s) failed (exit {proc.returncode}):\n{stderr[-3000:]}")
     out = json.loads(lines[-1][len(RESULT_TAG):])
-    mib = 2**20
     workers_hwm = [v for pid, v in mem.hwm.items() if pid != proc.pid]
     out.update(process_wall_s=process_wall, load_before=load_before, load_after=os.getloadavg()[0],
                hwm_workers_mb=max(workers_hwm) if workers_hwm else None,
-               peak_rss_total_mb=mem.peak_rss / mib if mem.samples else None,
-               peak_pss_total_mb=mem.peak_pss / mib if mem.samples else None)
+               peak_rss_total_mb=mem.peak_rss if mem.samples else None,
+               peak_pss_total_mb=mem.peak_pss if mem.peak_pss else None)
     log(f"  {system:8s} {workers} worker(s): {out['runs']:5d} runs x {steps} steps in {out['wall_s']:7.2f} s "
         f"= {out['rate']:.3g} agent-steps/s (process {process_wall:.1f} s, peak RSS "
         f"{out['peak_rss_total_mb'] or float('nan'):.0f} MiB, load {load_before:.2f}->{out['load_after']:.2f})")
@@ -249,7 +271,7 @@ def _median_of(blocks: list[dict]) -> dict:
         out["rate"] = statistics.median(b["rate"] for b in blocks)
         out["wall_s"] = statistics.median(b["wall_s"] for b in blocks)
         out["rates"] = [b["rate"] for b in blocks]
-    for key in ("peak_rss_total_mb", "peak_pss_total_mb", "hwm_self_mb", "hwm_workers_mb"):
+    for key in ("peak_rss_total_mb", "peak_pss_total_mb", "hwm_self_mb", "hwm_workers_mb", "hwm_sweep_mb"):
         vals = [b[key] for b in blocks if b.get(key) is not None]
         out[key] = max(vals) if vals else None
     return out
@@ -267,7 +289,7 @@ def run_benchmark(args: argparse.Namespace, log=print) -> dict:
     load_start = os.getloadavg()
     log(f"ensemble: {args.replicates} replicates x {args.steps} steps; Mesa batch_run {args.mesa_runs} runs; "
         f"workers {workers}; load average {load_start[0]:.2f} {load_start[1]:.2f} {load_start[2]:.2f}")
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), os.times()
     up: dict[int, list[dict]] = {w: [] for w in workers}
     me: dict[int, list[dict]] = {w: [] for w in workers}
     for rep in range(args.repeats):
@@ -296,6 +318,8 @@ def run_benchmark(args: argparse.Namespace, log=print) -> dict:
         "versions": {"python": platform.python_version(), "numpy": np.__version__, "numba": numba.__version__,
                      "pyarrow": pyarrow.__version__, "mesa": mesa.__version__},
         "date": time.strftime("%Y-%m-%d %H:%M"), "benchmark_s": time.perf_counter() - t0,
+        # this process's own CPU time (the memory watcher), against the benchmark's wall time
+        "watcher_cpu_s": (os.times().user - cpu0.user) + (os.times().system - cpu0.system),
         "load_before": list(load_start), "load_after": list(load_end),
         "uprising": rows["uprising"], "mesa": rows["mesa"], "ratio": ratios, "scaling": scaling,
         "ensemble": {"workers": int(best), "wall_s": ens["wall_s"], "process_wall_s": ens["process_wall_s"],
@@ -328,7 +352,8 @@ def markdown(report: dict) -> str:
         f" {c['mesa_runs']} runs per worker count, half before and half after the uprising ensemble in the same"
         " benchmark run. Agent-steps count citizens and cops; Mesa's agents are counted from its model (one"
         " row per agent in batch_run's output). Each measurement is a fresh Python process;"
-        " peak memory is the largest sum of RSS (PSS) over that process and its workers, sampled every 0.2 s."
+        " peak memory is the largest sum of RSS over that process and its workers, sampled every 0.25 s (PSS,"
+        " which counts shared pages once, every 2 s)."
         + (f" Figures are medians of {c['repeats']} interleaved repeats." if c["repeats"] > 1 else ""),
         "",
         f"- machine: {report['machine']}",
@@ -336,7 +361,8 @@ def markdown(report: dict) -> str:
         f" {report['versions']['numba']}, pyarrow {report['versions']['pyarrow']}, Mesa {report['versions']['mesa']}",
         f"- date: {report['date']}; load average before {lb[0]:.2f} / {lb[1]:.2f} / {lb[2]:.2f}"
         f" (1 / 5 / 15 min), after {la[0]:.2f} / {la[1]:.2f} / {la[2]:.2f}; benchmark took"
-        f" {report['benchmark_s'] / 60:.1f} min",
+        f" {report['benchmark_s'] / 60:.1f} min (the memory watcher used {report['watcher_cpu_s']:.1f} s of CPU"
+        " in that time)",
         "",
         "| | workers | runs | agents/run | agent-steps | wall (s) | agent-steps/s | vs Mesa | peak RSS, all processes (MiB) | peak PSS (MiB) | load (1 min) |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
@@ -379,7 +405,7 @@ def markdown(report: dict) -> str:
         if u.get("run_rate_median"):
             lines.append(f"- uprising on {w} worker{'s' if w > 1 else ''}: median run {u['run_seconds_median'] * 1e3:.0f} ms"
                          f" of simulation and outcomes ({u['run_rate_median']:.3g} agent-steps/s inside a worker);"
-                         f" sweep process peak RSS {_mb(u.get('hwm_self_mb'))} MiB, largest worker"
+                         f" sweep process peak RSS {_mb(u.get('hwm_sweep_mb'))} MiB, largest worker"
                          f" {_mb(u.get('hwm_workers_mb'))} MiB; store {u['store_bytes'] / 2**20:.0f} MiB"
                          f" ({u['files']['series']:,} series + {u['files']['outcomes']:,} outcomes files).")
     for w in c["workers"]:

@@ -48,7 +48,7 @@ def test_quick_run_reports_every_figure(tmp_path):
             assert side["wall_s"] > 0 and side["rate"] == pytest.approx(side["agent_steps"] / side["wall_s"])
             assert side["process_wall_s"] >= side["wall_s"]
             assert side["peak_rss_total_mb"] > 50 and side["hwm_self_mb"] > 50
-        assert u["hwm_workers_mb"] > 50  # the pool's workers were seen
+        assert u["hwm_workers_mb"] > 50 and u["hwm_sweep_mb"] > 50  # the pool's workers were seen
         assert r["ratio"][w] == pytest.approx(u["rate"] / m["rate"])
         assert u["run_rate_median"] > 0 and u["store_bytes"] > 0
     assert r["scaling"]["from"] == 1 and r["scaling"]["to"] == 2
