@@ -102,15 +102,24 @@ def _interrupt_on_sigterm() -> list[bool]:
     return came
 
 
+def _where_to_run(command):
+    """The options every command that makes runs shares: the store, a Dask scheduler or local workers."""
+    for option in reversed((
+        click.option("--store", "store_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+                     help="Results store (default: results/NAME, NAME the experiment's)."),
+        click.option("--cluster", metavar="tcp://HOST:PORT", default=None,
+                     help="Run on this Dask scheduler (see `uprising cluster local`) instead of local processes."),
+        click.option("--workers", type=click.IntRange(1, 1024), default=None,
+                     help="Local worker processes (default: one per CPU)."),
+    )):
+        command = option(command)
+    return command
+
+
 # ------------------------------------------------------------------ experiment
 @click.command("experiment")
 @click.argument("experiment_path", metavar="EXPERIMENT", type=click.Path(path_type=Path))
-@click.option("--store", "store_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Results store (default: results/NAME, NAME the experiment's).")
-@click.option("--cluster", metavar="tcp://HOST:PORT", default=None,
-              help="Run on this Dask scheduler (see `uprising cluster local`) instead of local processes.")
-@click.option("--workers", type=click.IntRange(1, 1024), default=None,
-              help="Local worker processes (default: one per CPU).")
+@_where_to_run
 def experiment_cmd(experiment_path: Path, store_dir: Path | None, cluster: str | None, workers: int | None) -> None:
     """Run every run of EXPERIMENT (a TOML experiment file) not already in the store.
 
@@ -328,12 +337,7 @@ def runs_export(out: Path, store_dir: Path | None, what: str) -> None:
 # ------------------------------------------------------------------ sensitivity
 @click.command("sensitivity")
 @click.argument("experiment_path", metavar="EXPERIMENT", type=click.Path(path_type=Path))
-@click.option("--store", "store_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Results store (default: results/NAME, NAME the experiment's).")
-@click.option("--cluster", metavar="tcp://HOST:PORT", default=None,
-              help="Run on this Dask scheduler (see `uprising cluster local`) instead of local processes.")
-@click.option("--workers", type=click.IntRange(1, 1024), default=None,
-              help="Local worker processes (default: one per CPU).")
+@_where_to_run
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Folder for the indices and figures (default: STORE/sensitivity).")
 @click.option("--outcome", "outcomes", multiple=True, metavar="NAME",
@@ -458,12 +462,7 @@ class _CalibrationProgress:
 @click.argument("experiment_path", metavar="EXPERIMENT", type=click.Path(path_type=Path))
 @click.option("--targets", "targets_path", type=click.Path(path_type=Path), required=True,
               help="CSV with the columns outcome,value,scale (scale: the tolerance, e.g. the observed sd).")
-@click.option("--store", "store_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Results store for every simulated particle (default: results/NAME, NAME the experiment's).")
-@click.option("--cluster", metavar="tcp://HOST:PORT", default=None,
-              help="Simulate on this Dask scheduler (see `uprising cluster local`) instead of local processes.")
-@click.option("--workers", type=click.IntRange(1, 1024), default=None,
-              help="Local worker processes (default: one per CPU).")
+@_where_to_run
 @click.option("--populations", type=click.IntRange(1, 1000), default=4, show_default=True,
               help="ABC-SMC populations after the prior's calibration sample.")
 @click.option("--population-size", type=click.IntRange(2, 1_000_000), default=50, show_default=True,
