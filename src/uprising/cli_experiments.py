@@ -116,6 +116,18 @@ def _where_to_run(command):
     return command
 
 
+def _connect(cluster: str | None):
+    """``(executor, close)`` for a Dask scheduler address, or ``(None, None)`` for local processes."""
+    if cluster is None:
+        return None, None
+    from .experiment.runner import dask_executor
+
+    try:
+        return dask_executor(cluster)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise _usage(f"--cluster: cannot reach the scheduler at {cluster}: {' '.join(str(exc).split())}") from None
+
+
 # ------------------------------------------------------------------ experiment
 @click.command("experiment")
 @click.argument("experiment_path", metavar="EXPERIMENT", type=click.Path(path_type=Path))
@@ -127,7 +139,7 @@ def experiment_cmd(experiment_path: Path, store_dir: Path | None, cluster: str |
     finishes; re-running the same command resumes where it stopped.
     """
     _need_extra()
-    from .experiment.runner import ExperimentInterrupted, dask_executor, run_experiment
+    from .experiment.runner import ExperimentInterrupted, run_experiment
     from .experiment.spec import Experiment
     from .experiment.store import ResultStore
 
@@ -139,12 +151,7 @@ def experiment_cmd(experiment_path: Path, store_dir: Path | None, cluster: str |
     store_dir = store_dir if store_dir is not None else DEFAULT_RESULTS / exp.name
     if store_dir.exists() and not store_dir.is_dir():
         raise _usage(f"--store: {store_dir}: not a folder")
-    executor, close = None, None
-    if cluster is not None:
-        try:
-            executor, close = dask_executor(cluster)
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise _usage(f"--cluster: cannot reach the scheduler at {cluster}: {' '.join(str(exc).split())}") from None
+    executor, close = _connect(cluster)
     store = ResultStore(store_dir)
     where = f"on {cluster}" if cluster else f"on {workers or 'all'} local processes"
     total = len(exp.run_ids())
@@ -493,7 +500,6 @@ def calibrate_cmd(experiment_path: Path, targets_path: Path, store_dir: Path | N
         raise _usage("pyabc not installed; install the experiments extra: pip install 'uprising[experiments]'")
 
     from .experiment.calibrate import calibrate, check_ranges, load_targets
-    from .experiment.runner import dask_executor
     from .experiment.spec import Experiment
     from .experiment.store import ResultStore
 
@@ -520,12 +526,7 @@ def calibrate_cmd(experiment_path: Path, targets_path: Path, store_dir: Path | N
 
     if "ABC_LOG_LEVEL" not in os.environ:
         logging.getLogger("ABC").setLevel(logging.WARNING)  # our own progress lines replace pyabc's
-    executor, close = None, None
-    if cluster is not None:
-        try:
-            executor, close = dask_executor(cluster)
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise _usage(f"--cluster: cannot reach the scheduler at {cluster}: {' '.join(str(exc).split())}") from None
+    executor, close = _connect(cluster)
     store = ResultStore(store_dir)
     where = f"on {cluster}" if cluster else f"on {workers or 'all'} local processes"
     shown = ", ".join(f"{n} in [{lo:g}, {hi:g}]" for n, (lo, hi) in ranges.items())

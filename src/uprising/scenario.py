@@ -107,6 +107,20 @@ class Schedule(BaseModel):
                                  f"value {base} (got {self.stop})")
 
 
+def read_toml(path: str | Path, what: str) -> dict[str, Any]:
+    """The mapping in a TOML file; a missing, unreadable or malformed file raises a one-line :class:`ScenarioError`."""
+    path = Path(path)
+    source = str(path)
+    if not path.is_file():
+        raise ScenarioError(source, "(file)", f"no such file; give the path of a {what} .toml file")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(source, "(syntax)", f"malformed TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(source, "(file)", f"not UTF-8 text; a {what} is a TOML file") from None
+
+
 class Scenario(BaseModel):
     """Epstein's (2002) Model I with every contested rule as a named switch.
 
@@ -222,17 +236,7 @@ class Scenario(BaseModel):
     @classmethod
     def load(cls, path: str | Path) -> "Scenario":
         """Read and validate a TOML scenario file."""
-        path = Path(path)
-        source = str(path)
-        if not path.is_file():
-            raise ScenarioError(source, "(file)", "no such file; give the path of a .toml scenario")
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ScenarioError(source, "(syntax)", f"malformed TOML: {exc}") from None
-        except UnicodeDecodeError:
-            raise ScenarioError(source, "(file)", "not UTF-8 text; a scenario is a TOML file") from None
-        return cls.from_dict(data, source=source)
+        return cls.from_dict(read_toml(path, "scenario"), source=str(path))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "<scenario>") -> "Scenario":

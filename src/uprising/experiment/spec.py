@@ -40,7 +40,6 @@ from __future__ import annotations
 import itertools
 import math
 import re
-import tomllib
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,7 +48,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
-from ..scenario import Scenario, ScenarioError, Schedule
+from ..scenario import Scenario, ScenarioError, Schedule, read_toml
 from . import outcomes as _outcomes
 
 DesignKind = Literal["factorial", "lhs", "sobol", "morris"]
@@ -154,17 +153,9 @@ class Experiment(BaseModel):
     def load(cls, path: str | Path) -> "Experiment":
         """Read, validate and expand an experiment file (raises :class:`ScenarioError`)."""
         path = Path(path)
-        source = str(path)
-        if not path.is_file():
-            raise ScenarioError(source, "(file)", "no such file; give the path of an experiment .toml file")
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ScenarioError(source, "(syntax)", f"malformed TOML: {exc}") from None
-        except UnicodeDecodeError:
-            raise ScenarioError(source, "(file)", "not UTF-8 text; an experiment is a TOML file") from None
+        data = read_toml(path, "experiment")
         data.setdefault("name", path.stem)
-        return cls.from_dict(data, source=source, directory=path.parent)
+        return cls.from_dict(data, source=str(path), directory=path.parent)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "<experiment>", directory: str | Path = ".",
