@@ -89,24 +89,38 @@ def paths(scenario: Scenario, state: M.State, first: int, n: int) -> tuple[np.nd
 
 
 class TwinRun:
-    """One scenario run by the numba kernel and by the plain reference twin from the same state."""
+    """One scenario run by the numba kernel and by the plain reference twin from the same state.
 
-    def __init__(self, scenario: Scenario, seed: int, n: int, log: int = 20_000):
+    ``fp`` (n x codes.FP_SIZE) and ``ip`` switch on the extensions; left out, both run Model I.
+    """
+
+    def __init__(self, scenario: Scenario, seed: int, n: int, log: int = 20_000, fp: np.ndarray | None = None,
+                 ip: np.ndarray | None = None, state=None, cop_target: np.ndarray | None = None):
         self.scenario = scenario
         self.model, self.fast = M.init(scenario, seed, arrest_log=log)
         _, self.slow = M.init(scenario, seed, arrest_log=log)
+        if state is not None:  # a hand-made start: ``state(model, fast)`` and ``state(model, slow)`` set it up
+            state(self.model, self.fast)
+            state(self.model, self.slow)
         m = self.model
+        extended = fp is not None
+        ip = m.ip if ip is None else ip
+        fp = np.zeros((n, codes.FP_SIZE)) if fp is None else fp
         leg, cops = paths(scenario, self.fast, 0, n)
-        self.out_fast = M.step(m, self.fast, leg, cops)
+        cops = cops if cop_target is None else cop_target
+        self.out_all = M.step_extended(m, self.fast, leg, cops, fp, ip)
+        self.out_fast = self.out_all if extended else self.out_all[:, :codes.OUT_SIZE]
         vdy, vdx = offsets(scenario.citizen_vision, scenario.vision_shape, include_center=True)
-        self.out_slow = np.zeros_like(self.out_fast)
+        self.out_slow_all = np.zeros_like(self.out_all)
         self.pool: list = []
         self.rng_slow = [int(x) for x in self.slow.rng]
         run_steps_reference(
             self.slow.occupant, self.slow.hardship, self.slow.risk_aversion, self.slow.jail,
             list(zip(m.cit_dy.tolist(), m.cit_dx.tolist())), list(zip(m.cop_dy.tolist(), m.cop_dx.tolist())),
             list(zip(vdy.tolist(), vdx.tolist())), m.ptable, self.slow.order, self.slow.tile_order, self.pool,
-            m.ip, m.threshold, leg, cops, self.slow.counters, self.rng_slow, self.out_slow, self.slow.arrest_log)
+            ip, m.threshold, leg, cops, fp, self.slow.counters, self.rng_slow, self.out_slow_all,
+            self.slow.arrest_log)
+        self.out_slow = self.out_slow_all[:, :self.out_fast.shape[1]]
 
     def pool_fast(self) -> list[tuple]:
         st = self.fast
@@ -124,6 +138,11 @@ def recount(state: M.State) -> dict[str, int]:
     pool = int(state.counters[codes.CT_POOL])
     return {"quiet": int((k == codes.QUIET).sum()), "active": int((k == codes.ACTIVE).sum()),
             "jailed": int((k == codes.JAILED).sum()) + pool, "cops": int((k == codes.COP).sum())}
+
+
+def recount_violent(state: M.State) -> int:
+    """Violent citizens on the lattice, from the occupant array."""
+    return int((state.kinds() == codes.VIOLENT).sum())
 
 
 def fresh_fields(model: M.Model, state: M.State) -> tuple[np.ndarray, np.ndarray]:

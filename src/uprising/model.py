@@ -63,6 +63,7 @@ class Model:
         ip[codes.IP_ACTIVATION] = _ACTIVATION[s.activation]
         ip[codes.IP_TILE] = s.tile_size
         ip[codes.IP_SAME_SHAPE] = int(s.cop_vision == s.citizen_vision)
+        ip[codes.IP_JAIL_CAPACITY] = -1  # Model I: no capacity limit (escalation and marks stay off)
         ptable = arrest_probability_table(n_seen, n_seen + 2, s.arrest_prob_constant, s.arrest_rule)
         dtype = np.uint8 if n_seen + 2 < 255 else np.uint16
         return cls(s, ip, float(s.threshold), ptable, rows_dy, rows_half, cit_dy, cit_dx, cop_dy, cop_dx, dtype)
@@ -195,13 +196,23 @@ def legitimacy_path(scenario: Scenario, first_step: int, n: int) -> np.ndarray:
 
 
 def step(model: Model, state: State, legitimacy: np.ndarray, cop_target: np.ndarray) -> np.ndarray:
-    """Advance ``state`` by ``len(legitimacy)`` steps; returns the per-step counts (n x 6 int64)."""
+    """Advance ``state`` by ``len(legitimacy)`` steps of Model I; returns the per-step counts (n x 6 int64)."""
     n = len(legitimacy)
-    out = np.zeros((n, codes.OUT_SIZE), dtype=np.int64)
+    return step_extended(model, state, legitimacy, cop_target, np.zeros((n, codes.FP_SIZE)))[:, :codes.OUT_SIZE]
+
+
+def step_extended(model: Model, state: State, legitimacy: np.ndarray, cop_target: np.ndarray,
+                  fp: np.ndarray, ip: np.ndarray | None = None) -> np.ndarray:
+    """Advance ``state`` by ``len(legitimacy)`` steps with the extensions' per-step inputs ``fp``
+    (n x ``codes.FP_SIZE``; all zeros is Model I) and, if given, an ``ip`` that replaces the model's
+    (to switch on escalation, marks or a jail capacity). Returns n x ``codes.OUT_ALL_SIZE`` counts."""
+    n = len(legitimacy)
+    out = np.zeros((n, codes.OUT_ALL_SIZE), dtype=np.int64)
     run_steps(state.occupant, state.hardship, state.risk_aversion, state.jail, state.cop_seen, state.active_seen,
               model.rows_dy, model.rows_half, model.cit_dy, model.cit_dx, model.cop_dy, model.cop_dx, model.ptable,
               state.order, state.tile_order, state.pool_hardship, state.pool_risk, state.pool_term,
-              state.pool_origin, model.ip, model.threshold, np.ascontiguousarray(legitimacy, dtype=np.float64),
-              np.ascontiguousarray(cop_target, dtype=np.int64), state.counters, state.rng, out, state.arrest_log,
+              state.pool_origin, model.ip if ip is None else ip, model.threshold,
+              np.ascontiguousarray(legitimacy, dtype=np.float64), np.ascontiguousarray(cop_target, dtype=np.int64),
+              np.ascontiguousarray(fp, dtype=np.float64), state.counters, state.rng, out, state.arrest_log,
               state.buf)
     return out

@@ -14,7 +14,9 @@ QUIET = 1
 ACTIVE = 2
 JAILED = 3  # a jailed citizen holding its cell (Mesa's rule)
 COP = 4
-KIND_MASK = 0x7F
+VIOLENT = 5  # an active citizen who has escalated to violence (attacks police and sites); counts as active in A
+KIND_MASK = 0x3F
+MARK_BIT = 0x40  # "has been active" (set only when IP_MARK is on; detention sweeps look for it)
 ACTED_BIT = 0x80
 
 # positions in the integer parameter vector ``ip``
@@ -32,7 +34,10 @@ IP_ACTIVATION = 10  # ACT_* below
 IP_TILE = 11
 IP_SAME_SHAPE = 12  # 1 when cop vision equals citizen vision (enables a fast skip)
 IP_COP_MOVEMENT = 13  # rule M for cops (IP_MOVEMENT is for citizens)
-IP_SIZE = 14
+IP_ESCALATION = 14  # 1: actives beyond the violence margin turn violent (uprising.mechanisms.escalation)
+IP_MARK = 15  # 1: citizens who turn active are marked for later detention sweeps
+IP_JAIL_CAPACITY = 16  # most prisoners at once; -1: unlimited (Model I)
+IP_SIZE = 17
 
 JAIL_UNIFORM_INCLUSIVE = 0  # integer U{0..J_max} (Mesa)
 JAIL_UNIFORM_EXCLUSIVE = 1  # integer U{0..J_max-1} (NetLogo)
@@ -49,7 +54,9 @@ CT_COPS = 3
 CT_POOL = 4  # prisoners held off the lattice
 CT_STEP = 5  # global step index (drives the acted-flag parity)
 CT_LOG = 6  # arrest-log rows written
-CT_SIZE = 7
+CT_VIOLENT = 7  # violent citizens on the lattice (CT_ACTIVE counts the peaceful actives only)
+CT_COPS_LOST = 8  # cops killed or injured: the cop schedule's target is lowered by this many
+CT_SIZE = 9
 
 # columns of the per-step output
 OUT_QUIET = 0
@@ -60,5 +67,35 @@ OUT_ARRESTS = 4
 OUT_RELEASES = 5
 OUT_SIZE = 6
 OUT_NAMES = ("quiet", "active", "jailed", "cops", "arrests", "releases")
+# further columns written by the kernel; Model I's driver keeps the first OUT_SIZE
+OUT_VIOLENT = 6
+OUT_KILLED_PROTESTERS = 7
+OUT_KILLED_BYSTANDERS = 8
+OUT_KILLED_SECURITY = 9
+OUT_INJURED_SECURITY = 10
+OUT_INJURED_PROTESTERS = 11
+OUT_SITE_ATTACKS = 12
+OUT_SWEPT = 13  # detained by a sweep (not caught in the act; not in OUT_ARRESTS)
+OUT_REFUSED = 14  # arrests not made because the jail was full
+OUT_ALL_SIZE = 15
+OUT_ALL_NAMES = OUT_NAMES + ("violent", "killed_protesters", "killed_bystanders", "killed_security",
+                             "injured_security", "injured_protesters", "site_attacks", "swept", "refused")
+
+# per-step float inputs of the kernel (``fp[t, FP_*]``); all zeros is Model I exactly
+FP_HARDSHIP_SHIFT = 0  # added to every citizen's hardship (uprising.mechanisms.price)
+FP_EXTERNAL = 1  # added to G - R*P in rule A (uprising.mechanisms.contagion)
+FP_THRESHOLD_SHIFT = 2  # added to the threshold T (uprising.mechanisms.emergency: gathering ban)
+FP_STAY = 3  # probability that a citizen skips rule M in an activation (curfew, state of emergency)
+FP_VIOLENCE_MARGIN = 4  # an active citizen is violent when G - R*P + external > T + margin (IP_ESCALATION)
+FP_KILL_VIOLENT = 5  # probability that a cop's use of force on a violent citizen kills (lethal force)
+FP_KILL_ACTIVE = 6  # the same for a peaceful active citizen
+FP_INJURE = 7  # probability that an arrestee is injured
+FP_BYSTANDER = 8  # probability that a killing also kills a quiet bystander within the cop's vision
+FP_ATTACK = 9  # probability that a violent citizen attacks a cop within its vision
+FP_ATTACK_KILL = 10  # probability that an attacked cop dies (otherwise injured; both leave duty)
+FP_SITE_ATTACK = 11  # probability that a violent citizen attacks a government site (a count)
+FP_SWEEP = 12  # probability that a marked quiet citizen is detained in its activation
+FP_RELEASE = 13  # probability that a prisoner is released early in a step
+FP_SIZE = 14
 
 MOVE_TRIES = 32  # rejection-sampling tries before enumerating the empty cells in vision

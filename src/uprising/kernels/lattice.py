@@ -29,19 +29,38 @@ from .codes import (
     COP,
     CT_ACTIVE,
     CT_COPS,
+    CT_COPS_LOST,
     CT_JAILED,
     CT_LOG,
     CT_POOL,
     CT_QUIET,
     CT_STEP,
+    CT_VIOLENT,
     EMPTY,
+    FP_ATTACK,
+    FP_ATTACK_KILL,
+    FP_BYSTANDER,
+    FP_EXTERNAL,
+    FP_HARDSHIP_SHIFT,
+    FP_INJURE,
+    FP_KILL_ACTIVE,
+    FP_KILL_VIOLENT,
+    FP_RELEASE,
+    FP_SITE_ATTACK,
+    FP_STAY,
+    FP_SWEEP,
+    FP_THRESHOLD_SHIFT,
+    FP_VIOLENCE_MARGIN,
     IP_ACTIVATION,
     IP_COP_MOVEMENT,
     IP_COP_TO_ARRESTEE,
     IP_COUNTDOWN_OWN,
+    IP_ESCALATION,
     IP_HEIGHT,
     IP_HOLD_CELL,
+    IP_JAIL_CAPACITY,
     IP_JAIL_TERM,
+    IP_MARK,
     IP_MAX_JAIL,
     IP_MOVE_FIRST,
     IP_MOVEMENT,
@@ -53,17 +72,28 @@ from .codes import (
     JAIL_UNIFORM_INCLUSIVE,
     JAILED,
     KIND_MASK,
+    MARK_BIT,
     MOVE_TRIES,
     OUT_ACTIVE,
     OUT_ARRESTS,
     OUT_COPS,
+    OUT_INJURED_PROTESTERS,
+    OUT_INJURED_SECURITY,
     OUT_JAILED,
+    OUT_KILLED_BYSTANDERS,
+    OUT_KILLED_PROTESTERS,
+    OUT_KILLED_SECURITY,
     OUT_QUIET,
+    OUT_REFUSED,
     OUT_RELEASES,
+    OUT_SITE_ATTACKS,
+    OUT_SWEPT,
+    OUT_VIOLENT,
     QUIET,
+    VIOLENT,
 )
 from .prefetch import prefetch
-from .rng import bounded
+from .rng import bounded, uniform
 
 PREFETCH_AHEAD = 16  # activations ahead whose own cells are prefetched
 PREFETCH_MIN_CELLS = 1 << 16  # smaller lattices stay in cache: no prefetching
@@ -141,7 +171,7 @@ def build_fields(occupant, cop_seen, active_seen, rows_dy, rows_half, width, hei
         kind = occupant[c] & KIND_MASK
         if kind == COP:
             field_add(cop_seen, c, 1, rows_dy, rows_half, width, height)
-        elif kind == ACTIVE:
+        elif kind == ACTIVE or kind == VIOLENT:
             field_add(active_seen, c, 1, rows_dy, rows_half, width, height)
 
 
@@ -191,7 +221,7 @@ def _move(c, mdy, mdx, occupant, hardship, risk, cop_seen, active_seen, rows_dy,
     if kind != COP:
         hardship[target] = hardship[c]
         risk[target] = risk[c]
-    if kind == COP or kind == ACTIVE:
+    if kind == COP or kind == ACTIVE or kind == VIOLENT:
         field = cop_seen if kind == COP else active_seen
         _field_add_hot(field, c, -1, rows_dy, rows_half, width, height)
         _field_add_hot(field, target, 1, rows_dy, rows_half, width, height)
@@ -287,12 +317,81 @@ def _place_released(origin, h, r, occupant, hardship, risk, jail, flag, rng):
     jail[cell] = 0
 
 
+@njit(cache=True, inline="always")
+def _is_active(kind):
+    """Active in Epstein's sense: peaceful active or violent (both count in A and can be arrested)."""
+    return kind == ACTIVE or kind == VIOLENT
+
+
+@njit(cache=True, inline="always")
+def _counter_of(kind):
+    """The running counter of a free citizen's kind."""
+    if kind == ACTIVE:
+        return CT_ACTIVE
+    if kind == VIOLENT:
+        return CT_VIOLENT
+    return CT_QUIET
+
+
+@njit(cache=True, inline="always")
+def _remove_agent(c, occupant, cop_seen, active_seen, rows_dy, rows_half, width, height, counters):
+    """Take the agent on ``c`` off the lattice for good (killed, or a cop out of action)."""
+    kind = occupant[c] & KIND_MASK
+    if kind == COP:
+        _field_add_hot(cop_seen, c, -1, rows_dy, rows_half, width, height)
+        counters[CT_COPS] -= 1
+        counters[CT_COPS_LOST] += 1
+    else:
+        if _is_active(kind):
+            _field_add_hot(active_seen, c, -1, rows_dy, rows_half, width, height)
+        counters[_counter_of(kind)] -= 1
+    occupant[c] = EMPTY
+
+
+@njit(cache=True, inline="always")
+def _imprison(a, term, hold_cell, occupant, hardship, risk, jail, active_seen, rows_dy, rows_half, width, height,
+              pool_hardship, pool_risk, pool_term, pool_origin, counters):
+    """Jail the free citizen on ``a`` for ``term`` steps (rule C's arrest, or a detention sweep)."""
+    kind = occupant[a] & KIND_MASK
+    if _is_active(kind):
+        _field_add_hot(active_seen, a, -1, rows_dy, rows_half, width, height)
+    counters[_counter_of(kind)] -= 1
+    counters[CT_JAILED] += 1
+    if hold_cell:
+        occupant[a] = JAILED | (occupant[a] & ACTED_BIT)
+        jail[a] = term
+    else:
+        p = counters[CT_POOL]
+        pool_hardship[p] = hardship[a]
+        pool_risk[p] = risk[a]
+        pool_term[p] = term
+        pool_origin[p] = a
+        counters[CT_POOL] = p + 1
+        occupant[a] = EMPTY
+
+
+@njit(cache=True, inline="always")
+def _scan_kind(c, dy, dx, width, height, occupant, want, buf):
+    """Cells within the offsets ``dy, dx`` of ``c`` holding kind ``want`` (or any active kind when
+    ``want`` is ACTIVE), written to ``buf`` in offset order; returns how many."""
+    y = c // width
+    x = c - y * width
+    m = 0
+    for k in range(dy.shape[0]):
+        tc = _wrap(y, x, dy[k], dx[k], width, height)
+        kind = occupant[tc] & KIND_MASK
+        if kind == want or (want == ACTIVE and kind == VIOLENT):
+            buf[m] = tc
+            m += 1
+    return m
+
+
 @njit(cache=True)
 def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
               rows_dy, rows_half, cit_dy, cit_dx, cop_dy, cop_dx, ptable,
               order, tile_order, pool_hardship, pool_risk, pool_term, pool_origin,
-              ip, threshold, legitimacy, cop_target, counters, rng, out, arrest_log, buf):
-    """Advance one lattice ``legitimacy.shape[0]`` steps of Epstein's Model I.
+              ip, threshold, legitimacy, cop_target, fp, counters, rng, out, arrest_log, buf):
+    """Advance one lattice ``legitimacy.shape[0]`` steps of Epstein's Model I and its extensions.
 
     Implements, per activated agent (Epstein 2002, p. 7244):
 
@@ -301,10 +400,28 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
     * rule C: a cop arrests one active citizen within its vision, chosen uniformly;
     * rule M: an agent moves to a uniformly random empty cell within its vision.
 
-    ``out[t]`` receives the counts after step ``t`` (quiet, active, jailed, cops,
-    arrests during the step, releases during the step). ``cop_target[t]`` is the
-    number of cops wanted at the start of step ``t`` (a schedule); cops are
+    ``out[t]`` receives the counts after step ``t`` (the columns ``codes.OUT_ALL_NAMES``:
+    quiet, active, jailed, cops, arrests and releases during the step, then the
+    extensions' counts). ``cop_target[t]`` is the number of cops wanted at the
+    start of step ``t`` (a schedule), less the cops lost so far; cops are
     removed at random or added on random empty cells to meet it.
+
+    The extensions (model docs, element 7) read ``fp[t, FP_*]`` and three switches
+    of ``ip``; with ``fp`` all zeros and the switches off (``IP_ESCALATION = 0``,
+    ``IP_MARK = 0``, ``IP_JAIL_CAPACITY = -1``) no extension draws a random number
+    or changes a state, and the kernel is Model I exactly:
+
+    * rule A becomes ``(H + shift)(1-L) - R*P + external > T + T_shift``; with
+      escalation on, a citizen above ``T + T_shift + margin`` is violent;
+    * a citizen skips rule M with probability ``FP_STAY``;
+    * a violent citizen attacks a cop within its vision (probability ``FP_ATTACK``;
+      killed with ``FP_ATTACK_KILL``, else injured; either way off duty) and a
+      government site (``FP_SITE_ATTACK``);
+    * rule C's force kills its target with ``FP_KILL_VIOLENT`` or ``FP_KILL_ACTIVE``
+      (and a quiet bystander within the cop's vision with ``FP_BYSTANDER``), else
+      arrests it if the jail has room (injured with ``FP_INJURE``);
+    * a marked quiet citizen is detained by a sweep with ``FP_SWEEP``, and any
+      prisoner is released early with ``FP_RELEASE``.
 
     Notes
     -----
@@ -328,6 +445,9 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
     activation = ip[IP_ACTIVATION]
     tile = ip[IP_TILE]
     same_shape = ip[IP_SAME_SHAPE] == 1
+    escalation = ip[IP_ESCALATION] == 1
+    mark = MARK_BIT if ip[IP_MARK] == 1 else 0
+    jail_cap = ip[IP_JAIL_CAPACITY]
     n_cells = occupant.shape[0]
     log_cap = arrest_log.shape[0]
     max_a = ptable.shape[1] - 1
@@ -338,18 +458,42 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
         flag = ACTED_BIT if (step & 1) == 1 else 0
         not_acted = ACTED_BIT - flag
         one_minus_l = 1.0 - legitimacy[t]
+        h_shift = fp[t, FP_HARDSHIP_SHIFT]
+        external = fp[t, FP_EXTERNAL]
+        t_eff = threshold + fp[t, FP_THRESHOLD_SHIFT]
+        stay = fp[t, FP_STAY]
+        violent_above = t_eff + fp[t, FP_VIOLENCE_MARGIN]
+        kill_violent = fp[t, FP_KILL_VIOLENT]
+        kill_active = fp[t, FP_KILL_ACTIVE]
+        injure = fp[t, FP_INJURE]
+        bystander = fp[t, FP_BYSTANDER]
+        attack = fp[t, FP_ATTACK]
+        attack_kill = fp[t, FP_ATTACK_KILL]
+        site_attack = fp[t, FP_SITE_ATTACK]
+        sweep = fp[t, FP_SWEEP]
+        release = fp[t, FP_RELEASE]
         arrests = 0
         releases = 0
+        killed_protesters = 0
+        killed_bystanders = 0
+        killed_security = 0
+        injured_security = 0
+        injured_protesters = 0
+        site_attacks = 0
+        swept = 0
+        refused = 0
 
-        # cop schedule (Epstein Run 5): remove at random or add on random empty cells
-        while counters[CT_COPS] > cop_target[t]:
+        # cop schedule (Epstein Run 5): remove at random or add on random empty cells; lost cops are not replaced
+        target = cop_target[t] - counters[CT_COPS_LOST]
+        while counters[CT_COPS] > target:
             c = _random_cell_of(occupant, COP, 256, rng)
             field_add(cop_seen, c, -1, rows_dy, rows_half, width, height)
             occupant[c] = EMPTY
             counters[CT_COPS] -= 1
-        while counters[CT_COPS] < cop_target[t]:
+        while counters[CT_COPS] < target:
             # keep one empty cell for every prisoner off the lattice, so each can come back
-            on_lattice = counters[CT_QUIET] + counters[CT_ACTIVE] + counters[CT_JAILED] - counters[CT_POOL]
+            on_lattice = (counters[CT_QUIET] + counters[CT_ACTIVE] + counters[CT_VIOLENT] + counters[CT_JAILED]
+                          - counters[CT_POOL])
             if n_cells - on_lattice - counters[CT_COPS] <= counters[CT_POOL]:
                 break
             c = _random_cell_of(occupant, EMPTY, 64, rng)
@@ -380,44 +524,66 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
                     occupant[c] = JAILED | flag
                     continue
                 term = jail[c]
-                if term != 0:
+                if term != 0 and not (release > 0.0 and uniform(rng) < release):
                     if term > 0:
                         jail[c] = term - 1
                     occupant[c] = JAILED | flag
                     continue
-                # term served: released, and acts in this same activation (Mesa)
+                # term served (or released early): released, and acts in this same activation (Mesa)
                 kind = QUIET
                 counters[CT_JAILED] -= 1
                 counters[CT_QUIET] += 1
                 releases += 1
-            occupant[c] = kind | flag
+            elif kind == QUIET and sweep > 0.0 and (v & MARK_BIT) != 0 and uniform(rng) < sweep:
+                # detention sweep: a citizen who has been active is picked up, if the jail has room
+                if jail_cap >= 0 and counters[CT_JAILED] >= jail_cap:
+                    refused += 1
+                else:
+                    term = _draw_term(jail_rule, max_jail, rng)
+                    _imprison(c, term, hold_cell, occupant, hardship, risk, jail, active_seen, rows_dy, rows_half,
+                              width, height, pool_hardship, pool_risk, pool_term, pool_origin, counters)
+                    if hold_cell:
+                        occupant[c] = JAILED | flag
+                    swept += 1
+                    continue
+            occupant[c] = kind | flag | (v & MARK_BIT)
             is_cop = kind == COP
             # three slots: rule M (if move first), rule C or A, rule M (if act first)
             for slot in range(3):
                 if slot != 1:
                     if (cop_movement if is_cop else movement) and (slot == 0) == move_first:
-                        c = _move(c, cop_dy if is_cop else cit_dy, cop_dx if is_cop else cit_dx, occupant,
-                                  hardship, risk, cop_seen, active_seen, rows_dy, rows_half, width, height, rng, buf)
+                        if is_cop or stay <= 0.0 or uniform(rng) >= stay:
+                            c = _move(c, cop_dy if is_cop else cit_dy, cop_dx if is_cop else cit_dx, occupant,
+                                      hardship, risk, cop_seen, active_seen, rows_dy, rows_half, width, height,
+                                      rng, buf)
                     continue
                 if is_cop:
                     # rule C
                     if same_shape and active_seen[c] == 0:
                         continue
-                    y = c // width
-                    x = c - y * width
-                    m = 0
-                    for k in range(cop_dy.shape[0]):
-                        tc = _wrap(y, x, cop_dy[k], cop_dx[k], width, height)
-                        if occupant[tc] & KIND_MASK == ACTIVE:
-                            buf[m] = tc
-                            m += 1
+                    m = _scan_kind(c, cop_dy, cop_dx, width, height, occupant, ACTIVE, buf)
                     if m == 0:
                         continue
                     a = buf[bounded(rng, m)]
+                    kill = kill_violent if occupant[a] & KIND_MASK == VIOLENT else kill_active
+                    if kill > 0.0 and uniform(rng) < kill:
+                        # lethal force
+                        _remove_agent(a, occupant, cop_seen, active_seen, rows_dy, rows_half, width, height,
+                                      counters)
+                        killed_protesters += 1
+                        if bystander > 0.0 and uniform(rng) < bystander:
+                            m = _scan_kind(c, cop_dy, cop_dx, width, height, occupant, QUIET, buf)
+                            if m > 0:
+                                _remove_agent(buf[bounded(rng, m)], occupant, cop_seen, active_seen, rows_dy,
+                                              rows_half, width, height, counters)
+                                killed_bystanders += 1
+                        continue
+                    if jail_cap >= 0 and counters[CT_JAILED] >= jail_cap:
+                        refused += 1
+                        continue
+                    if injure > 0.0 and uniform(rng) < injure:
+                        injured_protesters += 1
                     term = _draw_term(jail_rule, max_jail, rng)
-                    _field_add_hot(active_seen, a, -1, rows_dy, rows_half, width, height)
-                    counters[CT_ACTIVE] -= 1
-                    counters[CT_JAILED] += 1
                     arrests += 1
                     if counters[CT_LOG] < log_cap:
                         row = counters[CT_LOG]
@@ -426,72 +592,84 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
                         arrest_log[row, 2] = a
                         arrest_log[row, 3] = term
                         counters[CT_LOG] += 1
-                    if hold_cell:
-                        occupant[a] = JAILED | (occupant[a] & ACTED_BIT)
-                        jail[a] = term
-                    else:
-                        p = counters[CT_POOL]
-                        pool_hardship[p] = hardship[a]
-                        pool_risk[p] = risk[a]
-                        pool_term[p] = term
-                        pool_origin[p] = a
-                        counters[CT_POOL] = p + 1
-                        occupant[a] = EMPTY
-                        if cop_to_arrestee:
-                            occupant[a] = occupant[c]
-                            occupant[c] = EMPTY
-                            field_add(cop_seen, c, -1, rows_dy, rows_half, width, height)
-                            field_add(cop_seen, a, 1, rows_dy, rows_half, width, height)
-                            c = a
+                    _imprison(a, term, hold_cell, occupant, hardship, risk, jail, active_seen, rows_dy, rows_half,
+                              width, height, pool_hardship, pool_risk, pool_term, pool_origin, counters)
+                    if not hold_cell and cop_to_arrestee:
+                        occupant[a] = occupant[c]
+                        occupant[c] = EMPTY
+                        field_add(cop_seen, c, -1, rows_dy, rows_half, width, height)
+                        field_add(cop_seen, a, 1, rows_dy, rows_half, width, height)
+                        c = a
                     continue
                 # rule A
-                g = np.float64(hardship[c]) * one_minus_l
+                g = (np.float64(hardship[c]) + h_shift) * one_minus_l
                 new_kind = QUIET
-                if g > threshold:
-                    self_active = 1 if kind == ACTIVE else 0
+                if g + external > t_eff:
+                    self_active = 1 if _is_active(kind) else 0
                     n_a = 1 + active_seen[c] - self_active + own_cell * self_active
                     if n_a > max_a:
                         n_a = max_a
                     p_arrest = ptable[cop_seen[c], n_a]
-                    if g - np.float64(risk[c]) * p_arrest > threshold:
+                    net = g - np.float64(risk[c]) * p_arrest + external
+                    if net > t_eff:
                         new_kind = ACTIVE
+                        if escalation and net > violent_above:
+                            new_kind = VIOLENT
                 if new_kind != kind:
-                    occupant[c] = new_kind | flag
-                    delta = 1 if new_kind == ACTIVE else -1
-                    _field_add_hot(active_seen, c, delta, rows_dy, rows_half, width, height)
-                    counters[CT_QUIET] -= delta
-                    counters[CT_ACTIVE] += delta
+                    was = _is_active(kind)
+                    now = new_kind != QUIET
+                    occupant[c] = new_kind | flag | (occupant[c] & MARK_BIT) | (mark if now else 0)
+                    if was != now:
+                        _field_add_hot(active_seen, c, 1 if now else -1, rows_dy, rows_half, width, height)
+                    counters[_counter_of(kind)] -= 1
+                    counters[_counter_of(new_kind)] += 1
                     kind = new_kind
+                if kind == VIOLENT:
+                    # escalation: attack a cop within vision, and a government site
+                    if attack > 0.0 and cop_seen[c] > 0 and uniform(rng) < attack:
+                        m = _scan_kind(c, cit_dy, cit_dx, width, height, occupant, COP, buf)
+                        if m > 0:
+                            victim = buf[bounded(rng, m)]
+                            if attack_kill > 0.0 and uniform(rng) < attack_kill:
+                                killed_security += 1
+                            else:
+                                injured_security += 1
+                            _remove_agent(victim, occupant, cop_seen, active_seen, rows_dy, rows_half, width,
+                                          height, counters)
+                    if site_attack > 0.0 and uniform(rng) < site_attack:
+                        site_attacks += 1
 
-        # jail countdown at the end of the step (NetLogo)
+        # jail countdown at the end of the step (NetLogo), and early releases
         if not countdown_own:
             if hold_cell:
                 for c in range(n_cells):
                     if occupant[c] & KIND_MASK == JAILED:
                         term = jail[c]
-                        if term < 0:
-                            continue
-                        term -= 1
-                        if term <= 0:
-                            occupant[c] = QUIET | (occupant[c] & ACTED_BIT)
-                            jail[c] = 0
-                            counters[CT_JAILED] -= 1
-                            counters[CT_QUIET] += 1
-                            releases += 1
-                        else:
-                            jail[c] = term
+                        if not (release > 0.0 and uniform(rng) < release):
+                            if term < 0:
+                                continue
+                            term -= 1
+                            if term > 0:
+                                jail[c] = term
+                                continue
+                        occupant[c] = QUIET | (occupant[c] & ACTED_BIT)
+                        jail[c] = 0
+                        counters[CT_JAILED] -= 1
+                        counters[CT_QUIET] += 1
+                        releases += 1
             else:
                 p = 0
                 while p < counters[CT_POOL]:
-                    term = pool_term[p]
-                    if term < 0:
-                        p += 1
-                        continue
-                    term -= 1
-                    if term > 0:
-                        pool_term[p] = term
-                        p += 1
-                        continue
+                    if not (release > 0.0 and uniform(rng) < release):
+                        term = pool_term[p]
+                        if term < 0:
+                            p += 1
+                            continue
+                        term -= 1
+                        if term > 0:
+                            pool_term[p] = term
+                            p += 1
+                            continue
                     _place_released(pool_origin[p], pool_hardship[p], pool_risk[p],
                                     occupant, hardship, risk, jail, flag, rng)
                     last = counters[CT_POOL] - 1
@@ -510,4 +688,13 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
         out[t, OUT_COPS] = counters[CT_COPS]
         out[t, OUT_ARRESTS] = arrests
         out[t, OUT_RELEASES] = releases
+        out[t, OUT_VIOLENT] = counters[CT_VIOLENT]
+        out[t, OUT_KILLED_PROTESTERS] = killed_protesters
+        out[t, OUT_KILLED_BYSTANDERS] = killed_bystanders
+        out[t, OUT_KILLED_SECURITY] = killed_security
+        out[t, OUT_INJURED_SECURITY] = injured_security
+        out[t, OUT_INJURED_PROTESTERS] = injured_protesters
+        out[t, OUT_SITE_ATTACKS] = site_attacks
+        out[t, OUT_SWEPT] = swept
+        out[t, OUT_REFUSED] = refused
         counters[CT_STEP] = step + 1

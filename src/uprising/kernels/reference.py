@@ -1,4 +1,4 @@
-"""Plain-Python reference twin of :func:`uprising.kernels.lattice.run_steps`.
+"""Plain-Python reference twin of :func:`uprising.kernels.lattice.run_steps`, extensions included.
 
 Written for clarity, not speed: it keeps no count fields and instead counts cops
 and actives by scanning each agent's neighbourhood when it decides, exactly as
@@ -16,19 +16,38 @@ from .codes import (
     COP,
     CT_ACTIVE,
     CT_COPS,
+    CT_COPS_LOST,
     CT_JAILED,
     CT_LOG,
     CT_POOL,
     CT_QUIET,
     CT_STEP,
+    CT_VIOLENT,
     EMPTY,
+    FP_ATTACK,
+    FP_ATTACK_KILL,
+    FP_BYSTANDER,
+    FP_EXTERNAL,
+    FP_HARDSHIP_SHIFT,
+    FP_INJURE,
+    FP_KILL_ACTIVE,
+    FP_KILL_VIOLENT,
+    FP_RELEASE,
+    FP_SITE_ATTACK,
+    FP_STAY,
+    FP_SWEEP,
+    FP_THRESHOLD_SHIFT,
+    FP_VIOLENCE_MARGIN,
     IP_ACTIVATION,
     IP_COP_MOVEMENT,
     IP_COP_TO_ARRESTEE,
     IP_COUNTDOWN_OWN,
+    IP_ESCALATION,
     IP_HEIGHT,
     IP_HOLD_CELL,
+    IP_JAIL_CAPACITY,
     IP_JAIL_TERM,
+    IP_MARK,
     IP_MAX_JAIL,
     IP_MOVE_FIRST,
     IP_MOVEMENT,
@@ -39,10 +58,13 @@ from .codes import (
     JAIL_UNIFORM_INCLUSIVE,
     JAILED,
     KIND_MASK,
+    MARK_BIT,
     MOVE_TRIES,
+    OUT_ALL_NAMES,
     QUIET,
+    VIOLENT,
 )
-from .rng import bounded_py
+from .rng import bounded_py, uniform_py
 
 
 class _Lattice:
@@ -60,6 +82,10 @@ class _Lattice:
 
     def kind(self, c):
         return self.occ[c] & KIND_MASK
+
+    def around(self, c, offsets, kinds):
+        """Cells within ``offsets`` of ``c`` whose kind is in ``kinds``, in offset order."""
+        return [self.at(c, dy, dx) for dy, dx in offsets if self.kind(self.at(c, dy, dx)) in kinds]
 
 
 def _move(lat, c, offsets, s):
@@ -113,14 +139,19 @@ def _shuffle(seq, lo, hi, s):
         seq[k], seq[j] = seq[j], seq[k]
 
 
+_ACTIVE_KINDS = (ACTIVE, VIOLENT)
+_COUNTER = {QUIET: CT_QUIET, ACTIVE: CT_ACTIVE, VIOLENT: CT_VIOLENT}
+
+
 def run_steps_reference(occupant, hardship, risk, jail, cit_offsets, cop_offsets, vision_offsets,
-                        ptable, order, tile_order, pool, ip, threshold, legitimacy, cop_target,
+                        ptable, order, tile_order, pool, ip, threshold, legitimacy, cop_target, fp,
                         counters, rng, out, arrest_log):
     """Twin of ``run_steps``; arrays are mutated in place, ``pool`` is a list of
     ``[hardship, risk, term, origin]`` and ``rng`` a list of four ints.
 
     ``vision_offsets`` is the citizen neighbourhood *with* its centre, used to count
     ``C`` and ``A`` directly; ``cit_offsets``/``cop_offsets`` exclude the centre.
+    ``fp`` holds the extensions' per-step inputs, ``out`` gets ``codes.OUT_ALL_NAMES``.
     """
     w, h = int(ip[IP_WIDTH]), int(ip[IP_HEIGHT])
     lat = _Lattice(w, h, occupant, hardship, risk, jail)
@@ -134,22 +165,55 @@ def run_steps_reference(occupant, hardship, risk, jail, cit_offsets, cop_offsets
     jail_rule = int(ip[IP_JAIL_TERM])
     max_jail = int(ip[IP_MAX_JAIL])
     tile = int(ip[IP_TILE])
+    escalation = ip[IP_ESCALATION] == 1
+    mark = MARK_BIT if ip[IP_MARK] == 1 else 0
+    jail_cap = int(ip[IP_JAIL_CAPACITY])
     max_a = ptable.shape[1] - 1
     s = rng
+
+    def chance(p):
+        """A Bernoulli draw that draws nothing when the probability is 0 (as the kernel)."""
+        return p > 0.0 and uniform_py(s) < p
+
+    def jail_full():
+        return jail_cap >= 0 and counters[CT_JAILED] >= jail_cap
+
+    def remove(c):
+        kind = lat.kind(c)
+        if kind == COP:
+            counters[CT_COPS] -= 1
+            counters[CT_COPS_LOST] += 1
+        else:
+            counters[_COUNTER[kind]] -= 1
+        occupant[c] = EMPTY
+
+    def imprison(a, term):
+        counters[_COUNTER[lat.kind(a)]] -= 1
+        counters[CT_JAILED] += 1
+        if hold_cell:
+            occupant[a] = JAILED | (int(occupant[a]) & ACTED_BIT)
+            jail[a] = term
+        else:
+            pool.append([hardship[a], risk[a], term, a])
+            occupant[a] = EMPTY
 
     for t in range(len(legitimacy)):
         step = int(counters[CT_STEP])
         flag = ACTED_BIT if step % 2 == 1 else 0
         not_acted = ACTED_BIT - flag
         one_minus_l = 1.0 - float(legitimacy[t])
-        arrests = releases = 0
+        f = [float(x) for x in fp[t]]
+        t_eff = threshold + f[FP_THRESHOLD_SHIFT]
+        n = dict.fromkeys(OUT_ALL_NAMES, 0)
 
-        while counters[CT_COPS] > cop_target[t]:
+        target = cop_target[t] - counters[CT_COPS_LOST]
+        while counters[CT_COPS] > target:
             c = _random_cell_of(lat, COP, 256, s)
             occupant[c] = EMPTY
             counters[CT_COPS] -= 1
-        while counters[CT_COPS] < cop_target[t]:
-            on_lattice = counters[CT_QUIET] + counters[CT_ACTIVE] + counters[CT_JAILED] - len(pool)
+        while counters[CT_COPS] < target:
+            on_lattice = (counters[CT_QUIET] + counters[CT_ACTIVE] + counters[CT_VIOLENT] + counters[CT_JAILED]
+                          - len(pool))
             if len(occupant) - on_lattice - counters[CT_COPS] <= len(pool):
                 break
             c = _random_cell_of(lat, EMPTY, 64, s)
@@ -183,24 +247,30 @@ def run_steps_reference(occupant, hardship, risk, jail, cit_offsets, cop_offsets
                 occupant[c] = COP | flag
                 if cop_movement and move_first:
                     c = _move(lat, c, cop_offsets, s)
-                actives = [lat.at(c, dy, dx) for dy, dx in cop_offsets
-                           if lat.kind(lat.at(c, dy, dx)) == ACTIVE]
+                actives = lat.around(c, cop_offsets, _ACTIVE_KINDS)
                 if actives:
                     a = actives[bounded_py(s, len(actives))]
-                    term = _draw_term(jail_rule, max_jail, s)
-                    counters[CT_ACTIVE] -= 1
-                    counters[CT_JAILED] += 1
-                    arrests += 1
-                    if counters[CT_LOG] < arrest_log.shape[0]:
-                        arrest_log[counters[CT_LOG]] = (step, c, a, term)
-                        counters[CT_LOG] += 1
-                    if hold_cell:
-                        occupant[a] = JAILED | (int(occupant[a]) & ACTED_BIT)
-                        jail[a] = term
+                    kill = f[FP_KILL_VIOLENT] if lat.kind(a) == VIOLENT else f[FP_KILL_ACTIVE]
+                    if chance(kill):
+                        remove(a)
+                        n["killed_protesters"] += 1
+                        if chance(f[FP_BYSTANDER]):
+                            quiet = lat.around(c, cop_offsets, (QUIET,))
+                            if quiet:
+                                remove(quiet[bounded_py(s, len(quiet))])
+                                n["killed_bystanders"] += 1
+                    elif jail_full():
+                        n["refused"] += 1
                     else:
-                        pool.append([hardship[a], risk[a], term, a])
-                        occupant[a] = EMPTY
-                        if cop_to_arrestee:
+                        if chance(f[FP_INJURE]):
+                            n["injured_protesters"] += 1
+                        term = _draw_term(jail_rule, max_jail, s)
+                        n["arrests"] += 1
+                        if counters[CT_LOG] < arrest_log.shape[0]:
+                            arrest_log[counters[CT_LOG]] = (step, c, a, term)
+                            counters[CT_LOG] += 1
+                        imprison(a, term)
+                        if not hold_cell and cop_to_arrestee:
                             occupant[a] = occupant[c]
                             occupant[c] = EMPTY
                             c = a
@@ -213,7 +283,7 @@ def run_steps_reference(occupant, hardship, risk, jail, cit_offsets, cop_offsets
                     occupant[c] = JAILED | flag
                     continue
                 term = int(jail[c])
-                if term != 0:
+                if term != 0 and not chance(f[FP_RELEASE]):
                     if term > 0:
                         jail[c] = term - 1
                     occupant[c] = JAILED | flag
@@ -221,62 +291,87 @@ def run_steps_reference(occupant, hardship, risk, jail, cit_offsets, cop_offsets
                 kind = QUIET
                 counters[CT_JAILED] -= 1
                 counters[CT_QUIET] += 1
-                releases += 1
-            occupant[c] = kind | flag
+                n["releases"] += 1
+            elif kind == QUIET and v & MARK_BIT and chance(f[FP_SWEEP]):
+                if jail_full():
+                    n["refused"] += 1
+                else:
+                    imprison(c, _draw_term(jail_rule, max_jail, s))
+                    if hold_cell:
+                        occupant[c] = JAILED | flag
+                    n["swept"] += 1
+                    continue
+            occupant[c] = kind | flag | (v & MARK_BIT)
+
+            def maybe_move(c):
+                if f[FP_STAY] > 0.0 and uniform_py(s) < f[FP_STAY]:
+                    return c
+                return _move(lat, c, cit_offsets, s)
+
             if movement and move_first:
-                c = _move(lat, c, cit_offsets, s)
-            g = float(hardship[c]) * one_minus_l
+                c = maybe_move(c)
+            g = (float(hardship[c]) + f[FP_HARDSHIP_SHIFT]) * one_minus_l
+            ext = f[FP_EXTERNAL]
             new_kind = QUIET
-            if g > threshold:
+            if g + ext > t_eff:
                 cops = actives = 0
                 for dy, dx in vision_offsets:
                     k2 = lat.kind(lat.at(c, dy, dx))
                     if k2 == COP:
                         cops += 1
-                    elif k2 == ACTIVE and (dy, dx) != (0, 0):
+                    elif k2 in _ACTIVE_KINDS and (dy, dx) != (0, 0):
                         actives += 1
-                self_active = 1 if kind == ACTIVE else 0
+                self_active = 1 if kind in _ACTIVE_KINDS else 0
                 n_a = min(1 + actives + own_cell * self_active, max_a)
-                if g - float(risk[c]) * float(ptable[cops, n_a]) > threshold:
-                    new_kind = ACTIVE
+                net = g - float(risk[c]) * float(ptable[cops, n_a]) + ext
+                if net > t_eff:
+                    new_kind = VIOLENT if escalation and net > t_eff + f[FP_VIOLENCE_MARGIN] else ACTIVE
             if new_kind != kind:
-                occupant[c] = new_kind | flag
-                if new_kind == ACTIVE:
-                    counters[CT_QUIET] -= 1
-                    counters[CT_ACTIVE] += 1
-                else:
-                    counters[CT_ACTIVE] -= 1
-                    counters[CT_QUIET] += 1
+                counters[_COUNTER[kind]] -= 1
+                counters[_COUNTER[new_kind]] += 1
+                occupant[c] = new_kind | flag | (int(occupant[c]) & MARK_BIT) | (mark if new_kind != QUIET else 0)
+                kind = new_kind
+            if kind == VIOLENT:
+                if f[FP_ATTACK] > 0.0:
+                    cops_near = lat.around(c, cit_offsets, (COP,))
+                    if cops_near and uniform_py(s) < f[FP_ATTACK]:
+                        victim = cops_near[bounded_py(s, len(cops_near))]
+                        n["killed_security" if chance(f[FP_ATTACK_KILL]) else "injured_security"] += 1
+                        remove(victim)
+                if chance(f[FP_SITE_ATTACK]):
+                    n["site_attacks"] += 1
             if movement and not move_first:
-                _move(lat, c, cit_offsets, s)
+                maybe_move(c)
 
         if not countdown_own:
             if hold_cell:
                 for c in range(len(occupant)):
                     if lat.kind(c) == JAILED:
                         term = int(jail[c])
-                        if term < 0:
-                            continue
-                        term -= 1
-                        if term <= 0:
-                            occupant[c] = QUIET | (int(occupant[c]) & ACTED_BIT)
-                            jail[c] = 0
-                            counters[CT_JAILED] -= 1
-                            counters[CT_QUIET] += 1
-                            releases += 1
-                        else:
-                            jail[c] = term
+                        if not chance(f[FP_RELEASE]):
+                            if term < 0:
+                                continue
+                            term -= 1
+                            if term > 0:
+                                jail[c] = term
+                                continue
+                        occupant[c] = QUIET | (int(occupant[c]) & ACTED_BIT)
+                        jail[c] = 0
+                        counters[CT_JAILED] -= 1
+                        counters[CT_QUIET] += 1
+                        n["releases"] += 1
             else:
                 p = 0
                 while p < len(pool):
                     entry = pool[p]
-                    if entry[2] < 0:
-                        p += 1
-                        continue
-                    entry[2] -= 1
-                    if entry[2] > 0:
-                        p += 1
-                        continue
+                    if not chance(f[FP_RELEASE]):
+                        if entry[2] < 0:
+                            p += 1
+                            continue
+                        entry[2] -= 1
+                        if entry[2] > 0:
+                            p += 1
+                            continue
                     hh, rr, _, origin = entry
                     cell = origin
                     if lat.kind(cell) != EMPTY:
@@ -289,10 +384,11 @@ def run_steps_reference(occupant, hardship, risk, jail, cit_offsets, cop_offsets
                     pool.pop()
                     counters[CT_JAILED] -= 1
                     counters[CT_QUIET] += 1
-                    releases += 1
+                    n["releases"] += 1
             counters[CT_POOL] = len(pool)
 
-        out[t] = (counters[CT_QUIET], counters[CT_ACTIVE], counters[CT_JAILED], counters[CT_COPS],
-                  arrests, releases)
+        n.update(quiet=counters[CT_QUIET], active=counters[CT_ACTIVE], jailed=counters[CT_JAILED],
+                 cops=counters[CT_COPS], violent=counters[CT_VIOLENT])
+        out[t] = [n[name] for name in OUT_ALL_NAMES]
         counters[CT_STEP] = step + 1
     counters[CT_POOL] = len(pool)
