@@ -65,7 +65,7 @@ probability = st.sampled_from([0.0, 0.0, 0.05, 0.3, 1.0])
     threshold_shift=st.sampled_from([0.0, 0.05]), stay=probability, violence_margin=st.sampled_from([0.0, 0.1]),
     kill_violent=probability, kill_active=probability, injure=probability, bystander=probability,
     attack=probability, attack_kill=probability, site_attack=probability, sweep=probability,
-    release=probability)),
+    release=probability, penalty=st.sampled_from([0.0, 0.5, 3.0]))),
     st.booleans(), st.booleans(), st.sampled_from([-1, 0, 3, 40]), st.integers(0, 2),
     st.sampled_from(["random_sequential", "tiled"]), st.integers(0, 500))
 def test_kernel_equals_twin_with_extensions(values, escalation, mark, capacity, jail_mode, activation, seed):
@@ -222,15 +222,17 @@ def test_stay_keeps_citizens_in_place():
 
 
 def test_hardship_shift_and_external_term_raise_activity():
-    s = small(legitimacy=0.9, cop_density=0.02)
+    s = small(legitimacy=0.9, cop_density=0.05, arrest_rule="ratio")
     counts = {}
     for name, fp in (("none", {}), ("hardship", dict(hardship_shift=0.5)), ("external", dict(external=0.05)),
-                     ("gathering ban", dict(hardship_shift=0.5, threshold_shift=1.0))):
+                     ("gathering ban", dict(hardship_shift=0.5, threshold_shift=1.0)),
+                     ("penalty", dict(hardship_shift=0.5, penalty=1.0))):
         m, st_ = M.init(s, 3)
         counts[name] = M.step_extended(m, st_, *paths(s, st_, 0, 10), _fp(10, **fp))[:, codes.OUT_ACTIVE].sum()
     assert counts["none"] == 0  # L = 0.9: G <= 0.1 = T for everyone
     assert counts["hardship"] > 0 and counts["external"] > 0
     assert counts["gathering ban"] == 0
+    assert 0 < counts["penalty"] < counts["hardship"]  # a harsher cost of arrest deters some, not those unseen
 
 
 @pytest.mark.parametrize("jail_mode", [0, 1, 2])
@@ -242,7 +244,7 @@ def test_twin_with_every_extension_exercised(jail_mode):
     s = small(legitimacy=0.5, cop_density=0.1, max_jail_term=8, width=20, height=20, **modes[jail_mode])
     m, _ = M.init(s, 9)
     fp = _fp(40, violence_margin=0.15, kill_violent=0.2, kill_active=0.05, injure=0.3, bystander=0.5, attack=0.2,
-             attack_kill=0.3, site_attack=0.3, sweep=0.05, release=0.05, stay=0.3, external=0.01)
+             attack_kill=0.3, site_attack=0.3, sweep=0.05, release=0.05, stay=0.3, external=0.01, penalty=0.2)
     fp[20:, codes.FP_HARDSHIP_SHIFT] = -0.3  # calmer in the second half, so that marked citizens are quiet
     run = TwinRun(s, 9, 40, fp=fp, ip=_ip(m, escalation=True, mark=True, capacity=25))
     check_extended_twin(run)

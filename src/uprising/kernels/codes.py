@@ -96,6 +96,7 @@ FP_ATTACK_KILL = 10  # probability that an attacked cop dies (otherwise injured;
 FP_SITE_ATTACK = 11  # probability that a violent citizen attacks a government site (a count)
 FP_SWEEP = 12  # probability that a marked quiet citizen is detained in its activation
 FP_RELEASE = 13  # probability that a prisoner is released early in a step
-FP_SIZE = 14
+FP_PENALTY = 14  # net risk is R * P * (1 + penalty): a harsher cost of being caught (lethal force's fear)
+FP_SIZE = 15
 
 MOVE_TRIES = 32  # rejection-sampling tries before enumerating the empty cells in vision

@@ -45,6 +45,7 @@ from .codes import (
     FP_INJURE,
     FP_KILL_ACTIVE,
     FP_KILL_VIOLENT,
+    FP_PENALTY,
     FP_RELEASE,
     FP_SITE_ATTACK,
     FP_STAY,
@@ -411,7 +412,7 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
     ``IP_MARK = 0``, ``IP_JAIL_CAPACITY = -1``) no extension draws a random number
     or changes a state, and the kernel is Model I exactly:
 
-    * rule A becomes ``(H + shift)(1-L) - R*P + external > T + T_shift``; with
+    * rule A becomes ``(H + shift)(1-L) - R*P*(1 + penalty) + external > T + T_shift``; with
       escalation on, a citizen above ``T + T_shift + margin`` is violent;
     * a citizen skips rule M with probability ``FP_STAY``;
     * a violent citizen attacks a cop within its vision (probability ``FP_ATTACK``;
@@ -472,6 +473,7 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
         site_attack = fp[t, FP_SITE_ATTACK]
         sweep = fp[t, FP_SWEEP]
         release = fp[t, FP_RELEASE]
+        risk_factor = 1.0 + fp[t, FP_PENALTY]
         arrests = 0
         releases = 0
         killed_protesters = 0
@@ -610,7 +612,7 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
                     if n_a > max_a:
                         n_a = max_a
                     p_arrest = ptable[cop_seen[c], n_a]
-                    net = g - np.float64(risk[c]) * p_arrest + external
+                    net = g - np.float64(risk[c]) * p_arrest * risk_factor + external
                     if net > t_eff:
                         new_kind = ACTIVE
                         if escalation and net > violent_above:

@@ -32,6 +32,7 @@ from .codes import (
     FP_INJURE,
     FP_KILL_ACTIVE,
     FP_KILL_VIOLENT,
+    FP_PENALTY,
     FP_RELEASE,
     FP_SITE_ATTACK,
     FP_STAY,
@@ -323,7 +324,7 @@ def run_steps_reference(occupant, hardship, risk, jail, cit_offsets, cop_offsets
                         actives += 1
                 self_active = 1 if kind in _ACTIVE_KINDS else 0
                 n_a = min(1 + actives + own_cell * self_active, max_a)
-                net = g - float(risk[c]) * float(ptable[cops, n_a]) + ext
+                net = g - float(risk[c]) * float(ptable[cops, n_a]) * (1.0 + f[FP_PENALTY]) + ext
                 if net > t_eff:
                     new_kind = VIOLENT if escalation and net > t_eff + f[FP_VIOLENCE_MARGIN] else ACTIVE
             if new_kind != kind:
