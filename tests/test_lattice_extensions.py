@@ -65,7 +65,7 @@ probability = st.sampled_from([0.0, 0.0, 0.05, 0.3, 1.0])
     threshold_shift=st.sampled_from([0.0, 0.05]), stay=probability, violence_margin=st.sampled_from([0.0, 0.1]),
     kill_violent=probability, kill_active=probability, injure=probability, bystander=probability,
     attack=probability, attack_kill=probability, site_attack=probability, sweep=probability,
-    release=probability, penalty=st.sampled_from([0.0, 0.5, 3.0]))),
+    release=probability, penalty=st.sampled_from([0.0, 0.5, 3.0]), cop_idle=probability)),
     st.booleans(), st.booleans(), st.sampled_from([-1, 0, 3, 40]), st.integers(0, 2),
     st.sampled_from(["random_sequential", "tiled"]), st.integers(0, 500))
 def test_kernel_equals_twin_with_extensions(values, escalation, mark, capacity, jail_mode, activation, seed):
@@ -171,6 +171,12 @@ def test_bystander_is_a_quiet_citizen_in_view():
     assert run.out_all[:, codes.OUT_KILLED_BYSTANDERS].sum() == 0 and run.out_all[-1, codes.OUT_QUIET] == 1
 
 
+def test_idle_cops_make_no_arrests():
+    cells = {(5, 5): codes.QUIET, (5, 6): codes.COP}
+    assert _scene_run(cells, 4, cop_idle=1.0).out_all[:, codes.OUT_ARRESTS].sum() == 0
+    assert _scene_run(cells, 4, cop_idle=0.0).out_all[:, codes.OUT_ARRESTS].sum() >= 1
+
+
 def test_full_jail_refuses_arrests():
     cells = {(5, 5): codes.QUIET, (5, 6): codes.COP}
     run = _scene_run(cells, 3, ip_kw=dict(capacity=0))
@@ -243,8 +249,8 @@ def test_twin_with_every_extension_exercised(jail_mode):
              dict(jailed_hold_cell=False, jail_countdown="end_of_step")]
     s = small(legitimacy=0.5, cop_density=0.1, max_jail_term=8, width=20, height=20, **modes[jail_mode])
     m, _ = M.init(s, 9)
-    fp = _fp(40, violence_margin=0.15, kill_violent=0.2, kill_active=0.05, injure=0.3, bystander=0.5, attack=0.2,
-             attack_kill=0.3, site_attack=0.3, sweep=0.05, release=0.05, stay=0.3, external=0.01, penalty=0.2)
+    fp = _fp(40, violence_margin=0.15, kill_violent=0.2, kill_active=0.1, injure=0.3, bystander=0.9, attack=0.2,
+             attack_kill=0.3, site_attack=0.3, sweep=0.05, release=0.05, stay=0.3, external=0.01, penalty=0.2, cop_idle=0.2)
     fp[20:, codes.FP_HARDSHIP_SHIFT] = -0.3  # calmer in the second half, so that marked citizens are quiet
     run = TwinRun(s, 9, 40, fp=fp, ip=_ip(m, escalation=True, mark=True, capacity=25))
     check_extended_twin(run)

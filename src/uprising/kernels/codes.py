@@ -97,6 +97,7 @@ FP_SITE_ATTACK = 11  # probability that a violent citizen attacks a government s
 FP_SWEEP = 12  # probability that a marked quiet citizen is detained in its activation
 FP_RELEASE = 13  # probability that a prisoner is released early in a step
 FP_PENALTY = 14  # net risk is R * P * (1 + penalty): a harsher cost of being caught (lethal force's fear)
-FP_SIZE = 15
+FP_COP_IDLE = 15  # probability that a cop who sees active citizens leaves them be in an activation
+FP_SIZE = 16
 
 MOVE_TRIES = 32  # rejection-sampling tries before enumerating the empty cells in vision

@@ -40,6 +40,7 @@ from .codes import (
     FP_ATTACK,
     FP_ATTACK_KILL,
     FP_BYSTANDER,
+    FP_COP_IDLE,
     FP_EXTERNAL,
     FP_HARDSHIP_SHIFT,
     FP_INJURE,
@@ -418,6 +419,7 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
     * a violent citizen attacks a cop within its vision (probability ``FP_ATTACK``;
       killed with ``FP_ATTACK_KILL``, else injured; either way off duty) and a
       government site (``FP_SITE_ATTACK``);
+    * a cop that sees active citizens leaves them be with probability ``FP_COP_IDLE``;
     * rule C's force kills its target with ``FP_KILL_VIOLENT`` or ``FP_KILL_ACTIVE``
       (and a quiet bystander within the cop's vision with ``FP_BYSTANDER``), else
       arrests it if the jail has room (injured with ``FP_INJURE``);
@@ -474,6 +476,7 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
         sweep = fp[t, FP_SWEEP]
         release = fp[t, FP_RELEASE]
         risk_factor = 1.0 + fp[t, FP_PENALTY]
+        idle = fp[t, FP_COP_IDLE]
         arrests = 0
         releases = 0
         killed_protesters = 0
@@ -564,7 +567,7 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
                     if same_shape and active_seen[c] == 0:
                         continue
                     m = _scan_kind(c, cop_dy, cop_dx, width, height, occupant, ACTIVE, buf)
-                    if m == 0:
+                    if m == 0 or (idle > 0.0 and uniform(rng) < idle):
                         continue
                     a = buf[bounded(rng, m)]
                     kill = kill_violent if occupant[a] & KIND_MASK == VIOLENT else kill_active

@@ -27,6 +27,7 @@ from .codes import (
     FP_ATTACK,
     FP_ATTACK_KILL,
     FP_BYSTANDER,
+    FP_COP_IDLE,
     FP_EXTERNAL,
     FP_HARDSHIP_SHIFT,
     FP_INJURE,
@@ -249,7 +250,7 @@ def run_steps_reference(occupant, hardship, risk, jail, cit_offsets, cop_offsets
                 if cop_movement and move_first:
                     c = _move(lat, c, cop_offsets, s)
                 actives = lat.around(c, cop_offsets, _ACTIVE_KINDS)
-                if actives:
+                if actives and not chance(f[FP_COP_IDLE]):
                     a = actives[bounded_py(s, len(actives))]
                     kill = f[FP_KILL_VIOLENT] if lat.kind(a) == VIOLENT else f[FP_KILL_ACTIVE]
                     if chance(kill):

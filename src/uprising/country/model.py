@@ -1,0 +1,133 @@
+"""The country model: one Model I lattice per city, the mechanisms, and one step of all of them.
+
+``init(scenario, seed, replicate) -> CountryModel`` places every city's agents from
+its own random stream (:func:`uprising.country.scenario.city_seed`) and compiles
+the mechanisms; ``CountryModel.step(k)`` runs step ``k``: every mechanism writes
+its part of the kernel's per-city inputs from what the cities looked like after
+step ``k - 1``, then each city's lattice advances one step in the kernel. The
+driver (:mod:`uprising.country.simulate`) owns the loop, recording and I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import model as model_one
+from ..kernels import codes
+from ..mechanisms.base import CompiledEvent, Context, Observation, TickInputs
+from ..mechanisms.blackout import Blackout
+from ..mechanisms.contagion import Contagion
+from ..mechanisms.detention import Detention
+from ..mechanisms.emergency import Emergency
+from ..mechanisms.escalation import Escalation
+from ..mechanisms.intervention import Intervention
+from ..mechanisms.legitimacy import Legitimacy
+from ..mechanisms.lethal_force import LethalForce
+from ..mechanisms.price import PriceShock
+from ..mechanisms.repression import Repression
+from .scenario import CountryScenario, city_seed
+
+#: the order in which mechanisms write a step's inputs (a later one may read what an earlier one reported:
+#: contagion reads the blackout's level, escalation the intervention's guarded sites)
+MECHANISM_ORDER = (("price", PriceShock), ("legitimacy", Legitimacy), ("blackout", Blackout),
+                   ("contagion", Contagion), ("emergency", Emergency), ("intervention", Intervention),
+                   ("escalation", Escalation), ("lethal_force", LethalForce), ("repression", Repression),
+                   ("detention", Detention))
+
+
+def compile_events(scenario: CountryScenario) -> tuple[CompiledEvent, ...]:
+    """The timeline on the run's steps: an event acts from the first step that starts at or after its time,
+    until the step that starts at or after its end (or to the end of the run)."""
+    clock = scenario.clock.clock()
+    out = []
+    for e in scenario.events:
+        start, end = e.span()
+        first = clock.step_at(start)
+        stop = clock.ticks + 1 if end is None else clock.step_at(end)
+        if e.kind in ("price", "legitimacy"):
+            stop = first + 1  # instants: they act once and their effect persists in the mechanism's state
+        out.append(CompiledEvent(e.id, e.kind, first, stop, scenario.city_mask(e.cities), e, start, end))
+    return tuple(out)
+
+
+@dataclass
+class CountryModel:
+    """Everything one run of a country scenario holds: per-city models and states, and the mechanisms."""
+
+    scenario: CountryScenario
+    ctx: Context
+    models: list[model_one.Model]
+    states: list[model_one.State]
+    ips: list[np.ndarray]
+    mechanisms: list
+    mech_states: list
+    obs: Observation
+
+    def step(self, k: int) -> tuple[np.ndarray, TickInputs]:
+        """Run step ``k`` (from 1) in every city; returns its counts (n_cities x OUT_ALL_SIZE) and inputs."""
+        inputs = TickInputs.neutral(self.ctx)
+        for i, mech in enumerate(self.mechanisms):
+            self.mech_states[i] = mech.apply(self.mech_states[i], k, self.obs, inputs)
+        out = np.zeros((self.ctx.n, codes.OUT_ALL_SIZE), dtype=np.int64)
+        for c in range(self.ctx.n):
+            out[c] = model_one.step_extended(self.models[c], self.states[c], inputs.legitimacy[c:c + 1],
+                                             inputs.cop_target[c:c + 1], inputs.fp[c:c + 1], self.ips[c])[0]
+        o = self.obs
+        o.quiet = out[:, codes.OUT_QUIET].copy()
+        o.active = out[:, codes.OUT_ACTIVE].copy()
+        o.violent = out[:, codes.OUT_VIOLENT].copy()
+        o.jailed = out[:, codes.OUT_JAILED].copy()
+        o.cops = out[:, codes.OUT_COPS].copy()
+        o.killed = o.killed + out[:, codes.OUT_KILLED_PROTESTERS] + out[:, codes.OUT_KILLED_BYSTANDERS]
+        o.detained = o.detained + out[:, codes.OUT_ARRESTS] + out[:, codes.OUT_SWEPT]
+        return out, inputs
+
+    def initial_counts(self) -> np.ndarray:
+        out = np.zeros((self.ctx.n, codes.OUT_ALL_SIZE), dtype=np.int64)
+        for c, st in enumerate(self.states):
+            ct = st.counters
+            out[c, codes.OUT_QUIET] = ct[codes.CT_QUIET]
+            out[c, codes.OUT_ACTIVE] = ct[codes.CT_ACTIVE]
+            out[c, codes.OUT_JAILED] = ct[codes.CT_JAILED]
+            out[c, codes.OUT_COPS] = ct[codes.CT_COPS]
+            out[c, codes.OUT_VIOLENT] = ct[codes.CT_VIOLENT]
+        return out
+
+
+def init(scenario: CountryScenario, seed: int = 0, replicate: int = 0) -> CountryModel:
+    """Place every city's agents and compile the mechanisms for one run."""
+    cities = scenario.city_scenarios()
+    models, states = [], []
+    for city, sc in zip(scenario.cities, cities):
+        m, st = model_one.init(sc, city_seed(seed, replicate, city.name))
+        models.append(m)
+        states.append(st)
+    residents = np.array([c.population for c in scenario.cities], dtype=np.float64)
+    capacity = []
+    for c in scenario.cities:
+        per_1000 = c.jail_capacity_per_1000 if c.jail_capacity_per_1000 is not None else \
+            scenario.repression.jail_capacity_per_1000
+        capacity.append(-1 if per_1000 is None else int(round(c.population * scenario.scale * per_1000 / 1000.0)))
+    clock = scenario.clock.clock()
+    ctx = Context(
+        clock=clock, names=tuple(c.name for c in scenario.cities), residents=residents,
+        agents=np.array([st.citizens for st in states], dtype=np.int64), scale=scenario.scale,
+        distance_km=scenario.distances_km(), lpg_dependence=np.array([c.lpg_dependence for c in scenario.cities]),
+        police=np.array([st.initial_cops for st in states], dtype=np.int64),
+        base_legitimacy=np.array([sc.legitimacy for sc in cities]), jail_capacity=np.array(capacity, dtype=np.int64),
+        events=compile_events(scenario), hour_of_day=np.array([0.0, *clock.hours_of_day()]))
+    mechanisms = [cls(getattr(scenario, name), ctx) for name, cls in MECHANISM_ORDER]
+    ips = []
+    for m, cap in zip(models, ctx.jail_capacity):
+        ip = m.ip.copy()
+        ip[codes.IP_ESCALATION] = int(scenario.escalation.enabled)
+        ip[codes.IP_MARK] = int(scenario.detention.enabled)
+        ip[codes.IP_JAIL_CAPACITY] = cap
+        ips.append(ip)
+    obs = Observation.empty(ctx.n)
+    for c, st in enumerate(states):
+        obs.quiet[c] = st.counters[codes.CT_QUIET]
+        obs.cops[c] = st.counters[codes.CT_COPS]
+    return CountryModel(scenario, ctx, models, states, ips, mechanisms, [m.init() for m in mechanisms], obs)

@@ -1,0 +1,526 @@
+"""Country scenarios: many cities, each its own lattice, coupled mechanisms and a dated timeline.
+
+A :class:`CountryScenario` is read from TOML (``scenarios/kazakhstan-2022.toml``) and
+holds:
+
+* ``scale`` (agents per resident) and a ``[clock]`` (start, end, tick length);
+* ``[rules]``: the Model I rules every city lattice follows (any field of
+  :class:`uprising.scenario.Scenario` but those the country sets itself);
+* ``[[cities]]``: name, census population, coordinates and regional attributes;
+* one table per mechanism (:mod:`uprising.mechanisms`), each with ``enabled``;
+* ``[[events]]``: the timeline, each event with a kind, an ``id``, a time (``at``,
+  or ``start`` and ``end``), the cities it concerns and its own fields;
+* ``[variants.NAME]``: counterfactuals as edits of the scenario (``drop`` events by
+  id, ``set`` dotted keys).
+
+All validation happens here; a bad file raises :class:`uprising.scenario.ScenarioError`
+with a one-line message naming the file, the field and what is allowed.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import hashlib
+import json
+import math
+import zlib
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+import numpy as np
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from ..clock import Clock, format_time, parse_time
+from ..kernels.geometry import extent
+from ..mechanisms.blackout import BlackoutParams
+from ..mechanisms.contagion import ContagionParams
+from ..mechanisms.detention import DetentionParams
+from ..mechanisms.emergency import EmergencyParams
+from ..mechanisms.escalation import EscalationParams
+from ..mechanisms.intervention import InterventionParams
+from ..mechanisms.legitimacy import LegitimacyParams
+from ..mechanisms.lethal_force import LethalForceParams
+from ..mechanisms.price import PriceParams
+from ..mechanisms.repression import RepressionParams
+from ..scenario import Scenario, ScenarioError, read_toml
+
+Time = Annotated[dt.datetime, BeforeValidator(parse_time)]
+
+#: Fields of Model I's scenario that a country sets itself (per city or from its clock and mechanisms).
+COUNTRY_OWNED = {
+    "name": "each lattice is named after its city",
+    "description": "the country scenario has its own",
+    "steps": "the clock sets the number of steps",
+    "width": "each city's lattice is sized from its population and `scale`",
+    "height": "each city's lattice is sized from its population and `scale`",
+    "cop_density": "police come from cities[].police_per_1000",
+    "max_jail_term": "set repression.jail_term_days",
+    "legitimacy_schedule": "legitimacy events and the legitimacy mechanism change it",
+    "cop_schedule": "intervention events and losses change the cops",
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+
+class ClockSpec(_Strict):
+    """``[clock]``: the calendar of a run (local time of the scenario's ``timezone``)."""
+
+    start: Time = Field(description="the run's start (step 0)")
+    end: Time = Field(description="the run's end, exclusive")
+    tick_hours: float = Field(1.0, gt=0.0, le=24.0 * 30, description="length of one step in hours")
+
+    @model_validator(mode="after")
+    def _check(self) -> "ClockSpec":
+        if self.end <= self.start:
+            raise ValueError(f"end: must be after start ({format_time(self.start)}), got {format_time(self.end)}")
+        return self
+
+    def clock(self) -> Clock:
+        return Clock(self.start, self.end, self.tick_hours)
+
+
+class City(_Strict):
+    """One ``[[cities]]`` entry: a city with its own lattice."""
+
+    name: str = Field(min_length=1, description="the city's name (events refer to it)")
+    population: int = Field(ge=1, le=100_000_000, description="census population (residents)")
+    lat: float = Field(ge=-90.0, le=90.0, description="latitude of the city centre (degrees north)")
+    lon: float = Field(ge=-180.0, le=180.0, description="longitude of the city centre (degrees east)")
+    region: str = Field("", description="administrative region (for the reader)")
+    lpg_dependence: float = Field(0.0, ge=0.0, le=10.0,
+                                  description="weight of the price shock's hardship here (1: fully dependent)")
+    police_per_1000: float = Field(0.0, ge=0.0, le=500.0, description="security personnel per 1,000 residents")
+    legitimacy_offset: float = Field(0.0, ge=-1.0, le=1.0, description="added to the rules' legitimacy here")
+    jail_capacity_per_1000: float | None = Field(None, ge=0.0, le=1000.0,
+                                                 description="jail capacity here (default: repression's)")
+
+
+Cities = list[str]
+
+
+class _Event(_Strict):
+    id: str = Field("", description="name used by variants (default: KIND-INDEX)")
+    cities: Cities = Field(default_factory=lambda: ["all"], description="cities concerned, or [\"all\"]")
+    source: str = Field("", description="where the event's date and figures come from")
+    note: str = Field("", description="free text")
+
+    def span(self) -> tuple[dt.datetime, dt.datetime | None]:
+        return getattr(self, "at", None) or self.start, getattr(self, "end", None)
+
+
+class PriceEvent(_Event):
+    """The price in the named cities from ``at`` on."""
+
+    kind: Literal["price"]
+    at: Time
+    price: float = Field(ge=0.0, le=1e6, description="new retail price")
+
+
+class LegitimacyEvent(_Event):
+    """A scripted legitimacy shock from ``at`` on."""
+
+    kind: Literal["legitimacy"]
+    at: Time
+    delta: float = Field(ge=-1.0, le=1.0, description="signed change of legitimacy")
+
+
+class EmergencyEvent(_Event):
+    """A state of emergency, optionally with a nightly curfew ``[from_hour, to_hour]``."""
+
+    kind: Literal["emergency"]
+    start: Time
+    end: Time | None = None
+    curfew: tuple[float, float] | None = Field(None, description="curfew hours [from, to), local, 0-24")
+
+    @model_validator(mode="after")
+    def _check(self) -> "EmergencyEvent":
+        if self.curfew is not None and not all(0.0 <= h <= 24.0 for h in self.curfew):
+            raise ValueError(f"curfew: hours must lie in [0, 24] (got {list(self.curfew)})")
+        return self
+
+
+class BlackoutEvent(_Event):
+    """A communication blackout of ``level`` (1 cuts the information channel)."""
+
+    kind: Literal["blackout"]
+    start: Time
+    end: Time | None = None
+    level: float = Field(ge=0.0, le=1.0, description="share of the information channel cut")
+
+
+class ShootOrderEvent(_Event):
+    """An order to use lethal force (lethal_force.order_* values) from ``at`` on."""
+
+    kind: Literal["shoot_order"]
+    at: Time
+    end: Time | None = None
+
+
+class InterventionEvent(_Event):
+    """An outside force: troops per city, from ``start`` to ``end``, guarding sites or making arrests."""
+
+    kind: Literal["intervention"]
+    start: Time
+    end: Time | None = None
+    troops: dict[str, Annotated[int, Field(ge=0, le=10_000_000)]] = Field(description="troops per city")
+    role: Literal["guard", "arrest"] = Field("guard", description="guard sites (frees police) or arrest")
+
+
+class SweepEvent(_Event):
+    """Detention sweeps of once-active citizens."""
+
+    kind: Literal["sweep"]
+    start: Time
+    end: Time | None = None
+    rate_per_day: float = Field(ge=0.0, le=1.0, description="probability per day that a marked citizen is detained")
+
+
+class ReleaseEvent(_Event):
+    """Early release of prisoners."""
+
+    kind: Literal["release"]
+    start: Time
+    end: Time | None = None
+    rate_per_day: float = Field(ge=0.0, le=1.0, description="probability per day that a prisoner is released")
+
+
+Event = Annotated[Union[PriceEvent, LegitimacyEvent, EmergencyEvent, BlackoutEvent, ShootOrderEvent,
+                        InterventionEvent, SweepEvent, ReleaseEvent], Field(discriminator="kind")]
+EVENT_KINDS = {cls.model_fields["kind"].annotation.__args__[0]: cls for cls in get_args(get_args(Event)[0])}
+#: the mechanism whose switch governs each kind of event
+EVENT_MECHANISM = {"price": "price", "legitimacy": "legitimacy", "emergency": "emergency", "blackout": "blackout",
+                   "shoot_order": "lethal_force", "intervention": "intervention", "sweep": "detention",
+                   "release": "detention"}
+
+
+class Variant(_Strict):
+    """``[variants.NAME]``: a counterfactual, as edits of the scenario."""
+
+    description: str = ""
+    drop: list[str] = Field(default_factory=list, description="ids of events to remove")
+    set: dict[str, Any] = Field(default_factory=dict,
+                                description="dotted keys to change (price.elasticity, events.ID.at, cities.NAME.x)")
+
+
+MECHANISMS = {"price": PriceParams, "legitimacy": LegitimacyParams, "blackout": BlackoutParams,
+              "contagion": ContagionParams, "emergency": EmergencyParams, "intervention": InterventionParams,
+              "escalation": EscalationParams, "lethal_force": LethalForceParams, "repression": RepressionParams,
+              "detention": DetentionParams}
+
+
+class CountryScenario(_Strict):
+    """A country: cities on lattices, the mechanisms that couple and drive them, and a timeline."""
+
+    name: str = "unnamed"
+    description: str = ""
+    timezone: str = Field("", description="the zone of the clock's local times (for the reader), e.g. UTC+06:00")
+    scale: float = Field(0.01, gt=0.0, le=1.0, description="agents per resident (1: one agent per resident)")
+    clock: ClockSpec
+    rules: dict[str, Any] = Field(default_factory=dict, description="Model I rules of every city lattice")
+    cities: list[City] = Field(min_length=1)
+    price: PriceParams = Field(default_factory=PriceParams)
+    legitimacy: LegitimacyParams = Field(default_factory=LegitimacyParams)
+    blackout: BlackoutParams = Field(default_factory=BlackoutParams)
+    contagion: ContagionParams = Field(default_factory=ContagionParams)
+    emergency: EmergencyParams = Field(default_factory=EmergencyParams)
+    intervention: InterventionParams = Field(default_factory=InterventionParams)
+    escalation: EscalationParams = Field(default_factory=EscalationParams)
+    lethal_force: LethalForceParams = Field(default_factory=LethalForceParams)
+    repression: RepressionParams = Field(default_factory=RepressionParams)
+    detention: DetentionParams = Field(default_factory=DetentionParams)
+    events: list[Event] = Field(default_factory=list)
+    variants: dict[str, Variant] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _event_ids(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("events"), list):
+            events = []
+            for i, e in enumerate(data["events"]):
+                if isinstance(e, dict) and not e.get("id"):
+                    e = {**e, "id": f"{e.get('kind', 'event')}-{i}"}
+                events.append(e)
+            data = {**data, "events": events}
+        return data
+
+    @model_validator(mode="after")
+    def _check(self) -> "CountryScenario":
+        names = [c.name for c in self.cities]
+        for i, name in enumerate(names):
+            if name in names[:i] or name == "all":
+                raise ValueError(f"cities[{i}].name: {name!r} " + ("is reserved" if name == "all" else
+                                                                  "is declared twice; city names must be unique"))
+        for key, why in COUNTRY_OWNED.items():
+            if key in self.rules:
+                raise ValueError(f"rules.{key}: not allowed in a country scenario ({why})")
+        try:
+            self.base_rules()
+        except ScenarioError as exc:
+            raise ValueError(f"rules.{exc.field}: {exc.message}") from None
+        allowed = ", ".join(["all", *names])
+        ids: set[str] = set()
+        lo, hi = self.clock.start, self.clock.end
+        for i, e in enumerate(self.events):
+            where = f"events[{i}]"
+            if e.id in ids:
+                raise ValueError(f"{where}.id: {e.id!r} is used twice; event ids must be unique")
+            ids.add(e.id)
+            for city in e.cities:
+                if city != "all" and city not in names:
+                    raise ValueError(f"{where}.cities: unknown city {city!r}; allowed: {allowed}")
+            if isinstance(e, InterventionEvent):
+                for city in e.troops:
+                    if city not in names:
+                        raise ValueError(f"{where}.troops: unknown city {city!r}; allowed: {', '.join(names)}")
+            start, end = e.span()
+            key = "at" if hasattr(e, "at") else "start"
+            for field, when in ((key, start), ("end", end)):
+                if when is not None and not lo <= when <= hi:
+                    raise ValueError(f"{where}.{field}: {format_time(when)} is outside the run "
+                                     f"({format_time(lo)} to {format_time(hi)})")
+            if end is not None and end <= start:
+                raise ValueError(f"{where}.end: must be after {key} ({format_time(start)}), got {format_time(end)}")
+        for name, variant in self.variants.items():
+            for eid in variant.drop:
+                if eid not in ids:
+                    raise ValueError(f"variants.{name}.drop: unknown event id {eid!r}; "
+                                     f"allowed: {', '.join(sorted(ids)) or '(no events)'}")
+        self.lattice_sizes()
+        return self
+
+    # ------------------------------------------------------------------ loading and editing
+    @classmethod
+    def load(cls, path: str | Path) -> "CountryScenario":
+        """Read and validate a country scenario's TOML file (its variants too)."""
+        data = read_toml(path, "scenario")
+        scenario = cls.from_dict(data, source=str(path))
+        for name in scenario.variants:
+            scenario.variant(name, source=str(path))
+        return scenario
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "<scenario>") -> "CountryScenario":
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise pydantic_error(exc, source, cls, data) from None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain mapping (times as text) that :meth:`from_dict` reads back to an equal scenario."""
+        return json.loads(self.model_dump_json())
+
+    def replace(self, changes: dict[str, Any], source: str = "<replace>") -> "CountryScenario":
+        """A validated copy with dotted-key ``changes`` (see :func:`set_dotted`)."""
+        data = self.to_dict()
+        for key, value in changes.items():
+            set_dotted(data, key, value, source)
+        return CountryScenario.from_dict(data, source=source)
+
+    def variant(self, name: str, source: str = "<scenario>") -> "CountryScenario":
+        """The scenario edited by variant ``name`` (without any variants of its own)."""
+        if name == "baseline":
+            return self.model_copy(update={"variants": {}})
+        if name not in self.variants:
+            raise ScenarioError(source, "--variant", f"unknown variant {name!r}; allowed: "
+                                f"{', '.join(['baseline', *self.variants]) or 'baseline'}")
+        v = self.variants[name]
+        data = self.to_dict()
+        data["variants"] = {}
+        data["events"] = [e for e in data["events"] if e["id"] not in v.drop]
+        data["name"] = f"{self.name}:{name}"
+        for key, value in v.set.items():
+            set_dotted(data, key, value, f"{source} variants.{name}.set")
+        return CountryScenario.from_dict(data, source=f"{source} variants.{name}")
+
+    def hash(self) -> str:
+        """16 hex digits over everything that affects results (not names, descriptions, sources or variants)."""
+        data = self.to_dict()
+        for key in ("name", "description", "variants", "timezone"):
+            data.pop(key, None)
+        for e in data["events"]:
+            e.pop("source", None)
+            e.pop("note", None)
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    # ------------------------------------------------------------------ compiling
+    def base_rules(self) -> Scenario:
+        """The Model I rules shared by every city (validated; width and height are placeholders)."""
+        r = self.repression
+        ticks = r.jail_term_days * 24.0 / self.clock.tick_hours
+        data = {"jailed_hold_cell": False, "jail_countdown": "end_of_step", "placement": "exact", **self.rules,
+                "max_jail_term": float(round(ticks)), "name": self.name}
+        return Scenario.from_dict(data, source="rules")
+
+    def lattice_sizes(self) -> list[tuple[int, int, int]]:
+        """(side, citizens, cops) of each city's square lattice at this scale."""
+        rules = self.base_rules()
+        reach = 2 * extent(max(rules.citizen_vision, rules.cop_vision)) + 1
+        extra = self.most_added_cops()
+        out = []
+        for i, c in enumerate(self.cities):
+            citizens = max(1, int(round(c.population * self.scale)))
+            cops = int(round(c.population * self.scale * c.police_per_1000 / 1000.0))
+            side = max(reach, int(math.ceil(math.sqrt(citizens / max(rules.citizen_density, 1e-9)))))
+            if citizens + cops + extra.get(c.name, 0) > side * side:
+                raise ValueError(f"cities[{i}].police_per_1000: {c.name}'s citizens ({citizens}), police ({cops}) "
+                                 f"and troops ({extra.get(c.name, 0)}) do not fit on its {side}x{side} lattice; "
+                                 "lower the police or raise rules.citizen_density")
+            out.append((side, citizens, cops))
+        return out
+
+    def most_added_cops(self) -> dict[str, int]:
+        """The most cops intervention events can add to each city at once (an upper bound)."""
+        extra: dict[str, float] = {}
+        per = max(self.intervention.freed_police_per_troop, 1.0)
+        for e in self.events:
+            if isinstance(e, InterventionEvent):
+                for city, n in e.troops.items():
+                    extra[city] = extra.get(city, 0.0) + n * per * self.scale
+        return {k: int(math.ceil(v)) + 1 for k, v in extra.items()}
+
+    def city_scenarios(self) -> list[Scenario]:
+        """Each city's Model I scenario: the rules on a lattice of the city's size, with its police."""
+        rules = self.base_rules()
+        out = []
+        for city, (side, citizens, cops) in zip(self.cities, self.lattice_sizes()):
+            cells = side * side
+            out.append(rules.replace(
+                name=city.name, width=side, height=side, citizen_density=citizens / cells, cop_density=cops / cells,
+                legitimacy=float(min(1.0, max(0.0, rules.legitimacy + city.legitimacy_offset))),
+                steps=self.clock.clock().ticks))
+        return out
+
+    def distances_km(self) -> np.ndarray:
+        """Great-circle distances between the cities (haversine, Earth radius 6,371 km)."""
+        lat = np.radians([c.lat for c in self.cities])
+        lon = np.radians([c.lon for c in self.cities])
+        dlat = lat[:, None] - lat[None, :]
+        dlon = lon[:, None] - lon[None, :]
+        a = np.sin(dlat / 2) ** 2 + np.cos(lat[:, None]) * np.cos(lat[None, :]) * np.sin(dlon / 2) ** 2
+        return 2 * 6371.0 * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+
+    def city_mask(self, names: list[str]) -> np.ndarray:
+        if "all" in names:
+            return np.ones(len(self.cities), dtype=bool)
+        return np.array([c.name in names for c in self.cities])
+
+
+def city_seed(seed: int, replicate: int, city: str) -> np.random.SeedSequence:
+    """A city's own random stream: from the run's seed and replicate and the city's name only, so a city's
+    history does not depend on which other cities a scenario declares, nor on their order."""
+    return np.random.SeedSequence(seed, spawn_key=(replicate, zlib.crc32(city.encode("utf-8"))))
+
+
+# ---------------------------------------------------------------------- dotted keys
+def set_dotted(data: dict[str, Any], key: str, value: Any, source: str) -> None:
+    """Set ``key`` in the scenario mapping ``data``: ``price.elasticity``, ``rules.arrest_rule``,
+    ``events.ID.FIELD`` (an event by its id), ``cities.NAME.FIELD`` (a city by its name)."""
+    parts = key.split(".")
+    node: Any = data
+    for depth, part in enumerate(parts[:-1]):
+        if isinstance(node, list):
+            label = "id" if parts[depth - 1] == "events" else "name"
+            match = [item for item in node if item.get(label) == part]
+            if not match:
+                have = ", ".join(str(item.get(label)) for item in node)
+                raise ScenarioError(source, key, f"no {parts[depth - 1][:-1]} with {label} {part!r}; allowed: {have}")
+            node = match[0]
+        elif isinstance(node, dict) and part in node and isinstance(node[part], (dict, list)):
+            node = node[part]
+        elif isinstance(node, dict) and part in ("rules",):
+            node = node.setdefault(part, {})
+        else:
+            tables = [k for k, v in node.items() if isinstance(v, (dict, list))] if isinstance(node, dict) else []
+            raise ScenarioError(source, key, f"{part!r} is not a table of this scenario; allowed: {', '.join(tables)}")
+    if isinstance(node, list):
+        raise ScenarioError(source, key, "name a field of one entry, e.g. events.ID.at or cities.NAME.police_per_1000")
+    node[parts[-1]] = value
+
+
+# ---------------------------------------------------------------------- errors
+def pydantic_error(exc: ValidationError, source: str, root: type[BaseModel], data: Any = None) -> ScenarioError:
+    """A one-line :class:`ScenarioError` from pydantic's first error: the field as a path
+    (``events[3].troops.Almaty``) and what is allowed there."""
+    err = exc.errors()[0]
+    loc = list(err["loc"])
+    path, model, info = _walk(root, loc)
+    kind = err["type"]
+    msg = err["msg"]
+    if kind == "value_error":
+        text = msg.removeprefix("Value error, ")
+        field, sep, rest = text.partition(": ")
+        if sep and " " not in field:
+            return ScenarioError(source, f"{path}.{field}" if path else field, rest)
+        return ScenarioError(source, path or "(scenario)", text)
+    if kind == "extra_forbidden":
+        allowed = ", ".join(model.model_fields) if model is not None else ""
+        return ScenarioError(source, path, f"unknown key; allowed keys: {allowed}")
+    if kind == "missing":
+        return ScenarioError(source, path, "required" + (f" ({info.description})" if info and info.description else ""))
+    if kind == "union_tag_invalid" or kind == "union_tag_not_found":
+        return ScenarioError(source, f"{path}.kind" if path else "kind",
+                             f"unknown or missing event kind; allowed: {' | '.join(EVENT_KINDS)}")
+    allowed = _allowed(info)
+    detail = msg[0].lower() + msg[1:] if msg else kind
+    return ScenarioError(source, path, f"{detail} (got {err.get('input')!r})" + (f"; allowed: {allowed}" if allowed else ""))
+
+
+def _walk(root: type[BaseModel], loc: list[Any]) -> tuple[str, type[BaseModel] | None, Any]:
+    """The readable path of ``loc``, the model that holds its last field, and that field's info."""
+    path = ""
+    model: type[BaseModel] | None = root
+    info = None
+    i = 0
+    while i < len(loc):
+        part = loc[i]
+        if isinstance(part, int):
+            path += f"[{part}]"
+            i += 1
+            continue
+        if model is not None and part in model.model_fields:
+            info = model.model_fields[part]
+            path += ("." if path else "") + part
+            model = _model_of(info.annotation)
+        elif part in EVENT_KINDS and model is None:
+            model = EVENT_KINDS[part]  # the discriminated union's tag: not part of the path
+        else:
+            path += ("." if path else "") + str(part)
+            if model is not None and part not in model.model_fields:
+                model = None
+        i += 1
+    return path, model, info
+
+
+def _model_of(ann: Any) -> type[BaseModel] | None:
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return ann
+    for arg in get_args(ann):
+        found = _model_of(arg)
+        if found is not None and get_origin(ann) is not Union:
+            return found
+    return None
+
+
+def _allowed(info: Any) -> str:
+    if info is None:
+        return ""
+    ann = info.annotation
+    if get_origin(ann) is Literal:
+        return " | ".join(get_args(ann))
+    lo = hi = None
+    for m in info.metadata:
+        lo = getattr(m, "ge", getattr(m, "gt", lo))
+        hi = getattr(m, "le", getattr(m, "lt", hi))
+    if lo is not None or hi is not None:
+        return f"[{lo}, {hi}]"
+    if ann is bool:
+        return "true | false"
+    return ""
+
+
+def deep_copy(data: dict[str, Any]) -> dict[str, Any]:
+    return copy.deepcopy(data)

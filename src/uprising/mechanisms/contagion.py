@@ -1,0 +1,79 @@
+"""The information channel between cities (Bonnasse-Gahot et al. 2018, *Sci. Rep.* 8:107).
+
+In Bonnasse-Gahot et al.'s model of the 2005 French riots, unrest in one
+municipality raises the rate of rioting in others through a kernel that decays
+with distance, plus a national (media) term that does not. uprising puts the
+same two terms into each citizen's activation, rule A, as an external push
+``E_i`` added to the net grievance (``G - R*P + E_i > T``,
+:data:`uprising.kernels.codes.FP_EXTERNAL`):
+
+    E_i(t) = (1 - b_i(t)) * [ distance_weight * sum_{j != i} exp(-d_ij / distance_km) * a_j(t-1)
+                              + media_weight * a_{-i}(t-1) ]
+
+``a_j`` is the share of city ``j``'s citizens who are active or violent after the
+previous step, ``a_{-i}`` the same share over all the other cities together,
+``d_ij`` the great-circle distance between the cities' coordinates, and ``b_i`` the
+blackout level in city ``i`` (:mod:`uprising.mechanisms.blackout`; 1 cuts the
+channel). Unrest within a city spreads through the lattice itself (the actives
+within vision lower P), so only unrest elsewhere enters ``E``.
+
+Switched off, ``E = 0`` and the cities evolve independently (unless legitimacy
+feedback is national, which couples them through the government).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pydantic import Field
+
+from ..kernels import codes
+from .base import Context, Observation, Params, TickInputs, meta
+
+BONNASSE = "Bonnasse-Gahot et al. (2018) Sci Rep 8:107"
+
+
+class ContagionParams(Params):
+    """Parameters of the information channel."""
+
+    enabled: bool = Field(True, description="unrest elsewhere pushes citizens towards activity",
+                          json_schema_extra=meta("switch", BONNASSE))
+    distance_weight: float = Field(0.0, ge=0.0, le=100.0,
+                                   description="push per unit active share of a city at distance 0",
+                                   json_schema_extra=meta("net grievance per share", BONNASSE))
+    distance_km: float = Field(200.0, gt=0.0, le=100_000.0, description="decay length of the distance kernel",
+                               json_schema_extra=meta("km", BONNASSE))
+    media_weight: float = Field(0.0, ge=0.0, le=100.0,
+                                description="push per unit active share of the rest of the country (national media)",
+                                json_schema_extra=meta("net grievance per share", BONNASSE))
+
+
+class Contagion:
+    """Runtime of :class:`ContagionParams`."""
+
+    name = "contagion"
+
+    def __init__(self, params: ContagionParams, ctx: Context):
+        self.params = params
+        self.ctx = ctx
+        kernel = np.exp(-ctx.distance_km / params.distance_km)
+        np.fill_diagonal(kernel, 0.0)
+        self.kernel = kernel
+
+    def init(self) -> None:
+        return None
+
+    def apply(self, state: None, step: int, obs: Observation, inputs: TickInputs) -> None:
+        p = self.params
+        if not p.enabled:
+            return None
+        agents = self.ctx.agents.astype(np.float64)
+        unrest = (obs.active + obs.violent).astype(np.float64)
+        share = unrest / agents
+        others = (unrest.sum() - unrest) / np.maximum(agents.sum() - agents, 1.0)
+        push = p.distance_weight * (self.kernel @ share) + p.media_weight * others
+        blackout = inputs.report.get("blackout")
+        if blackout is not None:
+            push = push * (1.0 - blackout)
+        inputs.set(codes.FP_EXTERNAL, push)
+        inputs.report["information"] = push
+        return None

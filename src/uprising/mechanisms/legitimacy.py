@@ -1,0 +1,101 @@
+"""Legitimacy: scripted shocks plus endogenous feedback from unrest and repression.
+
+Lemos, Lopes & Coelho (2016), *Int. J. Intelligent Systems* 31(2):106-127, let
+legitimacy fall as arrests, violence and jail grow, and find that after a large
+rebellion it may never return to its initial level. uprising takes that idea in
+the form of a weighted sum of sub-indicators (the first of their four
+aggregators) with the "system support" memory of the third, for each city ``i``:
+
+    L_i(t) = clip(L0_i + sum of shocks to i up to t - F_i(t), 0, 1)
+    F_i(t) = per_active * a_i(t) + per_jailed * j_i(t) + per_killed * k_i(t)
+
+where, per 1,000 residents (so the weights do not depend on the scale):
+``a`` is the number of active and violent citizens, smoothed exponentially over
+``memory_hours`` (support lost to visible protest comes back slowly once it
+ends); ``j`` the number in jail now; ``k`` the number killed so far, which never
+decays (the lasting loss Lemos et al. report). With ``scope = "national"`` the
+indicators are the country's (one government, seen alike everywhere); with
+``"city"`` each city's own, which keeps cities independent of one another.
+
+Shocks are ``legitimacy`` events: a signed change from a date on, for all cities or
+some (the cabinet's fall, the elite purge, foreign endorsement or condemnation).
+Their dates are inputs; their sizes are parameters of the scenario.
+
+Switched off (``enabled = false``) legitimacy is L0 throughout (Model I);
+``feedback = false`` keeps the shocks and drops F.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import numpy as np
+from pydantic import Field
+
+from .base import Context, Observation, Params, TickInputs, meta
+
+LEMOS = "Lemos, Lopes & Coelho (2016) Int J Intell Syst 31(2):106"
+
+
+class LegitimacyParams(Params):
+    """Parameters of the legitimacy mechanism."""
+
+    enabled: bool = Field(True, description="legitimacy follows shocks and feedback (off: constant L0)",
+                          json_schema_extra=meta("switch", LEMOS))
+    feedback: bool = Field(True, description="endogenous feedback F from unrest and repression",
+                           json_schema_extra=meta("switch", LEMOS))
+    scope: Literal["national", "city"] = Field(
+        "national", description="whose indicators feed F: the country's (couples the cities) or each city's own",
+        json_schema_extra=meta("choice", LEMOS + " (homogeneous perceived legitimacy)"))
+    per_active: float = Field(0.0, ge=0.0, le=10.0,
+                              description="legitimacy lost per active or violent citizen per 1,000 residents",
+                              json_schema_extra=meta("per (per 1,000)", LEMOS))
+    per_jailed: float = Field(0.0, ge=0.0, le=10.0, description="legitimacy lost per prisoner per 1,000 residents",
+                              json_schema_extra=meta("per (per 1,000)", LEMOS))
+    per_killed: float = Field(0.0, ge=0.0, le=100.0,
+                              description="legitimacy lost per person killed per 1,000 residents (never recovers)",
+                              json_schema_extra=meta("per (per 1,000)", LEMOS))
+    memory_hours: float = Field(24.0, ge=0.0, le=100_000.0,
+                                description="time constant of the smoothed activity indicator (0: none)",
+                                json_schema_extra=meta("hours", LEMOS + " (system support)"))
+
+
+class Legitimacy:
+    """Runtime of :class:`LegitimacyParams`."""
+
+    name = "legitimacy"
+
+    def __init__(self, params: LegitimacyParams, ctx: Context):
+        self.params = params
+        self.ctx = ctx
+        self.shocks = ctx.events_of("legitimacy")
+        tau = params.memory_hours
+        self.follow = 1.0 if tau == 0 else 1.0 - math.exp(-ctx.clock.tick_hours / tau)
+        self.per_1000 = 1000.0 / (ctx.agents.astype(np.float64))  # per agent -> per 1,000 residents
+        self.national_per_1000 = 1000.0 / float(ctx.agents.sum())
+
+    def init(self) -> dict[str, np.ndarray]:
+        return {"activity": np.zeros(self.ctx.n), "shock": np.zeros(self.ctx.n)}
+
+    def _per_1000(self, count: np.ndarray) -> np.ndarray:
+        if self.params.scope == "national":
+            return np.full(self.ctx.n, count.sum() * self.national_per_1000)
+        return count * self.per_1000
+
+    def apply(self, state: dict[str, np.ndarray], step: int, obs: Observation, inputs: TickInputs) -> dict:
+        p = self.params
+        if not p.enabled:
+            return state
+        shock = state["shock"]
+        for e in self.shocks:
+            if e.first == step:
+                shock = shock + np.where(e.cities, e.spec.delta, 0.0)
+        activity = state["activity"] + (self._per_1000(obs.active + obs.violent) - state["activity"]) * self.follow
+        loss = np.zeros(self.ctx.n)
+        if p.feedback:
+            loss = (p.per_active * activity + p.per_jailed * self._per_1000(obs.jailed)
+                    + p.per_killed * self._per_1000(obs.killed))
+        inputs.legitimacy = np.clip(self.ctx.base_legitimacy + shock - loss, 0.0, 1.0)
+        inputs.report["legitimacy_loss"] = loss
+        return {"activity": activity, "shock": shock}

@@ -1,0 +1,74 @@
+"""Lethal force: security forces kill as well as arrest, more so once an order says so.
+
+Epstein's Model II and Moro (2016, *PLoS ONE* 11(4):e0154175) give the
+authorities a probability of killing rebels. In uprising a cop that has picked an
+active citizen within its vision (rule C) kills it instead of arresting it with
+probability ``kill_violent`` if it is violent, ``kill_active`` if it is peaceful;
+each killing also kills a quiet bystander within the cop's vision with
+probability ``bystander`` (crossfire). These are the values before any order.
+
+A ``shoot_order`` event (7 January 2022: "fire without warning") switches the
+cities it names to the ``order_*`` values from its time on (until its ``end``, if
+given), and adds ``order_penalty`` to the cost of being caught in every citizen's
+net risk, ``N = R * P * (1 + penalty)`` (:data:`uprising.kernels.codes.FP_PENALTY`):
+the fear of being shot deters as well as kills.
+
+Switched off, nobody is killed by the security forces (Model I arrests only).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pydantic import Field
+
+from ..kernels import codes
+from .base import Context, Observation, Params, TickInputs, meta
+
+MORO = "Moro (2016) PLoS ONE 11(4):e0154175; Epstein (2002) Model II"
+
+
+class LethalForceParams(Params):
+    """Parameters of the lethal-force regime."""
+
+    enabled: bool = Field(True, description="security forces may kill", json_schema_extra=meta("switch", MORO))
+    kill_violent: float = Field(0.0, ge=0.0, le=1.0, description="probability of killing a violent target, before an order",
+                                json_schema_extra=meta("probability per use of force", MORO))
+    kill_active: float = Field(0.0, ge=0.0, le=1.0, description="the same for a peaceful target",
+                               json_schema_extra=meta("probability per use of force", MORO))
+    order_kill_violent: float = Field(0.0, ge=0.0, le=1.0, description="probability of killing a violent target under the order",
+                                      json_schema_extra=meta("probability per use of force", MORO))
+    order_kill_active: float = Field(0.0, ge=0.0, le=1.0, description="the same for a peaceful target",
+                                     json_schema_extra=meta("probability per use of force", MORO))
+    order_penalty: float = Field(0.0, ge=0.0, le=100.0, description="extra cost of being caught under the order",
+                                 json_schema_extra=meta("multiple of R*P", "uprising (assumption)"))
+    bystander: float = Field(0.0, ge=0.0, le=1.0, description="probability that a killing also kills a bystander",
+                             json_schema_extra=meta("probability per killing", "uprising; targets.csv bystanders"))
+
+
+class LethalForce:
+    """Runtime of :class:`LethalForceParams`."""
+
+    name = "lethal_force"
+
+    def __init__(self, params: LethalForceParams, ctx: Context):
+        self.params = params
+        self.ctx = ctx
+        self.orders = ctx.events_of("shoot_order")
+
+    def init(self) -> None:
+        return None
+
+    def apply(self, state: None, step: int, obs: Observation, inputs: TickInputs) -> None:
+        p = self.params
+        if not p.enabled:
+            return None
+        order = np.zeros(self.ctx.n, dtype=bool)
+        for e in self.orders:
+            if e.on(step):
+                order |= e.cities
+        inputs.set(codes.FP_KILL_VIOLENT, np.where(order, p.order_kill_violent, p.kill_violent))
+        inputs.set(codes.FP_KILL_ACTIVE, np.where(order, p.order_kill_active, p.kill_active))
+        inputs.set(codes.FP_PENALTY, np.where(order, p.order_penalty, 0.0))
+        inputs.set(codes.FP_BYSTANDER, p.bystander)
+        inputs.report["shoot_order"] = order.astype(np.float64)
+        return None
