@@ -57,7 +57,10 @@ def arrest_probability_table(max_cops: int, max_actives: int, k: float, rule: st
         x = (q + up).astype(np.float64)
     else:
         raise ValueError(f"unknown arrest rule {rule!r}; allowed: {', '.join(ARREST_RULES)}")
-    return np.ascontiguousarray(1.0 - np.exp(-k * x), dtype=np.float64)
+    # math.exp element by element, not np.exp: numpy's SIMD exp may differ from libm's in the last bit on
+    # some CPUs, and the table must equal the twin's values bit for bit on every machine
+    e = np.fromiter((math.exp(v) for v in (-k * x).ravel()), dtype=np.float64, count=x.size)
+    return np.ascontiguousarray(1.0 - e.reshape(x.shape), dtype=np.float64)
 
 
 def arrest_probability_py(c: int, a: int, k: float, rule: str) -> float:
