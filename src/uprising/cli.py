@@ -57,9 +57,35 @@ def cli() -> None:
               help="Folder for the Parquet table and the PNG plot.")
 @click.option("--snapshot-every", type=click.IntRange(1, None), default=None, help="Keep the lattice every K steps.")
 @click.option("--no-plot", is_flag=True, help="Skip the PNG plot.")
+@click.option("--replicates", type=click.IntRange(1, 100_000), default=None,
+              help="Country scenarios: runs of the ensemble (default 10).")
+@click.option("--workers", type=click.IntRange(1, 1024), default=None,
+              help="Country scenarios: local worker processes (default: one per CPU).")
+@click.option("--cluster", metavar="tcp://HOST:PORT", default=None, help="Country scenarios: a Dask scheduler.")
+@click.option("--targets", "targets_path", type=click.Path(path_type=Path), default=None,
+              help="Country scenarios: the record to print the run against (default: NAME-targets.csv beside it).")
 def run(scenario_path: Path, steps: int | None, seed: int, sets: tuple[str, ...], out_dir: Path,
-        snapshot_every: int | None, no_plot: bool) -> None:
-    """Run one scenario, print a summary, write Parquet and a PNG plot."""
+        snapshot_every: int | None, no_plot: bool, replicates: int | None, workers: int | None, cluster: str | None,
+        targets_path: Path | None) -> None:
+    """Run one scenario, print a summary, write Parquet and a PNG plot.
+
+    A country scenario (a file with [[cities]], such as scenarios/kazakhstan-2022.toml) runs an
+    ensemble over its clock, prints it against the record and writes per-city and record figures.
+    """
+    from .country.scenario import is_country_file
+
+    if is_country_file(scenario_path):
+        if steps is not None:
+            raise UsageFailure("--steps: a country scenario's clock sets its steps; change clock.end with --set")
+        from .cli_country import run_country
+
+        run_country(scenario_path, seed, sets, out_dir, replicates, workers, cluster, no_plot, targets_path,
+                    snapshot_every)
+        return
+    for name, value in (("--replicates", replicates), ("--workers", workers), ("--cluster", cluster),
+                        ("--targets", targets_path)):
+        if value is not None:
+            raise UsageFailure(f"{name}: only for country scenarios (files with [[cities]])")
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
     from rich.table import Table
@@ -214,9 +240,11 @@ def validate(quick: bool, root: Path, out: Path, fig_dir: Path, json_path: Path,
     click.echo(f"wrote {path} and its figures in {rel(fig_dir)} ({res.wall_seconds:.0f} s)")
 
 
+from .cli_country import register as _register_country  # noqa: E402
 from .cli_experiments import register as _register_experiments  # noqa: E402
 
 _register_experiments(cli)
+_register_country(cli)
 
 
 def main(argv: list[str] | None = None) -> None:

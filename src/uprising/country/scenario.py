@@ -133,7 +133,8 @@ class EmergencyEvent(_Event):
     kind: Literal["emergency"]
     start: Time
     end: Time | None = None
-    curfew: tuple[float, float] | None = Field(None, description="curfew hours [from, to), local, 0-24")
+    curfew: list[float] | None = Field(None, min_length=2, max_length=2,
+                                       description="curfew hours [from, to), local, 0-24")
 
     @model_validator(mode="after")
     def _check(self) -> "EmergencyEvent":
@@ -313,10 +314,11 @@ class CountryScenario(_Strict):
         return json.loads(self.model_dump_json())
 
     def replace(self, changes: dict[str, Any], source: str = "<replace>") -> "CountryScenario":
-        """A validated copy with dotted-key ``changes`` (see :func:`set_dotted`)."""
+        """A validated copy with dotted-key ``changes`` (see :func:`set_dotted` and :func:`expand_key`)."""
         data = self.to_dict()
         for key, value in changes.items():
-            set_dotted(data, key, value, source)
+            for one in expand_key(data, key, source):
+                set_dotted(data, one, value, source)
         return CountryScenario.from_dict(data, source=source)
 
     def variant(self, name: str, source: str = "<scenario>") -> "CountryScenario":
@@ -409,6 +411,14 @@ class CountryScenario(_Strict):
         return np.array([c.name in names for c in self.cities])
 
 
+def is_country_file(path: str | Path) -> bool:
+    """Whether a TOML file is a country scenario (it declares [[cities]]); False if it cannot be read."""
+    try:
+        return "cities" in read_toml(path, "scenario")
+    except ScenarioError:
+        return False
+
+
 def city_seed(seed: int, replicate: int, city: str) -> np.random.SeedSequence:
     """A city's own random stream: from the run's seed and replicate and the city's name only, so a city's
     history does not depend on which other cities a scenario declares, nor on their order."""
@@ -416,6 +426,24 @@ def city_seed(seed: int, replicate: int, city: str) -> np.random.SeedSequence:
 
 
 # ---------------------------------------------------------------------- dotted keys
+def expand_key(data: dict[str, Any], key: str, source: str = "<replace>") -> list[str]:
+    """``cities.*.x`` (every city), ``cities.{A,B}.x`` (some) and ``events.{id1,id2}.at`` as single keys."""
+    parts = key.split(".")
+    if len(parts) < 3 or parts[0] not in ("cities", "events"):
+        return [key]
+    label = "name" if parts[0] == "cities" else "id"
+    group = parts[1]
+    if group == "*":
+        names = [str(item.get(label)) for item in data.get(parts[0], [])]
+    elif group.startswith("{") and group.endswith("}"):
+        names = [n.strip() for n in group[1:-1].split(",") if n.strip()]
+    else:
+        return [key]
+    if not names:
+        raise ScenarioError(source, key, f"no {parts[0]} to set")
+    return [".".join([parts[0], name, *parts[2:]]) for name in names]
+
+
 def set_dotted(data: dict[str, Any], key: str, value: Any, source: str) -> None:
     """Set ``key`` in the scenario mapping ``data``: ``price.elasticity``, ``rules.arrest_rule``,
     ``events.ID.FIELD`` (an event by its id), ``cities.NAME.FIELD`` (a city by its name)."""

@@ -11,7 +11,9 @@ same two terms into each citizen's activation, rule A, as an external push
                               + media_weight * a_{-i}(t-1) ]
 
 ``a_j`` is the share of city ``j``'s citizens who are active or violent after the
-previous step, ``a_{-i}`` the same share over all the other cities together,
+previous step, smoothed exponentially over ``memory_hours`` (news of unrest
+travels and fades over a news cycle, not within the hour), ``a_{-i}`` the same
+share over all the other cities together,
 ``d_ij`` the great-circle distance between the cities' coordinates, and ``b_i`` the
 blackout level in city ``i`` (:mod:`uprising.mechanisms.blackout`; 1 cuts the
 channel). Unrest within a city spreads through the lattice itself (the actives
@@ -22,6 +24,8 @@ feedback is national, which couples them through the government).
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 from pydantic import Field
@@ -45,6 +49,9 @@ class ContagionParams(Params):
     media_weight: float = Field(0.0, ge=0.0, le=100.0,
                                 description="push per unit active share of the rest of the country (national media)",
                                 json_schema_extra=meta("net grievance per share", BONNASSE))
+    memory_hours: float = Field(0.0, ge=0.0, le=100_000.0,
+                                description="time constant of the news of unrest elsewhere (0: the last step's)",
+                                json_schema_extra=meta("hours", "uprising (assumption)"))
 
 
 class Contagion:
@@ -58,16 +65,18 @@ class Contagion:
         kernel = np.exp(-ctx.distance_km / params.distance_km)
         np.fill_diagonal(kernel, 0.0)
         self.kernel = kernel
+        tau = params.memory_hours
+        self.follow = 1.0 if tau == 0 else 1.0 - math.exp(-ctx.clock.tick_hours / tau)
 
-    def init(self) -> None:
-        return None
+    def init(self) -> np.ndarray:
+        return np.zeros(self.ctx.n)  # the smoothed unrest per city (agents)
 
-    def apply(self, state: None, step: int, obs: Observation, inputs: TickInputs) -> None:
+    def apply(self, state: np.ndarray, step: int, obs: Observation, inputs: TickInputs) -> np.ndarray:
         p = self.params
         if not p.enabled:
-            return None
+            return state
         agents = self.ctx.agents.astype(np.float64)
-        unrest = (obs.active + obs.violent).astype(np.float64)
+        unrest = state + ((obs.active + obs.violent) - state) * self.follow
         share = unrest / agents
         others = (unrest.sum() - unrest) / np.maximum(agents.sum() - agents, 1.0)
         push = p.distance_weight * (self.kernel @ share) + p.media_weight * others
@@ -76,4 +85,4 @@ class Contagion:
             push = push * (1.0 - blackout)
         inputs.set(codes.FP_EXTERNAL, push)
         inputs.report["information"] = push
-        return None
+        return unrest

@@ -7,7 +7,8 @@ the form of a weighted sum of sub-indicators (the first of their four
 aggregators) with the "system support" memory of the third, for each city ``i``:
 
     L_i(t) = clip(L0_i + sum of shocks to i up to t - F_i(t), 0, 1)
-    F_i(t) = per_active * a_i(t) + per_jailed * j_i(t) + per_killed * k_i(t)
+    F_i(t) = max_loss * (1 - exp(-X_i(t) / max_loss))
+    X_i(t) = per_active * a_i(t) + per_jailed * j_i(t) + per_killed * k_i(t)
 
 where, per 1,000 residents (so the weights do not depend on the scale):
 ``a`` is the number of active and violent citizens, smoothed exponentially over
@@ -16,6 +17,10 @@ ends); ``j`` the number in jail now; ``k`` the number killed so far, which never
 decays (the lasting loss Lemos et al. report). With ``scope = "national"`` the
 indicators are the country's (one government, seen alike everywhere); with
 ``"city"`` each city's own, which keeps cities independent of one another.
+The loss ``F`` is ``X`` while small and saturates at ``max_loss``: the sub-indicators
+of Lemos et al. are bounded, and without a bound a feedback strong enough to tip
+the country would take legitimacy to 0 and every citizen into the streets
+(unset: no bound, ``F = X``).
 
 Shocks are ``legitimacy`` events: a signed change from a date on, for all cities or
 some (the cabinet's fall, the elite purge, foreign endorsement or condemnation).
@@ -56,6 +61,8 @@ class LegitimacyParams(Params):
     per_killed: float = Field(0.0, ge=0.0, le=100.0,
                               description="legitimacy lost per person killed per 1,000 residents (never recovers)",
                               json_schema_extra=meta("per (per 1,000)", LEMOS))
+    max_loss: float | None = Field(None, gt=0.0, le=1.0, description="the most legitimacy feedback can take away",
+                                   json_schema_extra=meta("legitimacy", LEMOS + " (bounded sub-indicators)"))
     memory_hours: float = Field(24.0, ge=0.0, le=100_000.0,
                                 description="time constant of the smoothed activity indicator (0: none)",
                                 json_schema_extra=meta("hours", LEMOS + " (system support)"))
@@ -96,6 +103,8 @@ class Legitimacy:
         if p.feedback:
             loss = (p.per_active * activity + p.per_jailed * self._per_1000(obs.jailed)
                     + p.per_killed * self._per_1000(obs.killed))
+            if p.max_loss is not None:
+                loss = p.max_loss * -np.expm1(-loss / p.max_loss)
         inputs.legitimacy = np.clip(self.ctx.base_legitimacy + shock - loss, 0.0, 1.0)
         inputs.report["legitimacy_loss"] = loss
         return {"activity": activity, "shock": shock}

@@ -1,0 +1,391 @@
+"""Command line of country scenarios: ``run`` (for a file with ``[[cities]]``), ``fit`` and ``compare``.
+
+Bad input prints one line naming the file, the field and what is allowed, and exits with 2
+(``ScenarioError`` and ``UsageFailure``, reported by :func:`uprising.cli.main`).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .scenario import ScenarioError
+
+
+def _usage(message: str) -> Exception:
+    from .cli import UsageFailure
+
+    return UsageFailure(message)
+
+
+def load_country(path: Path, sets: tuple[str, ...]):
+    """The country scenario in ``path`` with ``--set`` overrides applied (values parsed as TOML)."""
+    from .cli import _parse_value
+    from .country.scenario import CountryScenario
+
+    scenario = CountryScenario.load(path)
+    changes = {}
+    for item in sets:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise ScenarioError(f"{path} --set", item, "expected key=value, e.g. --set scale=0.1")
+        changes[key.strip()] = _parse_value(value.strip())
+    if changes:
+        scenario = scenario.replace(changes, source=f"{path} --set")
+    return scenario
+
+
+def default_targets(path: Path) -> Path | None:
+    """``NAME-targets.csv`` beside scenario ``NAME.toml``, if there is one."""
+    candidate = path.with_name(path.stem + "-targets.csv")
+    return candidate if candidate.is_file() else None
+
+
+def _stem(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text)
+
+
+def _ensemble(scenario, replicates: int, seed: int, workers: int | None, cluster: str | None, label: str,
+              executor=None):
+    """Run ``replicates`` runs with a progress bar; in this process when one run is asked for."""
+    from .cli_experiments import _connect, _Progress
+    from .country import ensemble as E
+
+    tasks = E.tasks(scenario, replicates, seed)
+    with _Progress(label) as bar:
+        progress = (lambda done, total: bar(done, total, None))
+        progress(0, len(tasks))
+        if executor is not None:
+            return E.run_many(tasks, executor, progress)
+        if replicates == 1 and cluster is None:
+            return E.run_many(tasks, None, progress)
+        if cluster is not None:
+            ex, close = _connect(cluster)
+            try:
+                return E.run_many(tasks, ex, progress)
+            finally:
+                close()
+        with E.executor_for(workers) as ex:
+            return E.run_many(tasks, ex, progress)
+
+
+def _score_table(scores, start, title: str):
+    from rich.table import Table
+
+    from .country.fit import as_rows
+
+    table = Table(title=title)
+    for col in ("target", "record", "model", "model 5-95%", "error", ""):
+        table.add_column(col, justify="left" if col in ("target", "") else "right")
+    for row in as_rows(scores, start):
+        table.add_row(row["target"], row["record"], row["model"], row["model_90"], f"{row['error']:.2f}",
+                      "[green]hit[/green]" if row["verdict"] == "hit" else "[red]miss[/red]")
+    return table
+
+
+def _write_table(rows: list[dict[str, Any]], path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+
+def _write_results(results, path: Path) -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.concat_tables([r.table for r in results])
+    table = table.replace_schema_metadata(results[0].table.schema.metadata)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".partial")
+    pq.write_table(table, tmp)
+    tmp.replace(path)
+    return path
+
+
+# ------------------------------------------------------------------ run
+def run_country(scenario_path: Path, seed: int, sets: tuple[str, ...], out_dir: Path, replicates: int | None,
+                workers: int | None, cluster: str | None, no_plot: bool, targets_path: Path | None,
+                snapshot_every: int | None) -> None:
+    """``uprising run`` for a country scenario: an ensemble, a summary against the record, Parquet and figures."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from .country import fit as F
+    from .country import observables as O
+    from .country.simulate import simulate_country
+
+    scenario = load_country(scenario_path, sets)
+    replicates = replicates or 10
+    targets_path = targets_path or default_targets(scenario_path)
+    targets = F.load_targets(targets_path, scenario) if targets_path else None
+    agents = sum(s[1] for s in scenario.lattice_sizes())
+    click.echo(f"{scenario.name}: {len(scenario.cities)} cities, {agents:,} citizens at scale {scenario.scale:g} "
+               f"({1 / scenario.scale:g} residents per agent), {scenario.clock.clock().ticks} steps of "
+               f"{scenario.clock.tick_hours:g} h, {replicates} runs", err=True)
+    started = time.perf_counter()
+    results = _ensemble(scenario, replicates, seed, workers, cluster, scenario.name)
+    wall = time.perf_counter() - started
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = _stem(f"{scenario.name}-seed{seed}")
+    console = Console()
+    summaries = [O.summary(r) for r in results]
+    table = Table(title=f"{scenario.name} [{scenario.hash()}] seed {seed}: {replicates} runs, median (5-95%)")
+    table.add_column("figure")
+    table.add_column("model", justify="right")
+    import numpy as np
+
+    for key in ("peak_unrest", "detained_total", "deaths_total", "deaths_protesters", "deaths_security",
+                "deaths_bystanders", "injured_security", "site_attacks"):
+        vals = np.array([s[key] for s in summaries], dtype=float)
+        table.add_row(key.replace("_", " "), f"{np.median(vals):,.0f} ({np.percentile(vals, 5):,.0f}-"
+                                             f"{np.percentile(vals, 95):,.0f})")
+    table.add_row("end of unrest (median day)", _median_day([s["end_of_unrest"] for s in summaries]))
+    rate = np.median([s["agent_steps_per_second"] for s in summaries])
+    table.add_row("agent-steps/s per run", f"{rate:.3g}")
+    console.print(table)
+    onsets = Table(title="onset day by city (first step with 1 active or violent per 1,000; median over runs)")
+    onsets.add_column("city")
+    onsets.add_column("onset", justify="right")
+    onsets.add_column("peak violence", justify="right")
+    for name in scenario.cities:
+        onsets.add_row(name.name, _median_day([s["onsets"][name.name] for s in summaries]),
+                       _median_day([str(O.peak_violence_day(r, name.name) or "-") for r in results]))
+    console.print(onsets)
+    if targets is not None:
+        scores = F.score(targets.targets, results)
+        console.print(_score_table(scores, scenario.clock.start.date(),
+                                   f"against the record ({targets_path}); loss {F.loss(scores):.2f}"))
+    pq_path = _write_results(results, out_dir / f"{stem}.parquet")
+    click.echo(f"table:   {pq_path} ({replicates} runs x {len(scenario.cities)} cities x {results[0].steps + 1} steps)")
+    if snapshot_every:
+        import numpy as np
+
+        snap = simulate_country(scenario, seed, 0, snapshot_every=snapshot_every)
+        path = out_dir / f"{stem}-snapshots.npz"
+        arrays = {}
+        for city, frames in snap.snapshots.items():
+            arrays[f"{city}/steps"] = np.array(sorted(frames))
+            arrays[f"{city}/kinds"] = np.stack([frames[k] for k in sorted(frames)])
+        np.savez_compressed(path, **arrays)
+        click.echo(f"snapshots: {path} (cell kinds: 0 empty, 1 quiet, 2 active, 3 jailed, 4 cop, 5 violent)")
+    if not no_plot:
+        try:
+            from .viz import country_plots as P
+        except ImportError:
+            click.echo("plots skipped: install the 'plot' extra (pip install 'uprising[plot]')", err=True)
+        else:
+            click.echo(f"figures: {P.plot_cities(results, out_dir / f'{stem}-cities.png')}")
+            click.echo(f"         {P.plot_record(results, targets.targets if targets else None, out_dir / f'{stem}-record.png')}")
+            click.echo(f"         {P.plot_map(results, out_dir / f'{stem}-map.png')}")
+    click.echo(f"{replicates} runs in {wall:.1f} s", err=True)
+
+
+def _median_day(days: list[str]) -> str:
+    """The median of days given as YYYY-MM-DD text, a run without one counting as later than all ("-")."""
+    import datetime as dt
+
+    keyed = sorted((dt.date.fromisoformat(d) if d and d[0].isdigit() else dt.date.max) for d in days)
+    mid = keyed[(len(keyed) - 1) // 2]
+    return "-" if mid == dt.date.max else mid.strftime("%d %b")
+
+
+# ------------------------------------------------------------------ fit
+def _where(command):
+    for option in reversed((
+        click.option("--replicates", type=click.IntRange(1, 100_000), default=20, show_default=True,
+                     help="Runs per scenario (seeds 0..R-1 of --seed)."),
+        click.option("--seed", type=click.IntRange(0, None), default=0, show_default=True, help="Root seed."),
+        click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+                     help="Override a parameter (dotted keys: price.elasticity, cities.Almaty.police_per_1000, "
+                          "cities.*.x, events.ID.at); repeatable."),
+        click.option("--workers", type=click.IntRange(1, 1024), default=None,
+                     help="Local worker processes (default: one per CPU)."),
+        click.option("--cluster", metavar="tcp://HOST:PORT", default=None, help="Run on this Dask scheduler."),
+        click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+                     help="Folder for tables and figures (default: results/NAME-COMMAND)."),
+    )):
+        command = option(command)
+    return command
+
+
+@click.command("fit")
+@click.argument("scenario_path", metavar="SCENARIO", type=click.Path(path_type=Path))
+@click.option("--targets", "targets_path", type=click.Path(path_type=Path), required=True,
+              help="Targets CSV (quantity,value_low,value_high,date,source), e.g. data/kz2022/targets.csv.")
+@_where
+@click.option("--search", "samples", type=click.IntRange(0, 100_000), default=0, show_default=True,
+              help="Latin-hypercube points to try over the --vary ranges (0: score the scenario as it is).")
+@click.option("--refine", type=click.IntRange(0, 100_000), default=0, show_default=True,
+              help="Rounds of local search around the best point after the design.")
+@click.option("--vary", multiple=True, metavar="KEY=LOW:HIGH[:log]", help="A parameter to search; repeatable.")
+@click.option("--day-weight", type=click.FloatRange(0, None), default=1.0, show_default=True,
+              help="Weight of a day off against a factor e off in a count.")
+def fit_cmd(scenario_path: Path, targets_path: Path, replicates: int, seed: int, sets: tuple[str, ...],
+            workers: int | None, cluster: str | None, out_dir: Path | None, samples: int, refine: int,
+            vary: tuple[str, ...], day_weight: float) -> None:
+    """Score an ensemble of SCENARIO against the record in --targets; optionally search parameters first."""
+    from rich.console import Console
+
+    from .country import ensemble as E
+    from .country import fit as F
+
+    scenario = load_country(scenario_path, sets)
+    targets = F.load_targets(targets_path, scenario)
+    axes = [F.Axis.parse(v) for v in vary]
+    if (samples or refine) and not axes:
+        raise _usage("--search/--refine: name the parameters to search with --vary KEY=LOW:HIGH[:log]")
+    for axis in axes:  # a bad key is reported before anything runs
+        scenario.replace({axis.key: axis.low}, source="--vary")
+    out_dir = out_dir or Path("results") / f"{_stem(scenario.name)}-fit"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    console = Console()
+    for quantity, why in targets.skipped:
+        click.echo(f"not scored: {quantity} ({why})", err=True)
+    best_scenario = scenario
+    if axes and (samples or refine):
+        from .cli_experiments import _connect
+
+        log = (out_dir / "search.jsonl").open("w", encoding="utf-8")
+        started = time.perf_counter()
+        best = [float("inf")]
+
+        def on_trial(trial) -> None:
+            best[0] = min(best[0], trial.loss)
+            log.write(json.dumps({"phase": trial.phase, "loss": trial.loss, "point": trial.point,
+                                  "errors": {s.target.label: s.error for s in trial.scores}}) + "\n")
+            log.flush()
+            click.echo(f"search: {trial.phase} loss {trial.loss:.3f} (best {best[0]:.3f}), "
+                       f"{time.perf_counter() - started:.0f} s", err=True)
+
+        def run_with(executor):
+            def evaluate(scenarios):
+                tasks = [t for sc in scenarios for t in E.tasks(sc, replicates, seed)]
+                res = E.run_many(tasks, executor)
+                return [res[i * replicates:(i + 1) * replicates] for i in range(len(scenarios))]
+
+            return F.search(scenario, targets.targets, axes, evaluate, samples=samples, refine=refine, seed=seed,
+                            day_weight=day_weight, on_trial=on_trial)
+
+        if cluster:
+            ex, close = _connect(cluster)
+            try:
+                trials = run_with(ex)
+            finally:
+                close()
+        else:
+            with E.executor_for(workers) as ex:
+                trials = run_with(ex)
+        log.close()
+        winner = min(trials, key=lambda t: t.loss)
+        (out_dir / "best.toml").write_text(F.best_overrides_toml(winner), encoding="utf-8")
+        click.echo(f"best of {len(trials)} points: loss {winner.loss:.3f}; written to {out_dir / 'best.toml'}")
+        best_scenario = scenario.replace(winner.point, source="--vary")
+    results = _ensemble(best_scenario, replicates, seed, workers, cluster, f"{scenario.name} fit")
+    scores = F.score(targets.targets, results)
+    total = F.loss(scores, day_weight)
+    start = scenario.clock.start.date()
+    console.print(_score_table(scores, start, f"{scenario.name}: {replicates} runs against {targets_path}; "
+                                              f"loss {total:.2f}, {sum(s.hit for s in scores)}/{len(scores)} hit"))
+    rows = F.as_rows(scores, start)
+    _write_table(rows, out_dir / "scores.csv")
+    md = ["| target | record | model (mean or median) | model 5-95% | error | verdict |", "|---|---|---|---|---|---|"]
+    md += [f"| {r['target']} | {r['record']} | {r['model']} | {r['model_90']} | {r['error']:.2f} | {r['verdict']} |"
+           for r in rows]
+    (out_dir / "scores.md").write_text("\n".join(md) + f"\n\nloss {total:.3f} ({replicates} runs, seed {seed})\n",
+                                       encoding="utf-8")
+    (out_dir / "scores.json").write_text(json.dumps({"loss": total, "replicates": replicates, "seed": seed,
+                                                     "scenario_hash": best_scenario.hash(), "scores": rows},
+                                                    indent=1), encoding="utf-8")
+    click.echo(f"scores:  {out_dir / 'scores.csv'}, scores.md, scores.json")
+    try:
+        from .viz import country_plots as P
+    except ImportError:
+        click.echo("plots skipped: install the 'plot' extra", err=True)
+    else:
+        click.echo(f"figures: {P.plot_record(results, targets.targets, out_dir / 'record.png')}")
+        click.echo(f"         {P.plot_cities(results, out_dir / 'cities.png')}")
+
+
+# ------------------------------------------------------------------ compare
+@click.command("compare")
+@click.argument("scenario_path", metavar="SCENARIO", type=click.Path(path_type=Path))
+@click.option("--variant", "variant_names", multiple=True, metavar="NAME",
+              help="A variant of the scenario ([variants.NAME]); repeatable. Default: all of them.")
+@_where
+def compare_cmd(scenario_path: Path, variant_names: tuple[str, ...], replicates: int, seed: int,
+                sets: tuple[str, ...], workers: int | None, cluster: str | None, out_dir: Path | None) -> None:
+    """Run the baseline and each --variant of SCENARIO on the same seeds; report paired differences."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from .country import compare as C
+    from .country import ensemble as E
+
+    scenario = load_country(scenario_path, sets)
+    names = list(variant_names) or list(scenario.variants)
+    if not names:
+        raise _usage(f"{scenario_path}: declares no [variants.NAME]; add one or pass --variant")
+    if replicates < 20:
+        click.echo(f"note: {replicates} replicates per variant; the issue's standard is at least 20", err=True)
+    variants = {name: scenario.variant(name, source=str(scenario_path)) for name in names}
+    base = scenario.variant("baseline")
+    out_dir = out_dir or Path("results") / f"{_stem(scenario.name)}-compare"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    everything = [("baseline", base), *variants.items()]
+    tasks = [t for _, sc in everything for t in E.tasks(sc, replicates, seed)]
+    click.echo(f"{scenario.name}: baseline and {len(variants)} variants x {replicates} runs = {len(tasks)} runs",
+               err=True)
+    started = time.perf_counter()
+    from .cli_experiments import _connect, _Progress
+
+    with _Progress(f"{scenario.name} compare") as bar:
+        progress = (lambda done, total: bar(done, total, None))
+        progress(0, len(tasks))
+        if cluster:
+            ex, close = _connect(cluster)
+            try:
+                res = E.run_many(tasks, ex, progress)
+            finally:
+                close()
+        else:
+            with E.executor_for(workers) as ex:
+                res = E.run_many(tasks, ex, progress)
+    groups = {name: res[i * replicates:(i + 1) * replicates] for i, (name, _) in enumerate(everything)}
+    baseline = groups.pop("baseline")
+    rows = C.compare(baseline, groups)
+    console = Console()
+    table = Table(title=f"{scenario.name}: variant minus baseline, {replicates} paired runs each (95% bootstrap CI)")
+    for col in ("variant", "outcome", "baseline", "variant mean", "difference (95% CI)"):
+        table.add_column(col, justify="left" if col in ("variant", "outcome") else "right")
+    for c in rows:
+        sig = c.difference_ci[0] > 0 or c.difference_ci[1] < 0
+        diff = f"{c.difference:+,.1f} ({c.difference_ci[0]:+,.1f} to {c.difference_ci[1]:+,.1f})"
+        table.add_row(c.variant, C.OUTCOMES[c.outcome][0], f"{c.baseline_mean:,.1f}", f"{c.variant_mean:,.1f}",
+                      f"[bold]{diff}[/bold]" if sig else diff)
+    console.print(table)
+    _write_table(C.rows_as_dicts(rows), out_dir / "compare.csv")
+    (out_dir / "compare.md").write_text(C.markdown(rows) + "\n", encoding="utf-8")
+    runs = _write_results(baseline + [r for runs in groups.values() for r in runs], out_dir / "runs.parquet")
+    click.echo(f"tables:  {out_dir / 'compare.csv'}, compare.md; runs: {runs}")
+    try:
+        from .viz import country_plots as P
+    except ImportError:
+        click.echo("plot skipped: install the 'plot' extra", err=True)
+    else:
+        click.echo(f"figure:  {P.plot_compare(baseline, groups, rows, out_dir / 'compare.png')}")
+    click.echo(f"{len(tasks)} runs in {time.perf_counter() - started:.1f} s", err=True)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(fit_cmd)
+    group.add_command(compare_cmd)

@@ -1,0 +1,328 @@
+"""Fit to the record: score an ensemble of country runs against sourced targets, and search parameters.
+
+Targets are read from a CSV in the format of ``data/kz2022/targets.csv``
+(``quantity,value_low,value_high,date,source``). The quantities the model
+produces are scored; the others (populations, prices, dates of scripted events,
+the CSTO's size: inputs of the scenario, or figures the model does not produce)
+are listed as not scored, with the reason. Scored quantities:
+
+===================================  =========================================================
+``detained_cumulative``              arrests and sweep detentions by the end of ``date``
+``security_killed_cumulative``       security personnel killed by the end of ``date``
+``rioters_killed_reported``          protesters killed by the end of ``date``
+``security_killed_final``            security personnel killed in the run
+``deaths_total_official``            everyone killed in the run
+``bystander_civilians_killed``       bystanders killed in the run
+``day_protests_start (CITY)``        the city's onset day (:mod:`uprising.country.observables`)
+``day_peak_violence (CITY)``         the day with the city's most violent citizens
+``day_unrest_ends``                  the first day from which national unrest stays below 10% of its peak
+===================================  =========================================================
+
+Each target's error is 0 when the ensemble's mean (counts) or median (days) lies
+in ``[value_low, value_high]``; otherwise it is ``|ln((m + 1) / (b + 1))|`` for a
+count ``m`` and nearest bound ``b`` (a factor e off costs 1), and the number of days
+outside the range for a day (a city that never starts costs 10). The loss is the
+sum of the errors, days weighted by ``day_weight``.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from ..scenario import ScenarioError
+from . import observables as O
+from .scenario import CountryScenario
+from .simulate import CountryResult
+
+NOT_SCORED = {
+    "lpg_price": "input: the price path is scripted",
+    "day_government_resigns": "input: a scripted event",
+    "day_state_of_emergency": "input: a scripted event",
+    "day_shoot_without_warning_order": "input: a scripted event",
+    "day_csto": "input: a scripted event",
+    "csto_": "input: the intervention's size",
+    "kazakh_security_freed": "input: intervention.freed_police_per_troop",
+    "population_": "input: city populations",
+    "internet_connectivity": "input: the blackout's level",
+    "admin_detention_sentences": "not modelled: court sentences",
+    "deaths_total_reported": "retracted figure (164, 9 Jan; targets.csv)",
+    "damage_usd": "not modelled: damage in money",
+    "claimed_attackers": "an unverified official claim",
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One scored row of a targets file."""
+
+    quantity: str
+    kind: str  # "count" or "day"
+    low: float  # counts; or days since the clock's start date for day targets
+    high: float
+    date: dt.date | None  # the day a count refers to (None: the end of the run)
+    city: str | None
+    source: str
+    label: str
+
+    def describe_range(self, start: dt.date) -> str:
+        if self.kind == "day":
+            lo = start + dt.timedelta(days=int(self.low))
+            hi = start + dt.timedelta(days=int(self.high))
+            return lo.strftime("%d %b") if lo == hi else f"{lo.strftime('%d')}-{hi.strftime('%d %b')}"
+        return f"{self.low:,.0f}" if self.low == self.high else f"{self.low:,.0f}-{self.high:,.0f}"
+
+
+@dataclass
+class TargetsFile:
+    targets: list[Target]
+    skipped: list[tuple[str, str]]  # (quantity, why)
+
+
+_CITY = re.compile(r"^(?P<base>[a-z_]+)\s*\((?P<city>[^)]*)\)\s*$")
+
+
+def _last_date(text: str) -> dt.date | None:
+    """The last calendar date in ``text`` ("2022-01-07", "2022-01-07..09", "2022-01-11..12", ...)."""
+    full = re.findall(r"(\d{4})-(\d{2})-(\d{2})", text)
+    if not full:
+        return None
+    y, m, d = (int(x) for x in full[0])
+    last = dt.date(y, m, d)
+    tail = re.search(r"\.\.\s*(\d{1,2})\b(?!-)", text)
+    if tail and len(full) == 1:
+        last = dt.date(y, m, int(tail.group(1)))
+    return last
+
+
+def load_targets(path: str | Path, scenario: CountryScenario) -> TargetsFile:
+    """Read a targets CSV; rows the model cannot produce are returned as skipped, with the reason."""
+    path = Path(path)
+    source = str(path)
+    if not path.is_file():
+        raise ScenarioError(source, "(file)", "no such file; give a targets CSV (quantity,value_low,value_high,date,source)")
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    need = {"quantity", "value_low", "value_high", "date"}
+    if not rows or not need <= set(rows[0]):
+        have = ", ".join(rows[0]) if rows else "(empty)"
+        raise ScenarioError(source, "(header)", f"needs the columns quantity, value_low, value_high, date; has {have}")
+    start = scenario.clock.start.date()
+    names = [c.name for c in scenario.cities]
+    targets, skipped = [], []
+    for i, row in enumerate(rows, start=2):
+        q = row["quantity"].strip()
+        m = _CITY.match(q)
+        base, city = (m.group("base"), m.group("city").strip()) if m else (q, None)
+        reason = next((why for prefix, why in NOT_SCORED.items() if base.startswith(prefix)), None)
+        if reason is not None:
+            skipped.append((q, reason))
+            continue
+        where = f"line {i}"
+        if base in ("day_protests_start", "day_peak_violence", "day_unrest_ends"):
+            if base != "day_unrest_ends" and city not in names:
+                skipped.append((q, f"city {city!r} is not in the scenario"))
+                continue
+            try:
+                lo = (dt.date.fromisoformat(row["value_low"].strip()) - start).days
+                hi = (dt.date.fromisoformat(row["value_high"].strip()) - start).days
+            except ValueError:
+                raise ScenarioError(source, f"{where}.value_low", "a day target needs dates YYYY-MM-DD") from None
+            targets.append(Target(q, "day", lo, hi, None, city, row.get("source", ""), q))
+            continue
+        if base in ("detained_cumulative", "security_killed_cumulative", "rioters_killed_reported",
+                    "security_killed_final", "deaths_total_official", "bystander_civilians_killed"):
+            try:
+                lo, hi = float(row["value_low"]), float(row["value_high"])
+            except ValueError:
+                raise ScenarioError(source, f"{where}.value_low", "a count target needs numbers") from None
+            final = base in ("security_killed_final", "deaths_total_official", "bystander_civilians_killed")
+            day = None if final else _last_date(row["date"])
+            if not final and day is None:
+                raise ScenarioError(source, f"{where}.date", "a cumulative count needs a date YYYY-MM-DD")
+            label = q if day is None else f"{q} by {day.strftime('%d %b')}"
+            targets.append(Target(q, "count", min(lo, hi), max(lo, hi), day, city, row.get("source", ""), label))
+            continue
+        skipped.append((q, "not an output of the model"))
+    if not targets:
+        raise ScenarioError(source, "quantity", "no row names a quantity the model produces; see uprising.country.fit")
+    return TargetsFile(targets, skipped)
+
+
+def measure(target: Target, result: CountryResult) -> float | None:
+    """The target's quantity in one run (days since the clock's start date for day targets; None: never)."""
+    start = result.clock.start.date()
+    base = target.quantity.split(" (")[0]
+    if target.kind == "day":
+        if base == "day_protests_start":
+            day = O.onset_day(result, target.city)
+        elif base == "day_peak_violence":
+            day = O.peak_violence_day(result, target.city)
+        else:
+            day = O.end_of_unrest_day(result)
+        return None if day is None else float((day - start).days)
+    if base == "detained_cumulative":
+        return O.detained_by(result, target.date)
+    killed = O.killed_by(result, target.date)
+    return {"security_killed_cumulative": killed["security"], "rioters_killed_reported": killed["protesters"],
+            "security_killed_final": killed["security"], "deaths_total_official": killed["total"],
+            "bystander_civilians_killed": killed["bystanders"]}[base]
+
+
+@dataclass
+class Score:
+    target: Target
+    values: list[float | None]  # per run
+    centre: float | None  # mean (counts) or median (days) over runs
+    low: float | None  # 5th and 95th percentiles over runs
+    high: float | None
+    error: float
+    hit: bool
+
+
+NEVER_DAYS = 10.0
+
+
+def score_target(target: Target, values: list[float | None]) -> Score:
+    if target.kind == "day":
+        finite = [v for v in values if v is not None]
+        if len(finite) * 2 <= len(values):  # most runs never reach it
+            return Score(target, values, None, None, None, NEVER_DAYS, False)
+        arr = np.array([v if v is not None else np.inf for v in values])
+        centre = float(np.median(arr))
+        err = max(target.low - centre, centre - target.high, 0.0)
+        return Score(target, values, centre, float(np.percentile(finite, 5)), float(np.percentile(finite, 95)),
+                     float(err), err == 0.0)
+    arr = np.array(values, dtype=np.float64)
+    centre = float(arr.mean())
+    if target.low <= centre <= target.high:
+        err = 0.0
+    else:
+        bound = target.low if centre < target.low else target.high
+        err = abs(math.log((centre + 1.0) / (bound + 1.0)))
+    return Score(target, values, centre, float(np.percentile(arr, 5)), float(np.percentile(arr, 95)), err,
+                 err == 0.0)
+
+
+def score(targets: list[Target], results: list[CountryResult]) -> list[Score]:
+    return [score_target(t, [measure(t, r) for r in results]) for t in targets]
+
+
+def loss(scores: list[Score], day_weight: float = 1.0) -> float:
+    return float(sum(s.error * (day_weight if s.target.kind == "day" else 1.0) for s in scores))
+
+
+# ---------------------------------------------------------------------- parameter search
+@dataclass(frozen=True)
+class Axis:
+    """A parameter to vary: a dotted key (``cities.*.x`` and ``cities.{A,B}.x`` allowed) and its range."""
+
+    key: str
+    low: float
+    high: float
+    log: bool = False
+
+    @classmethod
+    def parse(cls, text: str) -> "Axis":
+        key, eq, rng = text.partition("=")
+        parts = rng.split(":")
+        if not eq or len(parts) not in (2, 3):
+            raise ScenarioError("--vary", text, "expected KEY=LOW:HIGH or KEY=LOW:HIGH:log")
+        try:
+            lo, hi = float(parts[0]), float(parts[1])
+        except ValueError:
+            raise ScenarioError("--vary", text, "LOW and HIGH must be numbers") from None
+        log = len(parts) == 3 and parts[2] == "log"
+        if len(parts) == 3 and not log:
+            raise ScenarioError("--vary", text, "the third part can only be 'log'")
+        if hi <= lo or (log and lo <= 0):
+            raise ScenarioError("--vary", text, "needs LOW < HIGH (and LOW > 0 for log)")
+        return cls(key.strip(), lo, hi, log)
+
+    def value(self, u: float) -> float:
+        if self.log:
+            return float(math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low))))
+        return float(self.low + u * (self.high - self.low))
+
+    def position(self, value: float) -> float:
+        if self.log:
+            return (math.log(value) - math.log(self.low)) / (math.log(self.high) - math.log(self.low))
+        return (value - self.low) / (self.high - self.low)
+
+
+@dataclass
+class Trial:
+    point: dict[str, float]
+    loss: float
+    scores: list[Score] = field(repr=False, default_factory=list)
+    phase: str = "design"
+
+
+Evaluator = Callable[[list[CountryScenario]], list[list[CountryResult]]]
+
+
+def search(scenario: CountryScenario, targets: list[Target], axes: list[Axis], evaluate: Evaluator, *,
+           samples: int, refine: int = 0, seed: int = 0, day_weight: float = 1.0, batch: int = 4,
+           on_trial: Callable[[Trial], None] | None = None) -> list[Trial]:
+    """Latin-hypercube search over ``axes`` (``samples`` points), then ``refine`` rounds of a (1+batch)
+    evolution strategy around the best point with a shrinking step. ``evaluate`` runs an ensemble of
+    each scenario it is given and returns the results per scenario."""
+    from scipy.stats import qmc
+
+    rng = np.random.default_rng(seed)
+    trials: list[Trial] = []
+
+    def run(points: list[dict[str, float]], phase: str) -> list[Trial]:
+        scenarios = [scenario.replace(p, source="--vary") for p in points]
+        out = []
+        for p, results in zip(points, evaluate(scenarios)):
+            sc = score(targets, results)
+            trial = Trial(p, loss(sc, day_weight), sc, phase)
+            out.append(trial)
+            trials.append(trial)
+            if on_trial:
+                on_trial(trial)
+        return out
+
+    if samples:
+        design = qmc.LatinHypercube(d=len(axes), seed=rng).random(samples)
+        for i in range(0, samples, batch):
+            run([{a.key: a.value(u) for a, u in zip(axes, row)} for row in design[i:i + batch]], "design")
+    step = 0.15
+    for _ in range(refine):
+        best = min(trials, key=lambda t: t.loss) if trials else None
+        centre = np.array([a.position(best.point[a.key]) for a in axes]) if best else np.full(len(axes), 0.5)
+        pts = []
+        for _ in range(batch):
+            u = np.clip(centre + rng.normal(0.0, step, len(axes)), 0.0, 1.0)
+            pts.append({a.key: a.value(x) for a, x in zip(axes, u)})
+        before = best.loss if best else math.inf
+        if min(t.loss for t in run(pts, "refine")) >= before:
+            step = max(step * 0.7, 0.02)
+    return trials
+
+
+def best_overrides_toml(trial: Trial) -> str:
+    lines = ["# the best point of the search: paste into the scenario, or pass each as --set KEY=VALUE"]
+    for key, value in trial.point.items():
+        lines.append(f'"{key}" = {value:.6g}')
+    return "\n".join(lines) + "\n"
+
+
+def as_rows(scores: list[Score], start: dt.date) -> list[dict[str, Any]]:
+    rows = []
+    for s in scores:
+        t = s.target
+        fmt = (lambda v: "never" if v is None else (start + dt.timedelta(days=int(v))).strftime("%d %b")) \
+            if t.kind == "day" else (lambda v: "-" if v is None else f"{v:,.0f}")
+        rows.append({"target": t.label, "record": t.describe_range(start), "model": fmt(s.centre),
+                     "model_90": "-" if s.low is None else f"{fmt(s.low)} to {fmt(s.high)}",
+                     "error": round(s.error, 3), "verdict": "hit" if s.hit else "miss", "source": t.source})
+    return rows

@@ -1,0 +1,140 @@
+"""Pure measurements of a country run, in residents: onsets, peaks, detentions, deaths, the end of unrest.
+
+Counts of agents are divided by the scale (agents per resident) so that they
+compare with the official figures whatever the scale. Definitions (docs/kazakhstan.md):
+
+* a city's **onset** is the first step at which its active and violent citizens reach
+  ``onset_per_1000`` per 1,000 of its citizens (default 1: about 150 people in
+  Zhanaozen, 2,000 in Almaty); its day is the calendar day of that step;
+* its **peak violence day** is the day with the most violent citizens at any step;
+* **detained by D** counts arrests and sweep detentions up to the end of day D;
+* **deaths** are protesters, bystanders and security personnel killed;
+* the **end of unrest** is the first day after the national peak of active and
+  violent citizens on which they stay below ``end_fraction`` of that peak at every
+  step of the day and of all later days.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+
+from .simulate import CountryResult
+
+
+def day_index(result: CountryResult) -> np.ndarray:
+    """The calendar day of each step 0..steps."""
+    clock = result.clock
+    return np.array([clock.day_of(k) for k in range(result.steps + 1)])
+
+
+def step_at_end_of(result: CountryResult, day: dt.date) -> int:
+    """The last step that lies in ``day`` or before (0 if the day is before the run)."""
+    days = day_index(result)
+    inside = np.nonzero(days <= day)[0]
+    return int(inside[-1]) if len(inside) else 0
+
+
+def onset_step(result: CountryResult, city: str, onset_per_1000: float = 1.0) -> int | None:
+    i = result.names.index(city)
+    share = result.unrest()[i] * 1000.0 / result.citizens[i]
+    hits = np.nonzero(share[1:] >= onset_per_1000)[0]
+    return int(hits[0]) + 1 if len(hits) else None
+
+
+def onset_day(result: CountryResult, city: str, onset_per_1000: float = 1.0) -> dt.date | None:
+    k = onset_step(result, city, onset_per_1000)
+    return None if k is None else result.clock.day_of(k)
+
+
+def peak_violence_day(result: CountryResult, city: str) -> dt.date | None:
+    i = result.names.index(city)
+    violent = result.column("violent")[i]
+    if violent[1:].max(initial=0) == 0:
+        return None
+    return result.clock.day_of(int(np.argmax(violent[1:])) + 1)
+
+
+def detained_by(result: CountryResult, day: dt.date) -> float:
+    """Arrests and sweep detentions up to the end of ``day``, in residents."""
+    k = step_at_end_of(result, day)
+    total = result.national("arrests")[1:k + 1].sum() + result.national("swept")[1:k + 1].sum()
+    return float(total) / result.scale
+
+
+def detained_curve(result: CountryResult) -> np.ndarray:
+    """Cumulative detentions per step, in residents."""
+    per_step = result.national("arrests") + result.national("swept")
+    per_step[0] = 0
+    return np.cumsum(per_step) / result.scale
+
+
+def killed_by(result: CountryResult, day: dt.date | None = None) -> dict[str, float]:
+    """Protesters, bystanders and security personnel killed (up to the end of ``day``; default: the run)."""
+    k = result.steps if day is None else step_at_end_of(result, day)
+    out = {name: float(result.national(f"killed_{name}")[1:k + 1].sum()) / result.scale
+           for name in ("protesters", "bystanders", "security")}
+    out["total"] = out["protesters"] + out["bystanders"] + out["security"]
+    return out
+
+
+def deaths_curve(result: CountryResult) -> np.ndarray:
+    per_step = (result.national("killed_protesters") + result.national("killed_bystanders")
+                + result.national("killed_security"))
+    per_step[0] = 0
+    return np.cumsum(per_step) / result.scale
+
+
+def injured(result: CountryResult) -> dict[str, float]:
+    return {name: float(result.national(f"injured_{name}")[1:].sum()) / result.scale
+            for name in ("protesters", "security")}
+
+
+def national_unrest(result: CountryResult) -> np.ndarray:
+    """Active and violent citizens over all cities, per step, in residents."""
+    return result.unrest().sum(axis=0) / result.scale
+
+
+def peak(result: CountryResult) -> tuple[float, dt.datetime]:
+    unrest = national_unrest(result)
+    k = int(np.argmax(unrest))
+    return float(unrest[k]), result.clock.time_of(k)
+
+
+def end_of_unrest_day(result: CountryResult, end_fraction: float = 0.1) -> dt.date | None:
+    """First day after the national peak from which unrest stays below ``end_fraction`` of the peak."""
+    unrest = national_unrest(result)
+    k_peak = int(np.argmax(unrest))
+    if unrest[k_peak] <= 0:
+        return None
+    above = np.nonzero(unrest >= end_fraction * unrest[k_peak])[0]
+    last = int(above[-1])
+    if last >= result.steps:
+        return None  # still going at the end of the run
+    return result.clock.day_of(last + 1)
+
+
+def summary(result: CountryResult, onset_per_1000: float = 1.0) -> dict[str, object]:
+    """Headline figures of a run, in residents."""
+    killed = killed_by(result)
+    top, when = peak(result)
+    last_day = result.clock.day_of(result.steps)
+    return {
+        "steps": result.steps,
+        "agents": int(result.citizens.sum()),
+        "residents_per_agent": 1.0 / result.scale,
+        "peak_unrest": top,
+        "peak_time": when.strftime("%Y-%m-%d %H:%M"),
+        "detained_total": detained_by(result, last_day),
+        "deaths_total": killed["total"],
+        "deaths_protesters": killed["protesters"],
+        "deaths_bystanders": killed["bystanders"],
+        "deaths_security": killed["security"],
+        "injured_security": injured(result)["security"],
+        "site_attacks": float(result.national("site_attacks")[1:].sum()) / result.scale,
+        "end_of_unrest": str(end_of_unrest_day(result) or "not by the end"),
+        "onsets": {name: str(onset_day(result, name, onset_per_1000) or "-") for name in result.names},
+        "agent_steps_per_second": float(result.citizens.sum() + result.column("cops")[:, 0].sum()) * result.steps
+        / result.wall_seconds if result.wall_seconds > 0 else float("nan"),
+    }
