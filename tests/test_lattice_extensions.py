@@ -146,6 +146,20 @@ def test_violent_citizen_kills_a_cop_who_is_not_replaced():
     assert run.fast.counters[codes.CT_COPS_LOST] == 1  # the schedule's target of 1 is not refilled
 
 
+def test_target_below_the_cops_lost_leaves_no_cop_and_keeps_the_fields():
+    # two cops (who make no arrests) are killed, then the schedule asks for one (troops leaving): one wanted minus two lost is
+    # below zero, so no cop is left, and nothing is removed from an empty lattice (an earlier kernel tried,
+    # writing outside the lattice and corrupting the count fields)
+    s, setup = _scene({(5, 5): codes.QUIET, (5, 7): codes.COP, (7, 5): codes.COP})
+    m, _ = M.init(s, 0)
+    target = np.array([2, 2, 2, 1, 1, 0], dtype=np.int64)
+    run = TwinRun(s, 0, 6, fp=_fp(6, violence_margin=0.1, attack=1.0, attack_kill=1.0, cop_idle=1.0),
+                  ip=_ip(m, escalation=True), state=setup, cop_target=target)
+    check_extended_twin(run)  # the count fields are rebuilt and compared there
+    assert run.fast.counters[codes.CT_COPS_LOST] == 2 and run.out_all[-1, codes.OUT_COPS] == 0
+    assert run.out_all[:, codes.OUT_COPS].min() == 0
+
+
 def test_below_the_violence_margin_stays_peaceful():
     run = _scene_run({(5, 5): codes.QUIET, (5, 7): codes.COP}, 3, ip_kw=dict(escalation=True),
                      violence_margin=0.5, attack=1.0, attack_kill=1.0)

@@ -388,7 +388,7 @@ def _scan_kind(c, dy, dx, width, height, occupant, want, buf):
     return m
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
               rows_dy, rows_half, cit_dy, cit_dx, cop_dy, cop_dx, ptable,
               order, tile_order, pool_hardship, pool_risk, pool_term, pool_origin,
@@ -489,7 +489,7 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
         refused = 0
 
         # cop schedule (Epstein Run 5): remove at random or add on random empty cells; lost cops are not replaced
-        target = cop_target[t] - counters[CT_COPS_LOST]
+        target = max(cop_target[t] - counters[CT_COPS_LOST], 0)  # more lost than wanted: none left
         while counters[CT_COPS] > target:
             c = _random_cell_of(occupant, COP, 256, rng)
             field_add(cop_seen, c, -1, rows_dy, rows_half, width, height)

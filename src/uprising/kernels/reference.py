@@ -208,7 +208,7 @@ def run_steps_reference(occupant, hardship, risk, jail, cit_offsets, cop_offsets
         t_eff = threshold + f[FP_THRESHOLD_SHIFT]
         n = dict.fromkeys(OUT_ALL_NAMES, 0)
 
-        target = cop_target[t] - counters[CT_COPS_LOST]
+        target = max(cop_target[t] - counters[CT_COPS_LOST], 0)
         while counters[CT_COPS] > target:
             c = _random_cell_of(lat, COP, 256, s)
             occupant[c] = EMPTY
