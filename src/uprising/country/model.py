@@ -10,6 +10,7 @@ driver (:mod:`uprising.country.simulate`) owns the loop, recording and I/O.
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,15 +66,28 @@ class CountryModel:
     mech_states: list
     obs: Observation
 
-    def step(self, k: int) -> tuple[np.ndarray, TickInputs]:
-        """Run step ``k`` (from 1) in every city; returns its counts (n_cities x OUT_ALL_SIZE) and inputs."""
+    def step(self, k: int, pool: cf.Executor | None = None) -> tuple[np.ndarray, TickInputs]:
+        """Run step ``k`` (from 1) in every city; returns its counts (n_cities x OUT_ALL_SIZE) and inputs.
+
+        With a thread ``pool`` the cities' lattices advance side by side (the kernel releases the GIL);
+        within a step no city reads another's state, and each draws from its own stream, so the
+        results are the same bit for bit with any number of threads.
+        """
         inputs = TickInputs.neutral(self.ctx)
         for i, mech in enumerate(self.mechanisms):
             self.mech_states[i] = mech.apply(self.mech_states[i], k, self.obs, inputs)
         out = np.zeros((self.ctx.n, codes.OUT_ALL_SIZE), dtype=np.int64)
-        for c in range(self.ctx.n):
+
+        def advance(c: int) -> None:
             out[c] = model_one.step_extended(self.models[c], self.states[c], inputs.legitimacy[c:c + 1],
                                              inputs.cop_target[c:c + 1], inputs.fp[c:c + 1], self.ips[c])[0]
+
+        if pool is None:
+            for c in range(self.ctx.n):
+                advance(c)
+        else:
+            for f in [pool.submit(advance, c) for c in self.largest_first]:
+                f.result()
         o = self.obs
         o.quiet = out[:, codes.OUT_QUIET].copy()
         o.active = out[:, codes.OUT_ACTIVE].copy()
@@ -83,6 +97,11 @@ class CountryModel:
         o.killed = o.killed + out[:, codes.OUT_KILLED_PROTESTERS] + out[:, codes.OUT_KILLED_BYSTANDERS]
         o.detained = o.detained + out[:, codes.OUT_ARRESTS] + out[:, codes.OUT_SWEPT]
         return out, inputs
+
+    @property
+    def largest_first(self) -> list[int]:
+        """City indices by lattice size, largest first (the order in which a thread pool takes them)."""
+        return sorted(range(self.ctx.n), key=lambda c: -self.models[c].n_cells)
 
     def initial_counts(self) -> np.ndarray:
         out = np.zeros((self.ctx.n, codes.OUT_ALL_SIZE), dtype=np.int64)

@@ -10,6 +10,7 @@ bit-identical results in any process.
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import datetime as dt
 import json
 import time
@@ -119,12 +120,15 @@ class CountryResult:
 
 def simulate_country(scenario: CountryScenario, seed: int = 0, replicate: int = 0, *,
                      progress: ProgressCallback | None = None, progress_every: int = 24,
-                     snapshot_every: int | None = None, snapshot_cities: list[str] | None = None) -> CountryResult:
+                     snapshot_every: int | None = None, snapshot_cities: list[str] | None = None,
+                     threads: int = 1) -> CountryResult:
     """Run ``scenario`` over its clock from ``seed`` (replicate ``replicate``).
 
     ``progress(done, total)`` is called every ``progress_every`` steps and at the end.
     ``snapshot_every=k`` keeps the lattices of ``snapshot_cities`` (default: all) every
     ``k`` steps and at step 0, as cell kinds (``codes.EMPTY`` .. ``codes.VIOLENT``).
+    ``threads > 1`` advances the cities side by side in that many threads of this process
+    (the same results bit for bit; use it for one large run, not inside a pool of processes).
     """
     cm = country_model.init(scenario, seed, replicate)
     ticks = cm.ctx.clock.ticks
@@ -149,18 +153,23 @@ def simulate_country(scenario: CountryScenario, seed: int = 0, replicate: int = 
     if wanted:
         snap(0)
     start = time.perf_counter()
-    for k in range(1, ticks + 1):
-        out, inputs = cm.step(k)
-        counts[:, k] = out
-        reports["legitimacy"][:, k] = inputs.legitimacy
-        reports["cop_target"][:, k] = inputs.cop_target
-        for name, values in inputs.report.items():
-            if name in reports:
-                reports[name][:, k] = values
-        if wanted and k % snapshot_every == 0:
-            snap(k)
-        if progress is not None and (k % progress_every == 0 or k == ticks):
-            progress(k, ticks)
+    pool = cf.ThreadPoolExecutor(threads, thread_name_prefix="uprising-city") if threads > 1 else None
+    try:
+        for k in range(1, ticks + 1):
+            out, inputs = cm.step(k, pool)
+            counts[:, k] = out
+            reports["legitimacy"][:, k] = inputs.legitimacy
+            reports["cop_target"][:, k] = inputs.cop_target
+            for name, values in inputs.report.items():
+                if name in reports:
+                    reports[name][:, k] = values
+            if wanted and k % snapshot_every == 0:
+                snap(k)
+            if progress is not None and (k % progress_every == 0 or k == ticks):
+                progress(k, ticks)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     wall = time.perf_counter() - start
     return CountryResult(scenario, seed, replicate, counts, reports, cm.ctx.agents.copy(), snapshots, wall)
 
