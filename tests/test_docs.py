@@ -75,3 +75,86 @@ def test_model_doc_documents_every_switch_in_scheduling_and_submodels():
     missing += [f"{name} = {value} (§7)" for name, info in _switches(Schedule).items()
                 for value in _literal_values(info.annotation) if not _in_backticks(value, submodels)]
     assert not missing, "docs/model.md does not document: " + ", ".join(missing)
+
+
+# ---------------------------------------------------------------------- the country model (docs/country-model.md)
+COUNTRY_DOC = ROOT / "docs" / "country-model.md"
+
+
+def _odd_titles(text):
+    """{N: title} of the numbered ``## N. Title`` headings of a Markdown page."""
+    return {int(m.group(1)): m.group(2).strip() for m in re.finditer(r"^## (\d+)\. (.+)$", text, re.MULTILINE)}
+
+
+def _subsection_headings(body):
+    return [line for line in body.splitlines() if line.startswith("### ")]
+
+
+def _mechanism_modules():
+    """The modules of ``uprising.mechanisms`` that hold a mechanism (all but the shared base)."""
+    import pkgutil
+
+    import uprising.mechanisms
+
+    return sorted(m.name for m in pkgutil.iter_modules(uprising.mechanisms.__path__) if m.name != "base")
+
+
+def test_country_doc_has_the_seven_odd_sections_of_the_model_doc():
+    text = COUNTRY_DOC.read_text()
+    assert sorted(_sections(text)) == list(range(1, 8)), \
+        "docs/country-model.md must have the ODD's seven numbered sections"
+    assert _odd_titles(text) == _odd_titles((ROOT / "docs" / "model.md").read_text())
+
+
+def test_model_doc_points_to_the_country_model():
+    assert "country-model.md" in (ROOT / "docs" / "model.md").read_text()
+
+
+def test_country_doc_carries_the_current_mechanism_parameter_table():
+    # regenerate with:
+    # python -c "from uprising.country.params_doc import mechanism_parameter_table_markdown as p; print(p())"
+    from uprising.country.params_doc import mechanism_parameter_table_markdown
+
+    table = mechanism_parameter_table_markdown()
+    assert "`legitimacy.scope`" in table and "| `shoot_order` |" in table  # mechanisms and events are both listed
+    assert table in COUNTRY_DOC.read_text()
+
+
+def test_country_doc_has_a_submodel_for_every_mechanism_module_and_event_kind():
+    from uprising.country.scenario import EVENT_KINDS, EVENT_MECHANISM, MECHANISMS
+
+    sections = _sections(COUNTRY_DOC.read_text())
+    submodels = sections[7]
+    modules = _mechanism_modules()
+    assert set(modules) == set(MECHANISMS), "every mechanism module has a table in the country scenario"
+    headings = "\n".join(_subsection_headings(submodels))
+    missing = [f"a ### subsection naming `uprising.mechanisms.{m}` (§7)" for m in modules
+               if not _in_backticks(f"uprising.mechanisms.{m}", headings)]
+    # each event kind is named in §3's timeline and in the submodel of the mechanism that governs it
+    by_module = {}
+    current = None
+    for line in submodels.splitlines():
+        if line.startswith("### "):
+            current = next((m for m in modules if _in_backticks(f"uprising.mechanisms.{m}", line)), None)
+        elif current is not None:
+            by_module.setdefault(current, []).append(line)
+    for kind in EVENT_KINDS:
+        if not _in_backticks(kind, sections[3]):
+            missing.append(f"event kind {kind} (§3)")
+        if not _in_backticks(kind, "\n".join(by_module.get(EVENT_MECHANISM[kind], []))):
+            missing.append(f"event kind {kind} (§7, under uprising.mechanisms.{EVENT_MECHANISM[kind]})")
+    assert not missing, "docs/country-model.md does not document: " + ", ".join(missing)
+
+
+def test_country_doc_documents_every_mechanism_switch_in_scheduling_and_submodels():
+    from uprising.country.scenario import MECHANISMS
+
+    sections = _sections(COUNTRY_DOC.read_text())
+    switches = {f"{table}.{name}": info for table, params in MECHANISMS.items()
+                for name, info in _switches(params).items()}
+    assert {"price.enabled", "price.relief", "legitimacy.feedback", "legitimacy.scope"} <= set(switches)
+    missing = [f"{name} (§{n})" for name in switches for n in (3, 7) if not _in_backticks(name, sections[n])]
+    missing += [f"{name} = {value} (§{n})" for name, info in switches.items()
+                for value in _literal_values(info.annotation) for n in (3, 7)
+                if not _in_backticks(value, sections[n])]
+    assert not missing, "docs/country-model.md does not document: " + ", ".join(missing)
