@@ -7,8 +7,8 @@ same two terms into each citizen's activation, rule A, as an external push
 ``E_i`` added to the net grievance (``G - R*P + E_i > T``,
 :data:`uprising.kernels.codes.FP_EXTERNAL`):
 
-    E_i(t) = (1 - b_i(t)) * [ distance_weight * sum_{j != i} exp(-d_ij / distance_km) * a_j(t-1)
-                              + media_weight * a_{-i}(t-1) ]
+    S_i(t) = distance_weight * sum_{j != i} exp(-d_ij / distance_km) * a_j(t-1) + media_weight * a_{-i}(t-1)
+    E_i(t) = (1 - b_i(t)) * max_push * (1 - exp(-S_i(t) / max_push))
 
 ``a_j`` is the share of city ``j``'s citizens who are active or violent after the
 previous step, smoothed exponentially over ``memory_hours`` (news of unrest
@@ -18,6 +18,14 @@ share over all the other cities together,
 blackout level in city ``i`` (:mod:`uprising.mechanisms.blackout`; 1 cuts the
 channel). Unrest within a city spreads through the lattice itself (the actives
 within vision lower P), so only unrest elsewhere enters ``E``.
+
+The push is ``S`` while small and saturates at ``max_push`` (unset: ``E = (1 - b) S``,
+the linear form of Bonnasse-Gahot et al.). Their model bounds contagion by depleting
+the susceptible population; in rule A the push acts on everyone at once, and a linear
+push strong enough to carry news of a few thousand protesters in Mangystau across the
+country would, once every city is out, push far more than the whole population over
+its threshold. Saturation says that news of unrest elsewhere matters, and more news
+matters less and less: uprising's design, switchable by leaving ``max_push`` unset.
 
 Switched off, ``E = 0`` and the cities evolve independently (unless legitimacy
 feedback is national, which couples them through the government).
@@ -49,6 +57,9 @@ class ContagionParams(Params):
     media_weight: float = Field(0.0, ge=0.0, le=100.0,
                                 description="push per unit active share of the rest of the country (national media)",
                                 json_schema_extra=meta("net grievance per share", BONNASSE))
+    max_push: float | None = Field(None, gt=0.0, le=10.0,
+                                   description="the most the push can add to net grievance (unset: no bound)",
+                                   json_schema_extra=meta("net grievance", "uprising (saturating form)"))
     memory_hours: float = Field(0.0, ge=0.0, le=100_000.0,
                                 description="time constant of the news of unrest elsewhere (0: the last step's)",
                                 json_schema_extra=meta("hours", "uprising (assumption)"))
@@ -80,6 +91,8 @@ class Contagion:
         share = unrest / agents
         others = (unrest.sum() - unrest) / np.maximum(agents.sum() - agents, 1.0)
         push = p.distance_weight * (self.kernel @ share) + p.media_weight * others
+        if p.max_push is not None:
+            push = p.max_push * -np.expm1(-push / p.max_push)
         blackout = inputs.report.get("blackout")
         if blackout is not None:
             push = push * (1.0 - blackout)

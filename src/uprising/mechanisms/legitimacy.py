@@ -6,7 +6,8 @@ rebellion it may never return to its initial level. uprising takes that idea in
 the form of a weighted sum of sub-indicators (the first of their four
 aggregators) with the "system support" memory of the third, for each city ``i``:
 
-    L_i(t) = clip(L0_i + sum of shocks to i up to t - F_i(t), 0, 1)
+    L_i(t) = clip(L0_i + S_i(t) - F_i(t), 0, 1)
+    S_i(t) = sum over shocks k to i at times t_k <= t of delta_k * exp(-(t - t_k) / shock_memory_hours)
     F_i(t) = max_loss * (1 - exp(-X_i(t) / max_loss))
     X_i(t) = per_active * a_i(t) + per_jailed * j_i(t) + per_killed * k_i(t)
 
@@ -24,7 +25,10 @@ the country would take legitimacy to 0 and every citizen into the streets
 
 Shocks are ``legitimacy`` events: a signed change from a date on, for all cities or
 some (the cabinet's fall, the elite purge, foreign endorsement or condemnation).
-Their dates are inputs; their sizes are parameters of the scenario.
+Their dates are inputs; their sizes are parameters of the scenario. A shock's effect
+fades with the time constant ``shock_memory_hours`` (the news of an event is
+overtaken by later news; unset: shocks are permanent). Only the killings leave a
+lasting mark, through ``per_killed``. The fading is uprising's design.
 
 Switched off (``enabled = false``) legitimacy is L0 throughout (Model I);
 ``feedback = false`` keeps the shocks and drops F.
@@ -63,6 +67,9 @@ class LegitimacyParams(Params):
                               json_schema_extra=meta("per (per 1,000)", LEMOS))
     max_loss: float | None = Field(None, gt=0.0, le=1.0, description="the most legitimacy feedback can take away",
                                    json_schema_extra=meta("legitimacy", LEMOS + " (bounded sub-indicators)"))
+    shock_memory_hours: float | None = Field(None, gt=0.0, le=100_000.0,
+                                             description="time constant with which a shock's effect fades (unset: never)",
+                                             json_schema_extra=meta("hours", "uprising (assumption)"))
     memory_hours: float = Field(24.0, ge=0.0, le=100_000.0,
                                 description="time constant of the smoothed activity indicator (0: none)",
                                 json_schema_extra=meta("hours", LEMOS + " (system support)"))
@@ -79,6 +86,8 @@ class Legitimacy:
         self.shocks = ctx.events_of("legitimacy")
         tau = params.memory_hours
         self.follow = 1.0 if tau == 0 else 1.0 - math.exp(-ctx.clock.tick_hours / tau)
+        fade = params.shock_memory_hours
+        self.keep = 1.0 if fade is None else math.exp(-ctx.clock.tick_hours / fade)
         self.per_1000 = 1000.0 / (ctx.agents.astype(np.float64))  # per agent -> per 1,000 residents
         self.national_per_1000 = 1000.0 / float(ctx.agents.sum())
 
@@ -94,7 +103,7 @@ class Legitimacy:
         p = self.params
         if not p.enabled:
             return state
-        shock = state["shock"]
+        shock = state["shock"] * self.keep if self.keep != 1.0 else state["shock"]
         for e in self.shocks:
             if e.first == step:
                 shock = shock + np.where(e.cities, e.spec.delta, 0.0)
