@@ -431,3 +431,194 @@ def test_each_mechanism_switched_off_leaves_the_neutral_inputs(name):
                 assert set(inputs.report) <= {"price"}, inputs.report  # at most the price path, for the record
     if name != "blackout":  # the blackout changes nothing by itself (it scales contagion's push)
         assert changed, f"{name} switched on should change some input in this busy context"
+
+
+# ================================================================== part 2: direction on a seeded ensemble
+# Each test runs a baseline A and a treatment B of the synthetic two-towns country for the same 8 replicates
+# (seed 2022, replicates 0-7). A replicate starts from the same lattices in A and B (each city's stream
+# depends on the seed, the replicate and its name only), so the pairs share their initial conditions, though
+# their random streams part as soon as the treatment changes a decision. Effects are asserted on the ensemble
+# mean, with a margin well inside the effect measured when the test was written, and on the pairs, allowing
+# one reversed pair of eight. Exact statements (nobody is killed with lethal force off) are asserted exactly.
+
+SEED, REPLICATES = 2022, 8
+_RUNS: dict[str, list] = {}
+
+
+def ensemble_of(scenario) -> list:
+    key = scenario.hash()
+    if key not in _RUNS:
+        _RUNS[key] = [simulate_country(scenario, SEED, r) for r in range(REPLICATES)]
+    return _RUNS[key]
+
+
+def paired(a, b, metric) -> tuple[np.ndarray, np.ndarray]:
+    """``metric`` of each replicate of scenarios ``a`` and ``b`` (arrays in replicate order)."""
+    return (np.array([metric(r) for r in ensemble_of(a)], dtype=float),
+            np.array([metric(r) for r in ensemble_of(b)], dtype=float))
+
+
+def unrest(cities=slice(None), first: int = 1, stop: int | None = None):
+    """Active and violent citizens summed over ``cities`` and steps ``first`` .. ``stop - 1`` (person-steps)."""
+    return lambda r: float(r.unrest()[cities, first:stop].sum())
+
+
+def kills(r) -> float:
+    return float((r.national("killed_protesters") + r.national("killed_bystanders")).sum())
+
+
+def test_price_shock_raises_unrest():
+    # A: the 1 January "rise" leaves the price at its old 60; B: it doubles to 120 (hardship +0.3 in Oilton).
+    # Measured when written: about 3,000 vs 35,000 person-steps, B above A in 8/8 pairs. Band: B's mean at least
+    # 3x A's and at most one reversed pair. It fails if the shift does not reach rule A, or has the wrong sign; it
+    # could fail by chance only if several shock-free runs had a spontaneous national outburst as large as the
+    # shock's (Epstein's punctuated equilibrium), which at legitimacy 0.9 they do not.
+    base = two_towns()
+    a, b = paired(base.replace({"events.price-rise.price": 60.0}), base, unrest())
+    assert b.mean() > 3 * a.mean(), (a, b)
+    assert (b > a).sum() >= REPLICATES - 1, (a, b)
+
+
+def test_legitimacy_drop_raises_unrest():
+    # A: the cabinet's fall at 12:00 on day 1 changes nothing (delta 0); B: it costs 0.05 of legitimacy everywhere.
+    # Measured: 15,000 vs 51,000 person-steps after the event, 8/8 pairs. Band: 1.5x on the mean, one reversed
+    # pair allowed. Fails if shocks are ignored, applied with the wrong sign, or before their date (the metric
+    # counts only steps from the event on, and the runs are the same before it).
+    base = two_towns()
+    a, b = paired(base.replace({"events.cabinet-falls.delta": 0.0}),
+                  base.replace({"events.cabinet-falls.delta": -0.05}), unrest(first=13))
+    assert b.mean() > 1.5 * a.mean(), (a, b)
+    assert (b > a).sum() >= REPLICATES - 1, (a, b)
+    # before the shock (steps 0-12) the two ensembles are the same runs, bit for bit
+    for ra, rb in zip(ensemble_of(base.replace({"events.cabinet-falls.delta": 0.0})),
+                      ensemble_of(base.replace({"events.cabinet-falls.delta": -0.05}))):
+        np.testing.assert_array_equal(ra.counts[:, :13], rb.counts[:, :13])
+        assert not np.array_equal(ra.counts, rb.counts)
+
+
+def test_lethal_force_kills_and_the_order_kills_more():
+    # Exact: with lethal force off, security forces kill nobody (protesters and bystanders) in any replicate.
+    # Ensemble: switched on, every replicate has deaths (measured 48-78), bystanders among them (bystander 0.1).
+    # The shoot order (Oilton, from 06:00 on day 2, step 31) switches kill_violent from 0.02 to 0.3: against the
+    # variant without the order, Oilton's protesters killed after it rise (measured 2.8 vs 51 a run, 8/8 pairs).
+    # Band: at least 5x on the mean, one reversed pair allowed. Fails if the kernel ignores the kill
+    # probabilities, or if the order does not switch to the order_* values.
+    base = two_towns()
+    off, on = paired(base.replace({"lethal_force.enabled": False}), base, kills)
+    assert (off == 0).all() and (on > 0).all(), (off, on)
+    assert sum(r.national("killed_bystanders").sum() for r in ensemble_of(base)) > 0
+    order = next(e for e in compile_events(base) if e.kind == "shoot_order").first
+    assert order == 31
+    a, b = paired(base.variant("no-shoot-order"), base, lambda r: float(r.column("killed_protesters")[0, order:].sum()))
+    assert b.mean() > 5 * a.mean(), (a, b)
+    assert (b > a).sum() >= REPLICATES - 1, (a, b)
+
+
+def test_shoot_order_penalty_lowers_unrest():
+    # The order's fear term, N = R P (1 + penalty), deters only where P > 0: these runs use Epstein's ratio arrest
+    # rule (P > 0 whenever a cop is in sight; under the floor rule P is 0 wherever actives outnumber the cops in
+    # sight, and the penalty has nothing to multiply) and legitimacy 0.7, so that Oilton has unrest to deter;
+    # the order comes at 12:00 on day 1. A: order_penalty 0; B: 1. Measured: 23,000 vs 2,900 person-steps in
+    # Oilton after the order, 8/8 pairs. Band: B's mean at most half A's, one reversed pair allowed.
+    common = {"rules.arrest_rule": "ratio", "rules.legitimacy": 0.7, "events.shoot-order.at": "2022-01-01T12:00"}
+    base = two_towns().replace(common)
+    a, b = paired(base.replace({"lethal_force.order_penalty": 0.0}), base.replace({"lethal_force.order_penalty": 1.0}),
+                  unrest(cities=0, first=13))
+    assert b.mean() < 0.5 * a.mean(), (a, b)
+    assert (b < a).sum() >= REPLICATES - 1, (a, b)
+
+
+def test_escalation_produces_violence_and_security_casualties():
+    # Exact: with escalation off nobody turns violent, attacks a cop or a site, in any replicate.
+    # Ensemble: switched on (violence margin 0.05, attacks 0.002 per hour, 10% of them deadly), every replicate
+    # has violent citizens and security casualties (measured 19-30 killed or injured), and across the ensemble
+    # some security personnel are killed (measured 17). Fails if the kernel's escalation switch or the attack
+    # probabilities do nothing.
+    base = two_towns()
+    off = ensemble_of(base.replace({"escalation.enabled": False}))
+    for r in off:
+        for column in ("violent", "killed_security", "injured_security", "site_attacks"):
+            assert r.national(column).sum() == 0, column
+    on = ensemble_of(base)
+    casualties = [(r.national("killed_security") + r.national("injured_security")).sum() for r in on]
+    assert all(r.national("violent").max() > 0 for r in on)
+    assert min(casualties) > 0, casualties
+    assert sum(r.national("killed_security").sum() for r in on) > 0
+    assert all(r.national("site_attacks").sum() > 0 for r in on)
+
+
+def test_emergency_gathering_penalty_lowers_unrest():
+    # A: emergency off; B: emergency in Oilton and Portville from 18:00 on day 1 to 18:00 on day 2 (steps 19-42)
+    # with a ban on gatherings that raises the threshold by 0.03 (no movement limit, to isolate the penalty).
+    # Measured: 28,800 vs 14,800 person-steps in the two towns during the emergency, 8/8 pairs. Band: B's mean
+    # below 0.75 of A's, one reversed pair allowed. Fails if the threshold shift is ignored or has the wrong sign.
+    base = two_towns()
+    ban = {"emergency.gathering_penalty": 0.03, "emergency.curfew_penalty": 0.03, "emergency.stay": 0.0,
+           "emergency.curfew_stay": 0.0}
+    a, b = paired(base.replace({"emergency.enabled": False}), base.replace(ban), unrest(cities=slice(0, 2), first=19,
+                                                                                      stop=43))
+    assert b.mean() < 0.75 * a.mean(), (a, b)
+    assert (b < a).sum() >= REPLICATES - 1, (a, b)
+
+
+def test_blackout_lowers_the_unrest_that_spreads_to_a_calm_city():
+    # Hilltop (LPG dependence 0.1, 2,000 km away) gets its unrest mostly from the others, through the national
+    # media term (legitimacy per city, so contagion is the only channel). B cuts Hilltop's channel (level 1) for
+    # the whole run; A has no blackout. Exact: the push Hilltop receives is 0 under B. Measured: Hilltop's unrest
+    # 9,200 vs 3,300 person-steps, 8/8 pairs. Band: B's mean below 0.6 of A's, one reversed pair allowed.
+    spread = two_towns().replace({"legitimacy.scope": "city", "contagion.media_weight": 0.1,
+                                  "contagion.distance_weight": 0.0, "events.blackout.start": "2022-01-01T00:00",
+                                  "events.blackout.end": None, "events.blackout.cities": ["Hilltop"],
+                                  "events.blackout.level": 1.0})
+    a, b = paired(spread.variant("no-blackout"), spread, unrest(cities=2))
+    assert b.mean() < 0.6 * a.mean(), (a, b)
+    assert (b < a).sum() >= REPLICATES - 1, (a, b)
+    pushed = paired(spread.variant("no-blackout"), spread, lambda r: np.nansum(r.reports["information"][2, 1:]))
+    assert (pushed[0] > 0).all() and (pushed[1] == 0).all()
+
+
+def test_guard_intervention_adds_cops_and_lowers_site_attacks():
+    # 2,000 troops guard sites in Oilton from 00:00 to 20:00 on day 2 (steps 25-44), freeing 0.8 police each:
+    # +16 cops at the scale 0.01, and 80% of the attacks on sites there are repelled. A: no troops.
+    # Exact: the cop target is the police plus 16 during the stay only. Ensemble: Oilton's mean cops over the
+    # stay exceed A's by more than 8 (half the force; cops lost to attacks differ between runs) in every pair;
+    # site attacks during the stay fall below half of A's (measured 22 vs 4 at 80% protection), one reversed pair
+    # allowed.
+    base = two_towns().replace({"intervention.site_protection": 0.8})
+    troops = next(e for e in compile_events(base) if e.kind == "intervention")
+    window = slice(troops.first, troops.stop)
+    police = base.lattice_sizes()[0][2]
+    target = ensemble_of(base)[0].reports["cop_target"][0]
+    assert (target[window] == police + 16).all() and (np.delete(target, np.r_[window]) == police).all()
+    cops = paired(base.variant("no-troops"), base, lambda r: r.column("cops")[0, window].mean())
+    assert ((cops[1] - cops[0]) > 8).all(), cops
+    a, b = paired(base.variant("no-troops"), base, lambda r: r.column("site_attacks")[0, window].sum())
+    assert b.mean() < 0.5 * a.mean(), (a, b)
+    assert (b <= a).sum() >= REPLICATES - 1, (a, b)
+
+
+def test_sweeps_raise_detentions():
+    # A: the sweep of 06:00-18:00 on day 2 has rate 0; B: 0.5 a day. Exact: nobody is swept under A. Ensemble:
+    # detentions (arrests + swept) rise by more than half the number swept (a swept citizen might have been
+    # arrested later anyway; measured: the rise is about the whole number swept, ~230 agents), in every pair
+    # but one at most.
+    base = two_towns()
+    detained = lambda r: float((r.national("arrests") + r.national("swept")).sum())  # noqa: E731
+    swept = paired(base.replace({"events.sweeps.rate_per_day": 0.0}), base, lambda r: float(r.national("swept").sum()))
+    assert (swept[0] == 0).all() and (swept[1] > 0).all()
+    a, b = paired(base.replace({"events.sweeps.rate_per_day": 0.0}), base, detained)
+    assert b.mean() - a.mean() > 0.5 * swept[1].mean(), (a, b, swept)
+    assert (b > a).sum() >= REPLICATES - 1, (a, b)
+
+
+def test_releases_lower_the_number_jailed():
+    # Early release from 12:00 on day 2 (step 37) to the end: A rate 0, B 0.9 a day (about 9% of prisoners an
+    # hour). Measured: 650 vs 430 prisoners on average from step 37 on, 8/8 pairs. Band: B's mean below 0.85 of
+    # A's, one reversed pair allowed; B also releases more.
+    base = two_towns()
+    a_sc, b_sc = base.replace({"events.releases.rate_per_day": 0.0}), base.replace({"events.releases.rate_per_day": 0.9})
+    a, b = paired(a_sc, b_sc, lambda r: float(r.national("jailed")[37:].mean()))
+    assert b.mean() < 0.85 * a.mean(), (a, b)
+    assert (b < a).sum() >= REPLICATES - 1, (a, b)
+    released = paired(a_sc, b_sc, lambda r: float(r.national("releases")[37:].sum()))
+    assert released[1].mean() > released[0].mean()
