@@ -113,7 +113,8 @@ def test_replace_dotted_keys():
 
 
 @pytest.mark.parametrize(("change", "field", "needle"), [
-    ({"cities.Atlantis.police_per_1000": 3.0}, "cities.Atlantis.police_per_1000", "allowed: Oilton, Portville, Hilltop"),
+    ({"cities.Atlantis.police_per_1000": 3.0}, "cities.Atlantis.police_per_1000",
+     "allowed: Oilton, Portville, Hilltop"),
     ({"events.parade.at": "2022-01-01T05:00"}, "events.parade.at", "allowed: price-rise, cap"),
     ({"events.cap.at": "2023-01-01T00:00"}, "events[1].at", "outside the run"),
     ({"cities.*.police_per_1000": -1.0}, "cities[0].police_per_1000", "[0.0, 500.0]"),

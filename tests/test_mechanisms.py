@@ -41,7 +41,8 @@ RUNTIMES = dict(MECHANISM_ORDER)
 
 def event(kind: str, first: int, stop: int | None = None, cities=(True, True, True), **fields) -> CompiledEvent:
     """A compiled event acting in steps first <= step < stop (stop None: first + 1000)."""
-    when = {"at": "2022-01-01T00:00"} if kind in ("price", "legitimacy", "shoot_order") else {"start": "2022-01-01T00:00"}
+    instant = kind in ("price", "legitimacy", "shoot_order")
+    when = {"at": "2022-01-01T00:00"} if instant else {"start": "2022-01-01T00:00"}
     spec = EVENT_KINDS[kind](kind=kind, id=f"{kind}-{first}", **when, **fields)
     return CompiledEvent(spec.id, kind, first, first + 1000 if stop is None else stop, np.array(cities, dtype=bool),
                          spec, START, None)
@@ -82,6 +83,24 @@ def run(runtime, ctx: Context, steps, obs: Observation | None = None) -> list[Ti
 
 def fp(inputs: TickInputs, column: int) -> np.ndarray:
     return inputs.fp[:, column]
+
+
+# ------------------------------------------------------------------ the timeline on the ticks
+
+
+def test_timeline_is_placed_on_the_ticks():
+    # an event acts from the first step that starts at or after its time until the step that starts at or after
+    # its end; price and legitimacy events are instants (one step; their effect persists in the mechanism)
+    steps = {e.id: (e.first, e.stop) for e in compile_events(two_towns())}
+    assert steps == {"price-rise": (1, 2), "cap": (37, 38), "cabinet-falls": (13, 14), "emergency": (19, 43),
+                     "blackout": (21, 37), "troops": (25, 45), "shoot-order": (31, 49), "sweeps": (31, 43),
+                     "releases": (37, 49)}
+    inside = {e.id: e.first for e in compile_events(two_towns().replace({"events.cap.at": "2022-01-02T12:30"}))}
+    assert inside["cap"] == 38  # a time inside a tick acts from the next tick
+    two_hours = {e.id: (e.first, e.stop) for e in compile_events(two_towns().replace({"clock.tick_hours": 2.0}))}
+    assert two_hours["troops"] == (13, 23) and two_hours["cap"] == (19, 20)
+    masks = {e.id: e.cities.tolist() for e in compile_events(two_towns())}
+    assert masks["cap"] == [True, True, False] and masks["blackout"] == [True, True, True]
 
 
 # ------------------------------------------------------------------ price
@@ -243,7 +262,8 @@ def test_contagion_memory_smooths_the_news():
     u = 0.0
     for inputs in ins:
         u = u + (500.0 - u) * (1.0 - math.exp(-1.0 / 12.0))
-        assert inputs.fp[1, codes.FP_EXTERNAL] == pytest.approx(u / 1250.0, rel=1e-12)  # media: the others are cities 0 and 2
+        # the media term of city 1: the unrest of the others (cities 0 and 2) over their 1,250 agents
+        assert inputs.fp[1, codes.FP_EXTERNAL] == pytest.approx(u / 1250.0, rel=1e-12)
 
 
 def test_blackout_multiplies_the_contagion_push_by_one_minus_its_level():
@@ -616,7 +636,8 @@ def test_releases_lower_the_number_jailed():
     # hour). Measured: 650 vs 430 prisoners on average from step 37 on, 8/8 pairs. Band: B's mean below 0.85 of
     # A's, one reversed pair allowed; B also releases more.
     base = two_towns()
-    a_sc, b_sc = base.replace({"events.releases.rate_per_day": 0.0}), base.replace({"events.releases.rate_per_day": 0.9})
+    a_sc = base.replace({"events.releases.rate_per_day": 0.0})
+    b_sc = base.replace({"events.releases.rate_per_day": 0.9})
     a, b = paired(a_sc, b_sc, lambda r: float(r.national("jailed")[37:].mean()))
     assert b.mean() < 0.85 * a.mean(), (a, b)
     assert (b < a).sum() >= REPLICATES - 1, (a, b)
