@@ -149,6 +149,25 @@ def test_variant_drop_and_set():
     assert sc.variant("baseline").events == sc.events
 
 
+def test_variant_set_accepts_the_patterns_of_replace():
+    # replace (and so --set and fit's --vary) expands cities.*.x and cities.{A,B}.x; a variant's `set` is the
+    # same kind of dotted edit, so a variant "more police everywhere" should be written the same way.
+    data = two_towns().to_dict()
+    data["variants"]["more-police"] = {"set": {"cities.*.police_per_1000": 80.0,
+                                               "cities.{Oilton,Hilltop}.lpg_dependence": 0.2}}
+    sc = CountryScenario.from_dict(data)
+    v = sc.variant("more-police")
+    assert v == two_towns().replace({"cities.*.police_per_1000": 80.0,
+                                     "cities.{Oilton,Hilltop}.lpg_dependence": 0.2}).model_copy(
+        update={"name": "two-towns:more-police", "variants": {}})
+
+
+def test_unknown_city_in_a_dotted_key_is_named_a_city():
+    with pytest.raises(ScenarioError) as info:
+        two_towns().replace({"cities.Atlantis.police_per_1000": 3.0})
+    assert "no city with name 'Atlantis'" in str(info.value), str(info.value)  # not "no citie with name"
+
+
 def test_unknown_variant_is_a_one_line_error():
     with pytest.raises(ScenarioError) as info:
         two_towns().variant("no-such-thing", source="two-towns.toml")
