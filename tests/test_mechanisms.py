@@ -601,9 +601,9 @@ def test_guard_intervention_adds_cops_and_lowers_site_attacks():
     # 2,000 troops guard sites in Oilton from 00:00 to 20:00 on day 2 (steps 25-44), freeing 0.8 police each:
     # +16 cops at the scale 0.01, and 80% of the attacks on sites there are repelled. A: no troops.
     # Exact: the cop target is the police plus 16 during the stay only. Ensemble: Oilton's mean cops over the
-    # stay exceed A's by more than 8 (half the force; cops lost to attacks differ between runs) in every pair;
-    # site attacks during the stay fall below half of A's (measured 22 vs 4 at 80% protection), one reversed pair
-    # allowed.
+    # stay exceed A's by more than 8 (half the force; cops lost to attacks differ between runs; measured +14 to
+    # +17) in every pair; site attacks during the stay fall below half of A's (measured 22 vs 2 a run at 80%
+    # protection), one reversed pair allowed.
     base = two_towns().replace({"intervention.site_protection": 0.8})
     troops = next(e for e in compile_events(base) if e.kind == "intervention")
     window = slice(troops.first, troops.stop)
