@@ -335,9 +335,9 @@ def compare_cmd(scenario_path: Path, variant_names: tuple[str, ...], replicates:
     names = list(variant_names) or list(scenario.variants)
     if not names:
         raise _usage(f"{scenario_path}: declares no [variants.NAME]; add one or pass --variant")
-    if replicates < 20:
-        click.echo(f"note: {replicates} replicates per variant; the issue's standard is at least 20", err=True)
     variants = {name: scenario.variant(name, source=str(scenario_path)) for name in names}
+    if replicates < 20:
+        click.echo(f"note: {replicates} replicates per variant; at least 20 are advised for the intervals", err=True)
     base = scenario.variant("baseline")
     out_dir = out_dir or Path("results") / f"{_stem(scenario.name)}-compare"
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -260,7 +260,11 @@ class CountryScenario(_Strict):
         try:
             self.base_rules()
         except ScenarioError as exc:
-            raise ValueError(f"rules.{exc.field}: {exc.message}") from None
+            message = exc.message
+            if message.startswith("unknown key"):
+                allowed = [k for k in Scenario.model_fields if k not in COUNTRY_OWNED]
+                message = f"unknown key; allowed keys: {', '.join(allowed)}"
+            raise ValueError(f"rules.{exc.field}: {message}") from None
         allowed = ", ".join(["all", *names])
         ids: set[str] = set()
         lo, hi = self.clock.start, self.clock.end
@@ -316,9 +320,7 @@ class CountryScenario(_Strict):
     def replace(self, changes: dict[str, Any], source: str = "<replace>") -> "CountryScenario":
         """A validated copy with dotted-key ``changes`` (see :func:`set_dotted` and :func:`expand_key`)."""
         data = self.to_dict()
-        for key, value in changes.items():
-            for one in expand_key(data, key, source):
-                set_dotted(data, one, value, source)
+        apply_changes(data, changes, source)
         return CountryScenario.from_dict(data, source=source)
 
     def variant(self, name: str, source: str = "<scenario>") -> "CountryScenario":
@@ -333,8 +335,7 @@ class CountryScenario(_Strict):
         data["variants"] = {}
         data["events"] = [e for e in data["events"] if e["id"] not in v.drop]
         data["name"] = f"{self.name}:{name}"
-        for key, value in v.set.items():
-            set_dotted(data, key, value, f"{source} variants.{name}.set")
+        apply_changes(data, v.set, f"{source} variants.{name}.set")
         return CountryScenario.from_dict(data, source=f"{source} variants.{name}")
 
     def hash(self) -> str:
@@ -444,6 +445,13 @@ def expand_key(data: dict[str, Any], key: str, source: str = "<replace>") -> lis
     return [".".join([parts[0], name, *parts[2:]]) for name in names]
 
 
+def apply_changes(data: dict[str, Any], changes: dict[str, Any], source: str) -> None:
+    """Set every dotted key of ``changes`` in the scenario mapping ``data`` (patterns expanded)."""
+    for key, value in changes.items():
+        for one in expand_key(data, key, source):
+            set_dotted(data, one, value, source)
+
+
 def set_dotted(data: dict[str, Any], key: str, value: Any, source: str) -> None:
     """Set ``key`` in the scenario mapping ``data``: ``price.elasticity``, ``rules.arrest_rule``,
     ``events.ID.FIELD`` (an event by its id), ``cities.NAME.FIELD`` (a city by its name)."""
@@ -455,7 +463,8 @@ def set_dotted(data: dict[str, Any], key: str, value: Any, source: str) -> None:
             match = [item for item in node if item.get(label) == part]
             if not match:
                 have = ", ".join(str(item.get(label)) for item in node)
-                raise ScenarioError(source, key, f"no {parts[depth - 1][:-1]} with {label} {part!r}; allowed: {have}")
+                what = {"events": "event", "cities": "city"}.get(parts[depth - 1], "entry")
+                raise ScenarioError(source, key, f"no {what} with {label} {part!r}; allowed: {have}")
             node = match[0]
         elif isinstance(node, dict) and part in node and isinstance(node[part], (dict, list)):
             node = node[part]
@@ -517,8 +526,8 @@ def _walk(root: type[BaseModel], loc: list[Any]) -> tuple[str, type[BaseModel] |
             model = EVENT_KINDS[part]  # the discriminated union's tag: not part of the path
         else:
             path += ("." if path else "") + str(part)
-            if model is not None and part not in model.model_fields:
-                model = None
+            if model is not None and part not in model.model_fields and i < len(loc) - 1:
+                model = None  # inside an unknown key; an unknown last key keeps its table (to list what is allowed)
         i += 1
     return path, model, info
 
