@@ -9,9 +9,9 @@ compare with the official figures whatever the scale. Definitions (docs/kazakhst
 * its **peak violence day** is the day with the most violent citizens at any step;
 * **detained by D** counts arrests and sweep detentions up to the end of day D;
 * **deaths** are protesters, bystanders and security personnel killed;
-* the **end of unrest** is the first day after the national peak of active and
-  violent citizens on which they stay below ``end_fraction`` of that peak at every
-  step of the day and of all later days.
+* the **end of unrest** is the day on which the active and violent citizens of all
+  cities fall below ``end_fraction`` of their national peak for good: the day of the
+  first step after the last step at or above that level.
 """
 
 from __future__ import annotations
@@ -103,7 +103,8 @@ def peak(result: CountryResult) -> tuple[float, dt.datetime]:
 
 
 def end_of_unrest_day(result: CountryResult, end_fraction: float = 0.1) -> dt.date | None:
-    """First day after the national peak from which unrest stays below ``end_fraction`` of the peak."""
+    """The day of the first step after the last one with national unrest at or above ``end_fraction`` of its
+    peak (None: no unrest, or still above at the end of the run)."""
     unrest = national_unrest(result)
     k_peak = int(np.argmax(unrest))
     if unrest[k_peak] <= 0:

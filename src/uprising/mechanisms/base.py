@@ -1,8 +1,10 @@
 """What every mechanism shares: its parameter base class, the compiled context, and the per-tick I/O.
 
-A mechanism (one module each in this package) has a parameter class (a frozen
-pydantic model with an ``enabled`` switch, read from the scenario's table of the
-same name) and a runtime class with two methods in the style of diffrax's solvers:
+A mechanism (one module each in this package) has a parameter class, read from
+the scenario's table of the same name (a frozen pydantic model with an ``enabled``
+switch; repression has none: its arrests are Model I's own, and it is Model I at
+its neutral values), and a runtime class with two methods in the style of
+diffrax's solvers:
 
 * ``init() -> state``: the mechanism's own per-run state (``None`` if it keeps none);
 * ``apply(state, step, obs, inputs) -> state``: for step ``step`` (from 1), read

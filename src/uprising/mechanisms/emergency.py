@@ -7,11 +7,12 @@ same afternoon, the whole country on 6 January; lifted region by region until
 to 07:00 local time). While one holds in a city:
 
 * a citizen skips rule M in an activation with probability ``stay``
-  (:data:`uprising.kernels.codes.FP_STAY`), or ``curfew_stay`` during curfew hours:
-  movement limits;
-* the activation threshold rises by ``gathering_penalty``, or ``curfew_penalty``
-  during curfew hours (:data:`uprising.kernels.codes.FP_THRESHOLD_SHIFT`): the
-  ban on gatherings makes turning out costlier for everyone, deterred or not.
+  (:data:`uprising.kernels.codes.FP_STAY`), or the larger of ``stay`` and
+  ``curfew_stay`` during curfew hours: movement limits;
+* the activation threshold rises by ``gathering_penalty``, or the larger of
+  ``gathering_penalty`` and ``curfew_penalty`` during curfew hours
+  (:data:`uprising.kernels.codes.FP_THRESHOLD_SHIFT`): the ban on gatherings makes
+  turning out costlier for everyone, deterred or not.
 
 The form is uprising's design; Epstein's model has neither. Switched off, events
 of this kind are ignored.
