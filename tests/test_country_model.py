@@ -54,11 +54,11 @@ def only(scenario: CountryScenario, keep: list[str]) -> CountryScenario:
     data["cities"] = [c for c in data["cities"] if c["name"] in keep]
     events = []
     for e in data["events"]:
-        if "troops" in e:
+        if "troops" in e:  # an intervention: its cities are its troops' keys
             e["troops"] = {k: v for k, v in e["troops"].items() if k in keep}
             if not e["troops"]:
                 continue
-        if "all" not in e["cities"]:
+        elif "all" not in e["cities"]:
             e["cities"] = [c for c in e["cities"] if c in keep]
             if not e["cities"]:
                 continue

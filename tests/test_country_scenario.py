@@ -283,6 +283,8 @@ BAD = {
                      "events[1].cities", ["'Atlantis'", "allowed: all, Oilton, Portville, Hilltop"]),
     "unknown_troop_city": ("troops = { Oilton = 2000 }", "troops = { Atlantis = 2000 }", "events[5].troops",
                            ["'Atlantis'", "allowed: Oilton, Portville, Hilltop"]),
+    "intervention_with_cities": ("troops = { Oilton = 2000 }", 'troops = { Oilton = 2000 }\ncities = ["Hilltop"]',
+                                 "events[5].cities", ["acts where its troops are"]),
     "event_after_the_run": ('at = "2022-01-02T12:00"\ncities', 'at = "2022-02-01T00:00"\ncities', "events[1].at",
                             ["outside the run", "2022-01-01T00:00 to 2022-01-03T00:00"]),
     "event_before_the_run": ('start = "2022-01-02T00:00"', 'start = "2021-12-31T00:00"', "events[5].start",

@@ -169,6 +169,20 @@ class InterventionEvent(_Event):
     troops: dict[str, Annotated[int, Field(ge=0, le=10_000_000)]] = Field(description="troops per city")
     role: Literal["guard", "arrest"] = Field("guard", description="guard sites (frees police) or arrest")
 
+    cities: Cities = Field(default_factory=list, exclude=True, description="the keys of troops (not written)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _cities_are_the_troops(cls, data: Any) -> Any:
+        """An intervention acts where its troops are: its cities are the keys of ``troops``."""
+        if isinstance(data, dict):
+            if "cities" in data:
+                raise ValueError("cities: not used by an intervention, which acts where its troops are "
+                                 "(troops = { CITY = N, ... })")
+            if isinstance(data.get("troops"), dict):
+                data = {**data, "cities": list(data["troops"])}
+        return data
+
 
 class SweepEvent(_Event):
     """Detention sweeps of once-active citizens."""
@@ -273,13 +287,13 @@ class CountryScenario(_Strict):
             if e.id in ids:
                 raise ValueError(f"{where}.id: {e.id!r} is used twice; event ids must be unique")
             ids.add(e.id)
-            for city in e.cities:
-                if city != "all" and city not in names:
-                    raise ValueError(f"{where}.cities: unknown city {city!r}; allowed: {allowed}")
             if isinstance(e, InterventionEvent):
                 for city in e.troops:
                     if city not in names:
                         raise ValueError(f"{where}.troops: unknown city {city!r}; allowed: {', '.join(names)}")
+            for city in e.cities:
+                if city != "all" and city not in names:
+                    raise ValueError(f"{where}.cities: unknown city {city!r}; allowed: {allowed}")
             start, end = e.span()
             key = "at" if hasattr(e, "at") else "start"
             for field, when in ((key, start), ("end", end)):
