@@ -148,8 +148,9 @@ def write_report(path: Path, rows: list[dict], mesa_version: str, args) -> None:
     path.write_text("\n".join(lines).rstrip("\n") + "\n" + _kept_sections(path))
 
 
-def _kept_sections(path: Path, markers=(("<!-- ensemble:start -->", "<!-- ensemble:end -->"),)) -> str:
-    """The sections other scripts write into the same file (benchmarks/ensemble.py's), kept as they are."""
+def _kept_sections(path: Path, markers=(("<!-- ensemble:start -->", "<!-- ensemble:end -->"),
+                                        ("<!-- kazakhstan:start -->", "<!-- kazakhstan:end -->"))) -> str:
+    """The sections other scripts write into the same file (ensemble.py's, kazakhstan.py's), kept as they are."""
     text = path.read_text(encoding="utf-8") if path.exists() else ""
     kept = []
     for start, end in markers:
