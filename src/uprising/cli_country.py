@@ -48,24 +48,35 @@ def default_targets(path: Path) -> Path | None:
     return candidate if candidate.is_file() else None
 
 
+def _runs(n: int) -> str:
+    return f"{n} run" if n == 1 else f"{n} runs"
+
+
 def _stem(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text)
 
 
 def _ensemble(scenario, replicates: int, seed: int, workers: int | None, cluster: str | None, label: str,
               executor=None):
-    """Run ``replicates`` runs with a progress bar; in this process when one run is asked for."""
+    """Run ``replicates`` runs with a progress bar. One run is made in this process, its cities advanced
+    side by side in a thread per core, with progress over its steps."""
+    import os
+
     from .cli_experiments import _connect, _Progress
     from .country import ensemble as E
+    from .country.simulate import simulate_country
 
+    if replicates == 1 and cluster is None and executor is None:
+        with _Progress(label, unit="steps") as bar:
+            bar(0, scenario.clock.clock().ticks, None)
+            return [simulate_country(scenario, seed, 0, threads=os.cpu_count() or 1,
+                                     progress=lambda done, total: bar(done, total, None), progress_every=6)]
     tasks = E.tasks(scenario, replicates, seed)
     with _Progress(label) as bar:
         progress = (lambda done, total: bar(done, total, None))
         progress(0, len(tasks))
         if executor is not None:
             return E.run_many(tasks, executor, progress)
-        if replicates == 1 and cluster is None:
-            return E.run_many(tasks, None, progress)
         if cluster is not None:
             ex, close = _connect(cluster)
             try:
@@ -131,7 +142,7 @@ def run_country(scenario_path: Path, seed: int, sets: tuple[str, ...], out_dir: 
     agents = sum(s[1] for s in scenario.lattice_sizes())
     click.echo(f"{scenario.name}: {len(scenario.cities)} cities, {agents:,} citizens at scale {scenario.scale:g} "
                f"({1 / scenario.scale:g} residents per agent), {scenario.clock.clock().ticks} steps of "
-               f"{scenario.clock.tick_hours:g} h, {replicates} runs", err=True)
+               f"{scenario.clock.tick_hours:g} h, {_runs(replicates)}", err=True)
     started = time.perf_counter()
     results = _ensemble(scenario, replicates, seed, workers, cluster, scenario.name)
     wall = time.perf_counter() - started
@@ -139,7 +150,7 @@ def run_country(scenario_path: Path, seed: int, sets: tuple[str, ...], out_dir: 
     stem = _stem(f"{scenario.name}-seed{seed}")
     console = Console()
     summaries = [O.summary(r) for r in results]
-    table = Table(title=f"{scenario.name} [{scenario.hash()}] seed {seed}: {replicates} runs, median (5-95%)")
+    table = Table(title=f"{scenario.name} [{scenario.hash()}] seed {seed}: {_runs(replicates)}, median (5-95%)")
     table.add_column("figure")
     table.add_column("model", justify="right")
     import numpy as np
@@ -166,7 +177,7 @@ def run_country(scenario_path: Path, seed: int, sets: tuple[str, ...], out_dir: 
         console.print(_score_table(scores, scenario.clock.start.date(),
                                    f"against the record ({targets_path}); loss {F.loss(scores):.2f}"))
     pq_path = _write_results(results, out_dir / f"{stem}.parquet")
-    click.echo(f"table:   {pq_path} ({replicates} runs x {len(scenario.cities)} cities x {results[0].steps + 1} steps)")
+    click.echo(f"table:   {pq_path} ({_runs(replicates)} x {len(scenario.cities)} cities x {results[0].steps + 1} steps)")
     if snapshot_every:
         import numpy as np
 
@@ -187,7 +198,7 @@ def run_country(scenario_path: Path, seed: int, sets: tuple[str, ...], out_dir: 
             click.echo(f"figures: {P.plot_cities(results, out_dir / f'{stem}-cities.png')}")
             click.echo(f"         {P.plot_record(results, targets.targets if targets else None, out_dir / f'{stem}-record.png')}")
             click.echo(f"         {P.plot_map(results, out_dir / f'{stem}-map.png')}")
-    click.echo(f"{replicates} runs in {wall:.1f} s", err=True)
+    click.echo(f"{_runs(replicates)} in {wall:.1f} s", err=True)
 
 
 def _median_day(days: list[str]) -> str:
@@ -294,14 +305,14 @@ def fit_cmd(scenario_path: Path, targets_path: Path, replicates: int, seed: int,
     scores = F.score(targets.targets, results)
     total = F.loss(scores, day_weight)
     start = scenario.clock.start.date()
-    console.print(_score_table(scores, start, f"{scenario.name}: {replicates} runs against {targets_path}; "
+    console.print(_score_table(scores, start, f"{scenario.name}: {_runs(replicates)} against {targets_path}; "
                                               f"loss {total:.2f}, {sum(s.hit for s in scores)}/{len(scores)} hit"))
     rows = F.as_rows(scores, start)
     _write_table(rows, out_dir / "scores.csv")
     md = ["| target | record | model (mean or median) | model 5-95% | error | verdict |", "|---|---|---|---|---|---|"]
     md += [f"| {r['target']} | {r['record']} | {r['model']} | {r['model_90']} | {r['error']:.2f} | {r['verdict']} |"
            for r in rows]
-    (out_dir / "scores.md").write_text("\n".join(md) + f"\n\nloss {total:.3f} ({replicates} runs, seed {seed})\n",
+    (out_dir / "scores.md").write_text("\n".join(md) + f"\n\nloss {total:.3f} ({_runs(replicates)}, seed {seed})\n",
                                        encoding="utf-8")
     (out_dir / "scores.json").write_text(json.dumps({"loss": total, "replicates": replicates, "seed": seed,
                                                      "scenario_hash": best_scenario.hash(), "scores": rows},
@@ -343,7 +354,7 @@ def compare_cmd(scenario_path: Path, variant_names: tuple[str, ...], replicates:
     out_dir.mkdir(parents=True, exist_ok=True)
     everything = [("baseline", base), *variants.items()]
     tasks = [t for _, sc in everything for t in E.tasks(sc, replicates, seed)]
-    click.echo(f"{scenario.name}: baseline and {len(variants)} variants x {replicates} runs = {len(tasks)} runs",
+    click.echo(f"{scenario.name}: baseline and {len(variants)} variants x {_runs(replicates)} = {len(tasks)} runs",
                err=True)
     started = time.perf_counter()
     from .cli_experiments import _connect, _Progress

@@ -41,10 +41,11 @@ def _need_extra() -> None:
 class _Progress:
     """Progress of a sweep on stderr: a rich bar with an ETA on a terminal, else a line every 10%."""
 
-    def __init__(self, label: str, already: int = 0):
+    def __init__(self, label: str, already: int = 0, unit: str = "runs"):
         from rich.console import Console
 
         self.label = label
+        self.unit = unit
         self.console = Console(stderr=True)
         self.bar = None
         self.task = None
@@ -59,7 +60,7 @@ class _Progress:
                 TimeRemainingColumn
 
             self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                TextColumn("runs"), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
+                                TextColumn(self.unit), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
                                 console=self.console)
             self.bar.__enter__()
         return self
@@ -82,7 +83,7 @@ class _Progress:
         if done >= self.next_line or done == todo:
             elapsed = time.perf_counter() - self.started
             eta = f", eta {elapsed / done * (todo - done):.0f} s" if 0 < done < todo else ""
-            click.echo(f"{self.label}: {done}/{todo} runs ({100 * done // todo}%){note}, {elapsed:.0f} s{eta}",
+            click.echo(f"{self.label}: {done}/{todo} {self.unit} ({100 * done // todo}%){note}, {elapsed:.0f} s{eta}",
                        err=True)
             while self.next_line <= done:
                 self.next_line += max(1, todo // 10)
