@@ -44,9 +44,13 @@ def _band(ax, x, runs: np.ndarray, colour: str, label: str) -> None:
 
 
 def _events(ax, result: CountryResult) -> None:
+    seen = set()
     for e in result.scenario.events:
         if e.kind in ("shoot_order", "intervention"):
             when = e.span()[0]
+            if (when, e.kind) in seen:  # one line for the force's arrival in several cities at once
+                continue
+            seen.add((when, e.kind))
             ax.axvline(when, color="grey", lw=0.8, ls="--")
             ax.annotate("shoot order" if e.kind == "shoot_order" else "CSTO", (when, 1.0),
                         xycoords=("data", "axes fraction"), rotation=90, va="top", ha="right", fontsize=7,
