@@ -166,6 +166,18 @@ def test_same_runs_in_a_process_pool_and_replicates_differ():
     assert not np.array_equal(local[0].counts, simulate_country(sc, 5, 0).counts)
 
 
+def test_a_bad_task_in_a_process_pool_comes_back_as_its_one_line_error():
+    # a worker that cannot read its scenario reports that error; the pool and the other runs survive it
+    from uprising.scenario import ScenarioError
+
+    good = ensemble.tasks(two_towns(), 1, seed=0)[0]
+    bad = {**good, "scenario": {**good["scenario"], "scale": -1.0}, "source": "bad-task"}
+    with ensemble.executor_for(workers=2) as pool:
+        with pytest.raises(ScenarioError, match="bad-task: scale"):
+            ensemble.run_many([bad, good], pool)
+        assert ensemble.run_many([good], pool)[0].counts.any()
+
+
 # ------------------------------------------------------------------ invariants
 
 

@@ -295,3 +295,14 @@ def test_cop_movement_round_trips_through_toml(value, tmp_path):
     path = tmp_path / "s.toml"
     path.write_text(s.to_toml())
     assert Scenario.load(path) == s and Scenario.load(path).hash() == s.hash()
+
+
+def test_scenario_error_survives_pickling():
+    # a worker process hands its error back to the driver by pickling it; an error that cannot be rebuilt
+    # from its pickle breaks the whole pool instead of reporting one line
+    import pickle
+
+    err = ScenarioError("a.toml", "events[3].at", "outside the run")
+    back = pickle.loads(pickle.dumps(err))
+    assert type(back) is ScenarioError and str(back) == str(err)
+    assert (back.source, back.field, back.message) == ("a.toml", "events[3].at", "outside the run")

@@ -39,6 +39,10 @@ class ScenarioError(ValueError):
         self.message = message
         super().__init__(f"{source}: {field}: {message}")
 
+    def __reduce__(self):
+        # pickled with its three parts, so that a worker process can hand it back to the driver
+        return type(self), (self.source, self.field, self.message)
+
 
 def _meta(unit: str, reference: str) -> dict[str, str]:
     return {"unit": unit, "reference": reference}

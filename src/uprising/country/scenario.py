@@ -175,12 +175,13 @@ class InterventionEvent(_Event):
     @classmethod
     def _cities_are_the_troops(cls, data: Any) -> Any:
         """An intervention acts where its troops are: its cities are the keys of ``troops``."""
-        if isinstance(data, dict):
-            if "cities" in data:
-                raise ValueError("cities: not used by an intervention, which acts where its troops are "
-                                 "(troops = { CITY = N, ... })")
-            if isinstance(data.get("troops"), dict):
-                data = {**data, "cities": list(data["troops"])}
+        if isinstance(data, dict) and isinstance(data.get("troops"), dict):
+            named = list(data["troops"])
+            given = data.get("cities")
+            if given is not None and (not isinstance(given, list) or sorted(given) != sorted(named)):
+                raise ValueError(f"cities: an intervention acts where its troops are ({', '.join(named)}); "
+                                 "leave cities out, or list exactly those")
+            data = {**data, "cities": named}
         return data
 
 
