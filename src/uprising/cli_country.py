@@ -48,6 +48,14 @@ def default_targets(path: Path) -> Path | None:
     return candidate if candidate.is_file() else None
 
 
+def _console():
+    """A console for the tables: the terminal's width, or 120 columns in a log (rich's 80 cut the labels)."""
+    from rich.console import Console
+
+    probe = Console()
+    return probe if probe.is_terminal else Console(width=120)
+
+
 def _runs(n: int) -> str:
     return f"{n} run" if n == 1 else f"{n} runs"
 
@@ -96,7 +104,7 @@ def _score_table(scores, start, title: str):
     for col in ("target", "record", "model", "model 5-95%", "error", ""):
         table.add_column(col, justify="left" if col in ("target", "") else "right")
     for row in as_rows(scores, start):
-        table.add_row(row["target"], row["record"], row["model"], row["model_90"], f"{row['error']:.2f}",
+        table.add_row(row["target"], row["record"], row["model"], row["model_90"], f"{row['error']:.2g}",
                       "[green]hit[/green]" if row["verdict"] == "hit" else "[red]miss[/red]")
     return table
 
@@ -148,7 +156,7 @@ def run_country(scenario_path: Path, seed: int, sets: tuple[str, ...], out_dir: 
     wall = time.perf_counter() - started
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = _stem(f"{scenario.name}-seed{seed}")
-    console = Console()
+    console = _console()
     summaries = [O.summary(r) for r in results]
     table = Table(title=f"{scenario.name} [{scenario.hash()}] seed {seed}: {_runs(replicates)}, median (5-95%)")
     table.add_column("figure")
@@ -259,7 +267,7 @@ def fit_cmd(scenario_path: Path, targets_path: Path, replicates: int, seed: int,
         scenario.replace({axis.key: axis.low}, source="--vary")
     out_dir = out_dir or Path("results") / f"{_stem(scenario.name)}-fit"
     out_dir.mkdir(parents=True, exist_ok=True)
-    console = Console()
+    console = _console()
     for quantity, why in targets.skipped:
         click.echo(f"not scored: {quantity} ({why})", err=True)
     best_scenario = scenario
@@ -310,7 +318,7 @@ def fit_cmd(scenario_path: Path, targets_path: Path, replicates: int, seed: int,
     rows = F.as_rows(scores, start)
     _write_table(rows, out_dir / "scores.csv")
     md = ["| target | record | model (mean or median) | model 5-95% | error | verdict |", "|---|---|---|---|---|---|"]
-    md += [f"| {r['target']} | {r['record']} | {r['model']} | {r['model_90']} | {r['error']:.2f} | {r['verdict']} |"
+    md += [f"| {r['target']} | {r['record']} | {r['model']} | {r['model_90']} | {r['error']:.2g} | {r['verdict']} |"
            for r in rows]
     (out_dir / "scores.md").write_text("\n".join(md) + f"\n\nloss {total:.3f} ({_runs(replicates)}, seed {seed})\n",
                                        encoding="utf-8")
@@ -374,7 +382,7 @@ def compare_cmd(scenario_path: Path, variant_names: tuple[str, ...], replicates:
     groups = {name: res[i * replicates:(i + 1) * replicates] for i, (name, _) in enumerate(everything)}
     baseline = groups.pop("baseline")
     rows = C.compare(baseline, groups)
-    console = Console()
+    console = _console()
     table = Table(title=f"{scenario.name}: variant minus baseline, {replicates} paired runs each (95% bootstrap CI)")
     for col in ("variant", "outcome", "baseline", "variant mean", "difference (95% CI)"):
         table.add_column(col, justify="left" if col in ("variant", "outcome") else "right")
