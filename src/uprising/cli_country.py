@@ -119,16 +119,13 @@ def _write_table(rows: list[dict[str, Any]], path: Path) -> Path:
 
 
 def _write_results(results, path: Path) -> Path:
+    """All runs' tidy tables in one Parquet file (the first run's scenario in its metadata)."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    table = pa.concat_tables([r.table for r in results])
-    table = table.replace_schema_metadata(results[0].table.schema.metadata)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".partial")
-    pq.write_table(table, tmp)
-    tmp.replace(path)
-    return path
+    from .simulate import write_parquet
+
+    tables = [r.table for r in results]
+    return write_parquet(pa.concat_tables(tables).replace_schema_metadata(tables[0].schema.metadata), path)
 
 
 # ------------------------------------------------------------------ run

@@ -74,12 +74,7 @@ class Result:
 
     def to_parquet(self, path: str | Path) -> Path:
         """Write the tidy table (with the scenario TOML in the file's metadata)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".partial")
-        pq.write_table(self.table, tmp)
-        tmp.replace(path)
-        return path
+        return write_parquet(self.table, path)
 
     def summary(self) -> dict[str, float]:
         """Headline statistics of the run (after the initial state)."""
@@ -101,6 +96,16 @@ class Result:
             "agent_steps_per_second": (self.citizens + int(self.column("cops")[0])) * self.steps / self.wall_seconds
             if self.wall_seconds > 0 else float("nan"),
         }
+
+
+def write_parquet(table: pa.Table, path: str | Path) -> Path:
+    """Write ``table`` to ``path`` under a ``.partial`` name, then rename it: a reader never sees half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".partial")
+    pq.write_table(table, tmp)
+    tmp.replace(path)
+    return path
 
 
 def simulate(scenario: Scenario, steps: int | None = None, seed: int = 0, *, replicate: int | None = None,

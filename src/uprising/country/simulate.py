@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 
 from ..clock import Clock
 from ..kernels import codes
+from ..simulate import write_parquet
 from . import model as country_model
 from .scenario import CountryScenario
 
@@ -110,12 +111,7 @@ class CountryResult:
 
     def to_parquet(self, path: str | Path) -> Path:
         """Write the tidy table (the scenario, as JSON, in the file's metadata)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".partial")
-        pq.write_table(self.table, tmp)
-        tmp.replace(path)
-        return path
+        return write_parquet(self.table, path)
 
 
 def simulate_country(scenario: CountryScenario, seed: int = 0, replicate: int = 0, *,

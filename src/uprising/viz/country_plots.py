@@ -35,9 +35,9 @@ def _dates(ax) -> None:
     ax.grid(alpha=0.3)
 
 
-def _band(ax, x, runs: np.ndarray, colour: str, label: str) -> None:
-    """Median line and 5-95% band over runs (rows)."""
-    ax.plot(x, np.median(runs, axis=0), color=colour, lw=1.6, label=label)
+def _band(ax, x, runs: np.ndarray, colour: str, label: str, **line) -> None:
+    """Median line and 5-95% band over runs (rows); ``line`` styles the median line."""
+    ax.plot(x, np.median(runs, axis=0), color=colour, label=label, **{"lw": 1.6, **line})
     if runs.shape[0] > 1:
         ax.fill_between(x, np.percentile(runs, 5, axis=0), np.percentile(runs, 95, axis=0), color=colour,
                         alpha=0.2, lw=0)
@@ -137,9 +137,10 @@ def plot_compare(baseline: Sequence[CountryResult], variants: dict[str, Sequence
     fig, axes = plt.subplots(1, 2, figsize=(15, 5), gridspec_kw={"width_ratios": [1.3, 1]})
     ax = axes[0]
     palette = plt.get_cmap("tab10")
-    _band(ax, x, np.array([O.national_unrest(r) for r in baseline]), "#000000", "baseline")
     for k, (name, runs) in enumerate(variants.items()):
-        _band(ax, x, np.array([O.national_unrest(r) for r in runs]), palette(k), name)
+        _band(ax, x, np.array([O.national_unrest(r) for r in runs]), palette(k), name, lw=1.3)
+    # the baseline last and dashed, so that it shows where a variant follows it
+    _band(ax, x, np.array([O.national_unrest(r) for r in baseline]), "#000000", "baseline", ls="--", zorder=5)
     ax.set_ylabel("active + violent citizens (people)")
     ax.set_title("Unrest, all cities")
     _dates(ax)
