@@ -359,7 +359,7 @@ def compare_cmd(scenario_path: Path, variant_names: tuple[str, ...], replicates:
     out_dir.mkdir(parents=True, exist_ok=True)
     everything = [("baseline", base), *variants.items()]
     tasks = [t for _, sc in everything for t in E.tasks(sc, replicates, seed)]
-    click.echo(f"{scenario.name}: baseline and {len(variants)} variants x {_runs(replicates)} = {len(tasks)} runs",
+    click.echo(f"{scenario.name}: baseline and {len(variants)} variant{'s' if len(variants) != 1 else ''} x {_runs(replicates)} = {len(tasks)} runs",
                err=True)
     started = time.perf_counter()
     from .cli_experiments import _connect, _Progress
