@@ -324,6 +324,7 @@ def _drive(experiment: Experiment, store: ResultStore, box: list[cf.Executor], o
            pending: list[RunSpec], summary: RunSummary, progress: ProgressCallback | None, retries: int,
            max_in_flight: int | None) -> None:
     todo = len(pending)
+    fresh = {r.run_id for r in pending} - store.completed()  # not complete before this call
     queue: list[tuple[RunSpec, int]] = [(r, 0) for r in reversed(pending)]  # popped from the end: design order
     in_flight: dict[cf.Future, tuple[RunSpec, int]] = {}
     pool = box[0]
@@ -386,4 +387,7 @@ def _drive(experiment: Experiment, store: ResultStore, box: list[cf.Executor], o
         if own:
             _terminate(pool)
         summary.interrupted = True
+        # the files are the truth: a worker may have completed a run whose result had not come back yet
+        # (with another executor a run may still finish after this count; the next call will find it)
+        summary.completed = max(summary.completed, len(store.completed() & fresh))
         raise ExperimentInterrupted(summary) from None
