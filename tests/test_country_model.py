@@ -233,3 +233,26 @@ def test_every_step_keeps_the_citizens_and_the_snapshot_matches_the_counts(drawn
             counted["jailed"] = int(res.column("jailed")[i, k]) if hold else 0  # prisoners leave the streets
             assert seen == counted, (city, k)
             assert int((kinds == codes.EMPTY).sum()) == side * side - sum(seen.values())
+
+
+def test_a_result_table_reads_back_as_the_same_runs(tmp_path):
+    # what `uprising run` writes (the tidy table of several runs) rebuilds the runs exactly, so that plots,
+    # animations and reports can be made from the file alone
+    from uprising.country.simulate import read_country_results
+    from uprising.simulate import write_parquet
+    import pyarrow as pa
+
+    sc = two_towns()
+    runs = [simulate_country(sc, 2, r) for r in range(2)]
+    other = simulate_country(sc.replace({"rules.legitimacy": 0.8}), 2, 0)  # another scenario: left out
+    tables = [r.table for r in runs + [other]]
+    path = write_parquet(pa.concat_tables(tables).replace_schema_metadata(tables[0].schema.metadata),
+                         tmp_path / "runs.parquet")
+    back = read_country_results(path)
+    assert [(r.seed, r.replicate) for r in back] == [(2, 0), (2, 1)]
+    for a, b in zip(runs, back):
+        np.testing.assert_array_equal(a.counts, b.counts)
+        np.testing.assert_array_equal(a.citizens, b.citizens)
+        for name in REPORTED:
+            np.testing.assert_array_equal(a.reports[name], b.reports[name])
+        assert b.scenario == sc and b.run_id == a.run_id

@@ -170,6 +170,45 @@ def simulate_country(scenario: CountryScenario, seed: int = 0, replicate: int = 
     return CountryResult(scenario, seed, replicate, counts, reports, cm.ctx.agents.copy(), snapshots, wall)
 
 
+def read_country_results(path: str | Path) -> list[CountryResult]:
+    """The runs in a country result table (``uprising run``'s Parquet), rebuilt as :class:`CountryResult` objects.
+
+    The runs of the scenario stored in the file's metadata are rebuilt, in replicate order; rows of other
+    scenarios (a comparison's variants) are left out. Raises ``ValueError`` for a table of another kind.
+    """
+    table, scenario = read_country_parquet(path)
+    if scenario is None:
+        raise ValueError(f"{path}: not a country result table (no uprising.country_scenario in its metadata)")
+    want = scenario.hash()
+    names = [c.name for c in scenario.cities]
+    cols = {name: table.column(name).to_numpy() for name in table.column_names
+            if name in ("scenario_hash", "seed", "replicate", "step", "city", "citizens", *codes.OUT_ALL_NAMES,
+                        *REPORTED)}
+    city_index = {name: i for i, name in enumerate(names)}
+    out = []
+    keys = sorted({(int(s), int(r)) for h, s, r in zip(cols["scenario_hash"], cols["seed"], cols["replicate"])
+                   if h == want}, key=lambda k: (k[1], k[0]))
+    if not keys:
+        raise ValueError(f"{path}: no run of the scenario in its metadata ({scenario.name})")
+    for seed, replicate in keys:
+        rows = np.nonzero((cols["scenario_hash"] == want) & (cols["seed"] == seed) & (cols["replicate"] == replicate))[0]
+        city = np.array([city_index[c] for c in cols["city"][rows]])
+        step = cols["step"][rows].astype(np.int64)
+        n_step = int(step.max()) + 1
+        counts = np.zeros((len(names), n_step, codes.OUT_ALL_SIZE), dtype=np.int64)
+        for i, name in enumerate(codes.OUT_ALL_NAMES):
+            counts[city, step, i] = cols[name][rows]
+        reports = {}
+        for name in REPORTED:
+            arr = np.full((len(names), n_step), np.nan)
+            arr[city, step] = cols[name][rows]
+            reports[name] = arr
+        citizens = np.zeros(len(names), dtype=np.int64)
+        citizens[city] = cols["citizens"][rows]
+        out.append(CountryResult(scenario, seed, replicate, counts, reports, citizens))
+    return out
+
+
 def read_country_parquet(path: str | Path) -> tuple[pa.Table, CountryScenario | None]:
     """Read a country result table and the scenario stored in its metadata."""
     table = pq.read_table(path)
