@@ -238,11 +238,15 @@ def validate(quick: bool, root: Path, out: Path, fig_dir: Path, json_path: Path,
     click.echo(f"wrote {path} and its figures in {rel(fig_dir)} ({res.wall_seconds:.0f} s)")
 
 
+from .cli_app import register as _register_app  # noqa: E402
 from .cli_country import register as _register_country  # noqa: E402
 from .cli_experiments import register as _register_experiments  # noqa: E402
+from .cli_viz import register as _register_viz  # noqa: E402
 
 _register_experiments(cli)
 _register_country(cli)
+_register_viz(cli)
+_register_app(cli)
 
 
 def main(argv: list[str] | None = None) -> None:
