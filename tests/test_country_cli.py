@@ -164,3 +164,23 @@ def test_compare_with_an_unknown_variant_and_few_replicates_is_still_one_line(tm
                     "--out", str(tmp_path / "o"))
     assert_one_line_error(proc, str(TWO_TOWNS), "--variant", "no-such-thing", "allowed: baseline, no-troops")
     assert not (tmp_path / "o").exists()
+
+
+def test_run_keeps_the_lattices_of_its_first_replicate(tmp_path):
+    # --snapshot-every keeps replicate 0's lattices while it runs (no second run): each snapshot holds as many
+    # cells of each kind as the table says for that replicate, city and step
+    proc = uprising("run", str(TWO_TOWNS), "--replicates", "2", "--snapshot-every", "12", "--out", str(tmp_path),
+                    "--no-plot")
+    assert proc.returncode == 0, proc.stderr
+    snaps = np.load(tmp_path / "two-towns-seed0-snapshots.npz")
+    table = pq.read_table(tmp_path / "two-towns-seed0.parquet").to_pandas()
+    first = table[table.replicate == 0]
+    sc = two_towns()
+    for city in (c.name for c in sc.cities):
+        steps, kinds = snaps[f"{city}/steps"], snaps[f"{city}/kinds"]
+        assert steps.tolist() == [0, 12, 24, 36, 48]
+        for k, frame in zip(steps, kinds):
+            row = first[(first.city == city) & (first.step == k)].iloc[0]
+            for name, code in (("quiet", codes.QUIET), ("active", codes.ACTIVE), ("violent", codes.VIOLENT),
+                               ("cops", codes.COP)):
+                assert (frame == code).sum() == row[name], (city, k, name)

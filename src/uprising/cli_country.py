@@ -65,7 +65,7 @@ def _stem(text: str) -> str:
 
 
 def _ensemble(scenario, replicates: int, seed: int, workers: int | None, cluster: str | None, label: str,
-              executor=None):
+              executor=None, snapshot_every: int | None = None):
     """Run ``replicates`` runs with a progress bar. One run is made in this process, its cities advanced
     side by side in a thread per core, with progress over its steps."""
     import os
@@ -77,9 +77,9 @@ def _ensemble(scenario, replicates: int, seed: int, workers: int | None, cluster
     if replicates == 1 and cluster is None and executor is None:
         with _Progress(label, unit="steps") as bar:
             bar(0, scenario.clock.clock().ticks, None)
-            return [simulate_country(scenario, seed, 0, threads=os.cpu_count() or 1,
+            return [simulate_country(scenario, seed, 0, threads=os.cpu_count() or 1, snapshot_every=snapshot_every,
                                      progress=lambda done, total: bar(done, total, None), progress_every=6)]
-    tasks = E.tasks(scenario, replicates, seed)
+    tasks = E.tasks(scenario, replicates, seed, snapshot_every)
     with _Progress(label) as bar:
         progress = (lambda done, total: bar(done, total, None))
         progress(0, len(tasks))
@@ -136,9 +136,10 @@ def run_country(scenario_path: Path, seed: int, sets: tuple[str, ...], out_dir: 
     from rich.console import Console
     from rich.table import Table
 
+    import numpy as np
+
     from .country import fit as F
     from .country import observables as O
-    from .country.simulate import simulate_country
 
     scenario = load_country(scenario_path, sets)
     replicates = replicates or 10
@@ -149,7 +150,7 @@ def run_country(scenario_path: Path, seed: int, sets: tuple[str, ...], out_dir: 
                f"({1 / scenario.scale:g} residents per agent), {scenario.clock.clock().ticks} steps of "
                f"{scenario.clock.tick_hours:g} h, {_runs(replicates)}", err=True)
     started = time.perf_counter()
-    results = _ensemble(scenario, replicates, seed, workers, cluster, scenario.name)
+    results = _ensemble(scenario, replicates, seed, workers, cluster, scenario.name, snapshot_every=snapshot_every)
     wall = time.perf_counter() - started
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = _stem(f"{scenario.name}-seed{seed}")
@@ -158,8 +159,6 @@ def run_country(scenario_path: Path, seed: int, sets: tuple[str, ...], out_dir: 
     table = Table(title=f"{scenario.name} [{scenario.hash()}] seed {seed}: {_runs(replicates)}, median (5-95%)")
     table.add_column("figure")
     table.add_column("model", justify="right")
-    import numpy as np
-
     for key in ("peak_unrest", "detained_total", "deaths_total", "deaths_protesters", "deaths_security",
                 "deaths_bystanders", "injured_security", "site_attacks"):
         vals = np.array([s[key] for s in summaries], dtype=float)
@@ -184,12 +183,9 @@ def run_country(scenario_path: Path, seed: int, sets: tuple[str, ...], out_dir: 
     pq_path = _write_results(results, out_dir / f"{stem}.parquet")
     click.echo(f"table:   {pq_path} ({_runs(replicates)} x {len(scenario.cities)} cities x {results[0].steps + 1} steps)")
     if snapshot_every:
-        import numpy as np
-
-        snap = simulate_country(scenario, seed, 0, snapshot_every=snapshot_every)
-        path = out_dir / f"{stem}-snapshots.npz"
+        path = out_dir / f"{stem}-snapshots.npz"  # replicate 0 kept its lattices
         arrays = {}
-        for city, frames in snap.snapshots.items():
+        for city, frames in results[0].snapshots.items():
             arrays[f"{city}/steps"] = np.array(sorted(frames))
             arrays[f"{city}/kinds"] = np.stack([frames[k] for k in sorted(frames)])
         np.savez_compressed(path, **arrays)

@@ -22,14 +22,19 @@ Progress = Callable[[int, int], None]
 
 
 def run_task(task: dict[str, Any]) -> CountryResult:
-    """One run from plain data (the scenario as a mapping, the seed, the replicate): the executor's work item."""
+    """One run from plain data (the scenario as a mapping, the seed, the replicate, optionally
+    ``snapshot_every``): the executor's work item."""
     scenario = CountryScenario.from_dict(task["scenario"], source=task.get("source", "<task>"))
-    return simulate_country(scenario, task["seed"], task["replicate"])
+    return simulate_country(scenario, task["seed"], task["replicate"], snapshot_every=task.get("snapshot_every"))
 
 
-def tasks(scenario: CountryScenario, replicates: int, seed: int = 0) -> list[dict[str, Any]]:
+def tasks(scenario: CountryScenario, replicates: int, seed: int = 0,
+          snapshot_every: int | None = None) -> list[dict[str, Any]]:
+    """The work items of ``replicates`` runs; replicate 0 keeps lattice snapshots every ``snapshot_every`` steps."""
     data = scenario.to_dict()
-    return [{"scenario": data, "seed": seed, "replicate": r, "source": scenario.name} for r in range(replicates)]
+    return [{"scenario": data, "seed": seed, "replicate": r, "source": scenario.name,
+             **({"snapshot_every": snapshot_every} if snapshot_every and r == 0 else {})}
+            for r in range(replicates)]
 
 
 @contextlib.contextmanager
