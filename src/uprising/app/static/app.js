@@ -1,0 +1,568 @@
+// uprising explorer: the page. Talks to the server's JSON API (/api/...) only; draws with plotly.js
+// (served by the same server from the installed plotly package) and a canvas. No other host is contacted.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const COLOURS = {quiet: "#7570b3", active: "#d95f02", violent: "#7f0000", jailed: "#1b9e77",
+                 killed: "#000000", injured: "#e7298a"};
+const LABELS = {quiet: "quiet", active: "active", violent: "violent", jailed: "jailed",
+                killed: "killed (cumulative)", injured: "injured (cumulative)"};
+const ARM_COLOURS = ["#000000", "#d95f02", "#1b9e77", "#7570b3"];
+const KIND_COLOURS = [[244, 244, 244], [157, 180, 214], [242, 142, 43], [89, 161, 79], [31, 45, 90], [179, 0, 27]];
+const KIND_NAMES = ["empty", "quiet", "active", "jailed", "police", "violent"];
+const PLOT_CONFIG = {displaylogo: false, responsive: true, showLink: false, showSendToCloud: false,
+                     toImageButtonOptions: {format: "png", scale: 2}};
+const POLL_MS = 400;
+
+const state = {
+  scenario: null,     // the scenario's description from /api/scenarios/{id}
+  busy: null,         // the job this page is waiting for
+  runJob: null,       // the last finished run job
+  compareJob: null,   // the last finished comparison
+  latticeJob: null,   // the last finished lattice animation
+  map: null,
+  lattice: null,
+};
+window.uprisingState = state;
+
+class ApiFailure extends Error {}
+
+async function api(path, options = {}) {
+  let res;
+  try {
+    res = await fetch(path, options);
+  } catch (err) {
+    throw new ApiFailure("the server cannot be reached: " + err.message);
+  }
+  const type = res.headers.get("content-type") || "";
+  const body = type.includes("application/json") ? await res.json() : null;
+  if (!res.ok) {
+    throw new ApiFailure(body && body.error ? body.error : `HTTP ${res.status} ${res.statusText}`);
+  }
+  return body;
+}
+
+function post(path, body) {
+  return api(path, {method: "POST", headers: {"Content-Type": "application/json"},
+                    body: body === undefined ? undefined : JSON.stringify(body)});
+}
+
+function showMessage(text, kind = "error") {
+  const box = $("message");
+  box.textContent = text;
+  box.className = "message" + (kind === "error" ? "" : " " + kind);
+  box.hidden = false;
+}
+
+function clearMessage() {
+  $("message").hidden = true;
+  $("message").textContent = "";
+}
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "text") node.textContent = v;
+    else if (k === "dataset") Object.assign(node.dataset, v);
+    else if (v !== undefined && v !== null && v !== false) node.setAttribute(k, v === true ? "" : v);
+  }
+  for (const child of children) node.append(child);
+  return node;
+}
+
+function fmt(x) {
+  if (x === null || x === undefined || Number.isNaN(x)) return "-";
+  const a = Math.abs(x);
+  if (a >= 100) return Math.round(x).toLocaleString("en-GB");
+  if (a >= 10) return x.toFixed(1);
+  return x.toFixed(2);
+}
+
+// ---------------------------------------------------------------------------- scenarios and levers
+async function loadScenarios() {
+  const data = await api("/api/scenarios");
+  const select = $("scenario");
+  select.replaceChildren();
+  for (const s of data.scenarios) {
+    select.append(el("option", {value: s.id, text: `${s.name} (${s.cities} cities, ${s.steps} steps)`}));
+  }
+  if (!data.scenarios.length) {
+    showMessage("no country scenario in the scenarios folder");
+    return;
+  }
+  const preferred = data.scenarios.find((s) => s.id === "kazakhstan-2022");
+  select.value = preferred ? preferred.id : data.scenarios[0].id;
+  if (data.skipped.length) {
+    showMessage("skipped: " + data.skipped.map((s) => s.error).join("; "), "info");
+  }
+  await chooseScenario(select.value);
+}
+
+function leverInput(spec, prefix) {
+  const id = `${prefix}-${spec.key.replace(/[^A-Za-z0-9_-]/g, "_")}`;
+  let input;
+  if (spec.type === "bool") {
+    input = el("input", {type: "checkbox", id});
+    input.checked = Boolean(spec.default);
+  } else if (spec.type === "choice") {
+    input = el("select", {id});
+    for (const [value, label] of spec.choices) input.append(el("option", {value, text: label}));
+    input.value = spec.default;
+  } else if (spec.type === "time") {
+    input = el("input", {type: "datetime-local", id, step: 60, min: spec.min, max: spec.max});
+    input.value = spec.default;
+  } else {
+    input = el("input", {type: "number", id, min: spec.min, max: spec.max, step: spec.step ?? "any"});
+    input.value = spec.default;
+  }
+  input.dataset.key = spec.key;
+  input.dataset.type = spec.type;
+  input.dataset.default = spec.type === "bool" ? String(Boolean(spec.default)) : String(spec.default);
+  input.title = spec.help || "";
+  const row = el("div", {class: "lever"}, el("label", {for: id, text: spec.label, title: spec.help || ""}), input);
+  input.addEventListener("input", () => markChanged(input, row));
+  input.addEventListener("change", () => markChanged(input, row));
+  return row;
+}
+
+function markChanged(input, row) {
+  const now = input.type === "checkbox" ? String(input.checked) : input.value;
+  row.classList.toggle("changed", now !== input.dataset.default);
+}
+
+function buildForm(form, specs, prefix) {
+  form.replaceChildren();
+  const groups = new Map();
+  for (const spec of specs) {
+    if (!groups.has(spec.group)) {
+      const fs = el("fieldset", {}, el("legend", {text: spec.group}));
+      groups.set(spec.group, fs);
+      form.append(fs);
+    }
+    groups.get(spec.group).append(leverInput(spec, prefix));
+  }
+}
+
+function readForm(form) {
+  const out = {};
+  for (const input of form.querySelectorAll("[data-key]")) {
+    const type = input.dataset.type;
+    let value;
+    if (type === "bool") value = input.checked;
+    else if (type === "number") {
+      const text = input.value.trim();
+      value = text !== "" && Number.isFinite(Number(text)) ? Number(text) : text;
+    } else value = input.value;
+    out[input.dataset.key] = value;
+  }
+  return out;
+}
+
+async function chooseScenario(id) {
+  clearMessage();
+  const s = await api(`/api/scenarios/${encodeURIComponent(id)}`);
+  state.scenario = s;
+  state.runJob = state.compareJob = state.latticeJob = state.map = null;
+  $("scenario-description").textContent = `${s.description} (${s.clock.start} to ${s.clock.end}, ` +
+    `${s.clock.ticks} steps of ${s.clock.tick_hours} h; ${s.timezone || "local time"})`;
+  buildForm($("levers"), s.levers, "lever");
+  buildForm($("run-settings"), s.run, "run");
+  for (const select of [$("timeline-city"), $("lattice-city")]) {
+    select.replaceChildren();
+    if (select.id === "timeline-city") select.append(el("option", {value: "", text: "(choose a city)"}));
+    for (const c of s.cities) select.append(el("option", {value: c.name, text: c.name}));
+  }
+  $("lattice-city").value = s.cities[0].name;
+  const arms = $("compare-arms");
+  arms.replaceChildren(el("legend", {text: "Variants (1 to 3)"}));
+  const options = [{name: "levers", description: "the current levers"}, ...s.variants];
+  options.forEach((v, i) => {
+    const box = el("input", {type: "checkbox", value: v.name, id: `arm-${i}`});
+    if (i === 0 || (i === 1 && s.variants.length)) box.checked = true;
+    arms.append(el("label", {for: `arm-${i}`}, box, ` ${v.name}: ${v.description}`));
+  });
+  for (const id of ["chart-national", "chart-city", "chart-map", "chart-compare", "chart-diff"]) {
+    if (window.Plotly) Plotly.purge($(id));
+    delete $(id).dataset.job;
+  }
+  $("summary").textContent = "Set the levers and press Run.";
+  $("compare-table").replaceChildren();
+  $("downloads").replaceChildren();
+  clearLattice();
+}
+
+// ---------------------------------------------------------------------------- jobs
+function setBusy(job) {
+  state.busy = job;
+  for (const id of ["run", "compare-run", "lattice-run", "scenario"]) $(id).disabled = Boolean(job);
+  $("cancel").disabled = !job;
+}
+
+function showProgress(job) {
+  const share = job.total ? job.done / job.total : 0;
+  $("progress-bar").style.width = `${Math.round(100 * share)}%`;
+  $("progress-text").textContent = `${job.kind} ${job.id}: ${job.state}, ${job.done} / ${job.total} steps` +
+    ` (${job.elapsed.toFixed(1)} s)`;
+}
+
+async function startJob(body, onDone) {
+  clearMessage();
+  let job;
+  try {
+    job = await post("/api/jobs", {scenario: state.scenario.id, ...body});
+  } catch (err) {
+    showMessage(err.message);
+    return;
+  }
+  setBusy(job);
+  showProgress(job);
+  try {
+    while (job.state === "queued" || job.state === "running") {
+      await new Promise((r) => setTimeout(r, POLL_MS));
+      job = await api(`/api/jobs/${job.id}`);
+      showProgress(job);
+    }
+    if (job.state === "done") await onDone(job);
+    else if (job.state === "cancelled") showMessage(`${job.kind} ${job.id} was cancelled`, "info");
+    else showMessage(job.error || `${job.kind} ${job.id} failed`);
+  } catch (err) {
+    showMessage(err.message);
+  } finally {
+    setBusy(null);
+  }
+}
+
+async function cancelJob() {
+  if (!state.busy) return;
+  try {
+    await post(`/api/jobs/${state.busy.id}/cancel`);
+  } catch (err) {
+    showMessage(err.message);
+  }
+}
+
+function runBody() {
+  return {levers: readForm($("levers")), run: readForm($("run-settings"))};
+}
+
+// ---------------------------------------------------------------------------- timelines
+function bandTraces(x, band, colour, name, xa, ya, group, dash) {
+  return [
+    {x: x.concat([...x].reverse()), y: band.high.concat([...band.low].reverse()), type: "scatter",
+     mode: "lines", fill: "toself", fillcolor: colour + "33", line: {width: 0}, hoverinfo: "skip",
+     showlegend: false, legendgroup: group, xaxis: xa, yaxis: ya, name: name + " 5-95%"},
+    {x, y: band.median, type: "scatter", mode: "lines", line: {color: colour, width: 1.8, dash: dash || "solid"},
+     name, legendgroup: group, xaxis: xa, yaxis: ya},
+  ];
+}
+
+function drawTimeline(div, data, title) {
+  // three panels on one time axis: quiet; active, violent and jailed; killed and injured (cumulative)
+  const panels = [["y", ["quiet"]], ["y2", ["active", "violent", "jailed"]], ["y3", ["killed", "injured"]]];
+  const traces = [];
+  for (const [ya, names] of panels) {
+    for (const name of names) traces.push(...bandTraces(data.times, data.series[name], COLOURS[name], LABELS[name], "x", ya, name));
+  }
+  const layout = {
+    title: {text: title}, height: 560, margin: {l: 70, r: 20, t: 50, b: 40},
+    legend: {orientation: "h", y: -0.08},
+    xaxis: {anchor: "y3", type: "date"},
+    yaxis: {domain: [0.72, 1], title: {text: "quiet"}, rangemode: "tozero"},
+    yaxis2: {domain: [0.38, 0.68], title: {text: "people at once"}, rangemode: "tozero"},
+    yaxis3: {domain: [0, 0.34], title: {text: "cumulative"}, rangemode: "tozero"},
+  };
+  return Plotly.react(div, traces, layout, PLOT_CONFIG).then(() => { div.dataset.job = data.job; });
+}
+
+async function showRun(job) {
+  state.runJob = job;
+  const nat = await api(`/api/jobs/${job.id}/timeline`);
+  const sc = state.scenario;
+  await drawTimeline($("chart-national"), nat,
+    `${sc.name}: all cities (${nat.runs} runs, median and 5-95%; people)`);
+  const s = nat.summary;
+  $("summary").innerHTML = "";
+  $("summary").append(
+    `Run ${job.id}, ${s.runs} runs at ${s.residents_per_agent.toLocaleString("en-GB")} residents per agent ` +
+    `(${s.agents.toLocaleString("en-GB")} agents). Medians: peak unrest `, el("b", {text: fmt(s.peak_unrest)}),
+    ", deaths ", el("b", {text: fmt(s.deaths)}), ", detained ", el("b", {text: fmt(s.detained)}),
+    ", injured ", el("b", {text: fmt(s.injured)}), ".");
+  const city = $("timeline-city").value || sc.cities[0].name;
+  $("timeline-city").value = city;
+  await showCity(city);
+  await loadMap(job);
+  renderDownloads();
+  showMessage(`run ${job.id} done in ${job.elapsed.toFixed(1)} s`, "info");
+}
+
+async function showCity(city) {
+  if (!state.runJob || !city) return;
+  const data = await api(`/api/jobs/${state.runJob.id}/timeline?city=${encodeURIComponent(city)}`);
+  await drawTimeline($("chart-city"), data, `${city} (${data.runs} runs, median and 5-95%; people)`);
+}
+
+// ---------------------------------------------------------------------------- map
+async function loadMap(job) {
+  const data = await api(`/api/jobs/${job.id}/map`);
+  state.map = data;
+  const slider = $("map-slider");
+  slider.max = String(data.times.length - 1);
+  let k = 0;  // open at the time of the national peak
+  let best = -1;
+  for (let t = 0; t < data.times.length; t++) {
+    const total = data.unrest_per_1000.reduce((acc, row, i) => acc + row[t] * data.cities[i].population, 0);
+    if (total > best) { best = total; k = t; }
+  }
+  slider.value = String(k);
+  await drawMap();
+}
+
+function mapColours(k) {
+  return state.map.unrest_per_1000.map((row) => row[k]);
+}
+
+async function drawMap() {
+  const data = state.map;
+  if (!data) return;
+  const k = Number($("map-slider").value);
+  const traces = [];
+  for (const ring of state.scenario.outline || []) {
+    traces.push({x: ring.map((p) => p[0]), y: ring.map((p) => p[1]), type: "scatter", mode: "lines",
+                 line: {color: "#8a96a3", width: 1.2}, hoverinfo: "skip", showlegend: false, name: "outline"});
+  }
+  const biggest = Math.max(...data.cities.map((c) => c.population));
+  traces.push({
+    x: data.cities.map((c) => c.lon), y: data.cities.map((c) => c.lat), text: data.cities.map((c) => c.name),
+    type: "scatter", mode: "markers+text", textposition: "top right", name: "cities", showlegend: false,
+    customdata: data.cities.map((c) => c.population),
+    hovertemplate: "%{text}<br>%{marker.color:.2f} per 1,000<br>population %{customdata:,}<extra></extra>",
+    marker: {size: data.cities.map((c) => 10 + 34 * Math.sqrt(c.population / biggest)), color: mapColours(k),
+             cmin: 0, cmax: Math.max(data.max, 1e-6), colorscale: "YlOrRd", line: {color: "#333", width: 1},
+             colorbar: {title: {text: "active + violent<br>per 1,000"}}},
+  });
+  const lat = data.cities.reduce((a, c) => a + c.lat, 0) / data.cities.length;
+  const layout = {
+    height: 500, margin: {l: 50, r: 20, t: 40, b: 40}, title: {text: `Unrest by city at ${data.times[k].replace("T", " ")}`},
+    xaxis: {title: {text: "longitude (degrees east)"}, scaleanchor: "y", scaleratio: Math.cos(lat * Math.PI / 180),
+            showgrid: true, zeroline: false},
+    yaxis: {title: {text: "latitude (degrees north)"}, showgrid: true, zeroline: false},
+  };
+  $("map-time").textContent = data.times[k].replace("T", " ");
+  await Plotly.react($("chart-map"), traces, layout, PLOT_CONFIG);
+  $("chart-map").dataset.job = data.job;
+  $("chart-map").dataset.step = String(k);
+}
+
+// ---------------------------------------------------------------------------- lattice
+function clearLattice() {
+  if (state.lattice && state.lattice.timer) clearInterval(state.lattice.timer);
+  state.lattice = null;
+  const canvas = $("lattice-canvas");
+  canvas.getContext("2d").clearRect(0, 0, canvas.width, canvas.height);
+  $("lattice-play").disabled = true;
+  $("lattice-play").textContent = "Play";
+  $("lattice-slider").max = "0";
+  $("lattice-time").textContent = "";
+}
+
+async function showLattice(job) {
+  clearLattice();
+  state.latticeJob = job;
+  renderDownloads();
+  const meta = await api(`/api/jobs/${job.id}/lattice`);
+  const res = await fetch(`/api/jobs/${job.id}/lattice.bin`);
+  if (!res.ok) throw new ApiFailure(`lattice frames: HTTP ${res.status}`);
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  const cells = meta.width * meta.height;
+  if (bytes.length !== cells * meta.frames) throw new ApiFailure("lattice frames: unexpected size");
+  const off = document.createElement("canvas");
+  off.width = meta.width;
+  off.height = meta.height;
+  state.lattice = {meta, bytes, cells, off, image: off.getContext("2d").createImageData(meta.width, meta.height),
+                   frame: 0, timer: null, drawn: 0};
+  $("lattice-slider").max = String(meta.frames - 1);
+  $("lattice-slider").value = "0";
+  $("lattice-play").disabled = false;
+  drawFrame(0);
+  playLattice(true);
+}
+
+function drawFrame(i) {
+  const L = state.lattice;
+  if (!L) return;
+  L.frame = i;
+  const px = L.image.data;
+  const frame = L.bytes.subarray(i * L.cells, (i + 1) * L.cells);
+  for (let c = 0; c < L.cells; c++) {
+    const rgb = KIND_COLOURS[frame[c]] || [255, 0, 255];
+    px[4 * c] = rgb[0]; px[4 * c + 1] = rgb[1]; px[4 * c + 2] = rgb[2]; px[4 * c + 3] = 255;
+  }
+  L.off.getContext("2d").putImageData(L.image, 0, 0);
+  const canvas = $("lattice-canvas");
+  const longest = Math.max(L.meta.width, L.meta.height);
+  const zoom = longest >= 560 ? 560 / longest : Math.floor(560 / longest);  // whole pixels per cell when it fits
+  canvas.width = Math.round(L.meta.width * zoom);
+  canvas.height = Math.round(L.meta.height * zoom);
+  const ctx = canvas.getContext("2d");
+  ctx.imageSmoothingEnabled = false;
+  ctx.drawImage(L.off, 0, 0, canvas.width, canvas.height);
+  L.drawn += 1;
+  canvas.dataset.frame = String(i);
+  canvas.dataset.drawn = String(L.drawn);
+  $("lattice-slider").value = String(i);
+  $("lattice-time").textContent = `${L.meta.city}, ${L.meta.times[i].replace("T", " ")} (step ${L.meta.steps[i]}), ` +
+    `unrest ${fmt(L.meta.unrest_per_1000[i])} per 1,000`;
+}
+
+function playLattice(on) {
+  const L = state.lattice;
+  if (!L) return;
+  if (L.timer) { clearInterval(L.timer); L.timer = null; }
+  if (on) {
+    L.timer = setInterval(() => {
+      const next = L.frame + 1;
+      if (next >= L.meta.frames) { playLattice(false); return; }
+      drawFrame(next);
+    }, 120);
+  }
+  $("lattice-play").textContent = on ? "Pause" : "Play";
+}
+
+function legend() {
+  const box = $("lattice-legend");
+  box.replaceChildren();
+  KIND_NAMES.forEach((name, i) => {
+    const span = el("span", {text: name});
+    span.style.setProperty("--swatch", `rgb(${KIND_COLOURS[i].join(",")})`);
+    box.append(span);
+  });
+}
+
+// ---------------------------------------------------------------------------- compare
+async function showCompare(job) {
+  state.compareJob = job;
+  const data = await api(`/api/jobs/${job.id}/compare`);
+  const n = data.arms.length;
+  const gap = 0.03;
+  const width = (1 - gap * (n - 1)) / n;
+  const traces = [];
+  const layout = {height: 380, margin: {l: 70, r: 20, t: 60, b: 40}, showlegend: false,
+                  title: {text: `National unrest, active + violent (people; ${job.replicates} runs each, median and 5-95%)`},
+                  annotations: []};
+  let top = 0;
+  data.arms.forEach((arm, i) => {
+    const axis = i === 0 ? "" : String(i + 1);
+    traces.push(...bandTraces(data.times, arm.unrest, ARM_COLOURS[i % ARM_COLOURS.length], arm.name, "x" + axis,
+                              "y" + axis, arm.name, i === 0 ? "dash" : "solid"));
+    top = Math.max(top, ...arm.unrest.high);
+    layout["xaxis" + axis] = {domain: [i * (width + gap), i * (width + gap) + width], anchor: "y" + axis, type: "date"};
+    layout["yaxis" + axis] = {anchor: "x" + axis, rangemode: "tozero", showticklabels: i === 0,
+                              title: i === 0 ? {text: "people"} : undefined};
+    layout.annotations.push({text: `<b>${arm.name}</b>`, xref: "x" + axis + " domain", yref: "paper",
+                             x: 0.5, y: 1.0, showarrow: false, xanchor: "center", yanchor: "bottom"});
+  });
+  data.arms.forEach((arm, i) => { layout["yaxis" + (i === 0 ? "" : String(i + 1))].range = [0, top * 1.05 || 1]; });
+  await Plotly.react($("chart-compare"), traces, layout, PLOT_CONFIG);
+  $("chart-compare").dataset.job = job.id;
+
+  const keys = ["deaths_total", "deaths_security", "detained_total", "peak_unrest", "unrest_person_days"];
+  const diff = [];
+  data.arms.slice(1).forEach((arm, j) => {
+    const rows = data.rows.filter((r) => r.variant === arm.name && keys.includes(r.outcome));
+    const pct = (v, r) => 100 * v / (Math.abs(r.baseline_mean) || 1);
+    diff.push({
+      type: "scatter", mode: "markers", name: arm.name, marker: {color: ARM_COLOURS[(j + 1) % ARM_COLOURS.length], size: 9},
+      y: rows.map((r) => `${arm.name}: ${r.label}`), x: rows.map((r) => pct(r.difference, r)),
+      error_x: {type: "data", symmetric: false, array: rows.map((r) => pct(r.difference_ci_high - r.difference, r)),
+                arrayminus: rows.map((r) => pct(r.difference - r.difference_ci_low, r))},
+      text: rows.map((r) => `${fmt(r.difference)} ${r.unit} (95% CI ${fmt(r.difference_ci_low)} to ${fmt(r.difference_ci_high)})`),
+      hovertemplate: "%{y}<br>%{x:.1f}% of the baseline<br>%{text}<extra></extra>",
+    });
+  });
+  await Plotly.react($("chart-diff"), diff, {
+    height: 120 + 34 * keys.length * (n - 1), margin: {l: 260, r: 20, t: 40, b: 50},
+    title: {text: "Variant minus baseline, % of the baseline mean (95% CI, paired by seed)"},
+    xaxis: {zeroline: true, zerolinecolor: "#888"}, yaxis: {autorange: "reversed"}, showlegend: false,
+  }, PLOT_CONFIG);
+  $("chart-diff").dataset.job = job.id;
+
+  const table = el("table");
+  table.append(el("tr", {}, ...["variant", "outcome", "baseline (95% CI)", "variant (95% CI)", "difference (95% CI)"]
+    .map((h) => el("th", {text: h}))));
+  for (const r of data.rows) {
+    const sig = r.difference_ci_low > 0 || r.difference_ci_high < 0;
+    table.append(el("tr", {},
+      el("td", {text: r.variant}), el("td", {text: r.label}),
+      el("td", {text: `${fmt(r.baseline_mean)} (${fmt(r.baseline_ci_low)} to ${fmt(r.baseline_ci_high)})`}),
+      el("td", {text: `${fmt(r.variant_mean)} (${fmt(r.variant_ci_low)} to ${fmt(r.variant_ci_high)})`}),
+      el("td", {class: sig ? "sig" : null,
+                text: `${fmt(r.difference)} (${fmt(r.difference_ci_low)} to ${fmt(r.difference_ci_high)})`})));
+  }
+  $("compare-table").replaceChildren(table);
+  renderDownloads();
+  showMessage(`comparison ${job.id} done in ${job.elapsed.toFixed(1)} s`, "info");
+}
+
+// ---------------------------------------------------------------------------- downloads
+function renderDownloads() {
+  const box = $("downloads");
+  box.replaceChildren();
+  const figures = {run: ["cities", "record", "map"], compare: ["compare"], lattice: []};
+  for (const [title, job] of [["Last run", state.runJob], ["Last comparison", state.compareJob],
+                              ["Last lattice", state.latticeJob]]) {
+    if (!job) continue;
+    const list = el("ul");
+    for (const [label, path] of Object.entries(job.files || {})) {
+      list.append(el("li", {}, el("a", {href: `/api/download?path=${encodeURIComponent(path)}`, download: "",
+                                       class: "download", dataset: {path}, text: label}), ` (${path})`));
+    }
+    for (const f of figures[job.kind]) {
+      list.append(el("li", {}, el("a", {href: `/api/jobs/${job.id}/figure/${f}.png`, download: "", class: "download",
+                                       text: `figure: ${f} (PNG)`})));
+    }
+    const what = job.kind === "lattice" ? `${job.city}, replicate 0` : `${job.replicates} runs`;
+    box.append(el("h3", {text: `${title}: ${job.id} (${what} at scale ${job.scale})`}), list);
+  }
+}
+
+// ---------------------------------------------------------------------------- wiring
+function showTab(name) {
+  for (const b of document.querySelectorAll(".tab")) b.classList.toggle("active", b.dataset.tab === name);
+  for (const body of document.querySelectorAll(".tab-body")) body.hidden = body.id !== `tab-${name}`;
+  for (const div of document.querySelectorAll(`#tab-${name} .chart`)) {
+    if (div.data && window.Plotly) Plotly.Plots.resize(div);
+  }
+}
+
+function wire() {
+  for (const b of document.querySelectorAll(".tab")) b.addEventListener("click", () => showTab(b.dataset.tab));
+  $("scenario").addEventListener("change", (e) => chooseScenario(e.target.value).catch((err) => showMessage(err.message)));
+  $("run").addEventListener("click", () => startJob({kind: "run", ...runBody()}, showRun));
+  $("cancel").addEventListener("click", cancelJob);
+  $("reset").addEventListener("click", () => {
+    buildForm($("levers"), state.scenario.levers, "lever");
+    buildForm($("run-settings"), state.scenario.run, "run");
+  });
+  $("timeline-city").addEventListener("change", (e) => showCity(e.target.value).catch((err) => showMessage(err.message)));
+  $("map-slider").addEventListener("input", () => drawMap().catch((err) => showMessage(err.message)));
+  $("lattice-run").addEventListener("click", () =>
+    startJob({kind: "lattice", city: $("lattice-city").value, ...runBody()}, showLattice));
+  $("lattice-play").addEventListener("click", () => {
+    const L = state.lattice;
+    if (!L) return;
+    if (!L.timer && L.frame >= L.meta.frames - 1) drawFrame(0);
+    playLattice(!L.timer);
+  });
+  $("lattice-slider").addEventListener("input", (e) => { playLattice(false); drawFrame(Number(e.target.value)); });
+  $("compare-run").addEventListener("click", () => {
+    const arms = [...document.querySelectorAll("#compare-arms input:checked")].map((b) => b.value);
+    startJob({kind: "compare", arms, ...runBody()}, showCompare);
+  });
+  legend();
+}
+
+window.addEventListener("DOMContentLoaded", () => {
+  wire();
+  if (!window.Plotly) showMessage("plotly.js did not load from /vendor/plotly.min.js");
+  loadScenarios().catch((err) => showMessage(err.message));
+});

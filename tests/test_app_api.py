@@ -1,0 +1,365 @@
+"""The web explorer's JSON API (FastAPI's TestClient): scenarios and levers, jobs with progress, cancelling,
+two jobs at once, results equal to the driver's runs, one-line errors, downloads kept inside the results
+folder, and assets served locally (no CDN)."""
+
+from __future__ import annotations
+
+import importlib.resources
+import re
+import threading
+import time
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from fastapi.testclient import TestClient
+
+from app_helpers import TOWNS, assert_one_line_error, counts_by_run, scenarios_folder, wait_job
+from uprising.app import levers as L
+from uprising.app.server import create_app, plotly_js
+from uprising.country.scenario import CountryScenario
+from uprising.country.simulate import simulate_country
+from uprising.scenario import ScenarioError
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory):
+    root = tmp_path_factory.mktemp("app")
+    return scenarios_folder(root / "scenarios"), root / "results"
+
+
+@pytest.fixture(scope="module")
+def client(folders):
+    scenarios, results = folders
+    with TestClient(create_app(results, scenarios)) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def towns(folders):
+    return CountryScenario.load(folders[0] / "two-towns.toml")
+
+
+def start(client, **body):
+    res = client.post("/api/jobs", json={"scenario": "two-towns", **body})
+    assert res.status_code == 202, res.text
+    return res.json()
+
+
+# ---------------------------------------------------------------------- scenarios and levers
+def test_scenarios_are_the_country_files_and_their_levers_come_from_the_file(client):
+    listed = client.get("/api/scenarios").json()
+    assert [s["id"] for s in listed["scenarios"]] == ["two-towns"]  # the Model I file is not a country
+    s = client.get("/api/scenarios/two-towns").json()
+    assert [c["name"] for c in s["cities"]] == list(TOWNS)
+    levers = {lv["key"]: lv for lv in s["levers"]}
+    assert levers["price.peak"]["default"] == 120.0
+    assert levers["price.caps"]["default"] == "file" and levers["price.caps_at"]["default"] == "2022-01-02T12:00"
+    assert levers["intervention.troops"]["default"] == 2000 and levers["intervention.role"]["default"] == "guard"
+    assert levers["intervention.arrive"]["default"] == "2022-01-02T00:00"
+    assert levers["intervention.leave"]["default"] == "2022-01-02T20:00"
+    assert levers["shoot_order.on"]["default"] is True and levers["shoot_order.at"]["default"] == "2022-01-02T06:00"
+    assert levers["blackout.level"]["default"] == 0.9
+    assert levers["shock.cabinet-falls"]["default"] == -0.02
+    assert levers["police.per_1000"]["default"] == 57.0
+    run = {r["key"]: r for r in s["run"]}
+    assert run["scale"]["max"] == 0.05 and run["replicates"]["max"] == 20
+    assert {v["name"] for v in s["variants"]} == {"no-troops", "no-shoot-order", "late-cap", "no-blackout"}
+    assert s["outline"] and len(s["outline"][0]) > 50  # the shipped outline (the towns lie in Kazakhstan)
+
+
+def test_levers_at_their_defaults_leave_the_scenario_as_it_is(towns):
+    assert L.apply_levers(towns, {}).hash() == towns.hash()
+    defaults = {s["key"]: s["default"] for s in L.lever_specs(towns)}
+    assert L.apply_levers(towns, defaults).hash() == towns.hash()
+    assert L.apply_levers(towns, {}, scale=0.02).hash() == towns.replace({"scale": 0.02}).hash()
+
+
+def test_levers_edit_the_events_and_cities_they_name(towns):
+    s = L.apply_levers(towns, {"police.per_1000": 40, "price.peak": 150, "price.caps": "at",
+                               "price.caps_at": "2022-01-01T18:00", "intervention.troops": 1000,
+                               "intervention.role": "arrest", "intervention.arrive": "2022-01-01T12:00",
+                               "shoot_order.at": "2022-01-01T09:00", "blackout.level": 0.5,
+                               "shock.cabinet-falls": 0.01})
+    ev = {e.id: e for e in s.events}
+    assert [c.police_per_1000 for c in s.cities] == [40, 40, 40]
+    assert ev["price-rise"].price == 150 and str(ev["cap"].at) == "2022-01-01 18:00:00"
+    assert ev["troops"].troops == {"Oilton": 1000} and ev["troops"].role == "arrest"
+    assert str(ev["troops"].start) == "2022-01-01 12:00:00" and str(ev["troops"].end) == "2022-01-02 20:00:00"
+    assert str(ev["shoot-order"].at) == "2022-01-01 09:00:00"
+    assert ev["blackout"].level == 0.5 and ev["cabinet-falls"].delta == 0.01
+    off = L.apply_levers(towns, {"price.caps": "none", "intervention.on": False, "shoot_order.on": False,
+                                 "blackout.on": False})
+    kinds = [e.kind for e in off.events]
+    assert "intervention" not in kinds and "shoot_order" not in kinds and "blackout" not in kinds
+    assert [e.id for e in off.events if e.kind == "price"] == ["price-rise"]
+    # an order is added where the file has none, for every city
+    again = L.apply_levers(off, {"shoot_order.on": True, "shoot_order.at": "2022-01-02T00:00"})
+    order = [e for e in again.events if e.kind == "shoot_order"]
+    assert len(order) == 1 and order[0].cities == ["all"] and str(order[0].at) == "2022-01-02 00:00:00"
+
+
+def test_troops_are_split_in_the_files_proportions():
+    assert L._split(2030, [1500, 530]) == [1500, 530]
+    assert L._split(1000, [1500, 530]) == [739, 261]
+    assert sum(L._split(7, [1, 1, 1])) == 7
+
+
+@pytest.mark.parametrize("levers, words", [
+    ({"police.per_1000": -1}, ["police.per_1000", "[0, 500]"]),
+    ({"police.per_1000": "many"}, ["police.per_1000", "expected a number"]),
+    ({"blackout.level": 1.5}, ["blackout.level", "[0, 1]"]),
+    ({"price.caps": "sometimes"}, ["price.caps", "file | at | none"]),
+    ({"shoot_order.at": "2022-13-45T99:00"}, ["shoot_order.at", "not a time", "YYYY-MM-DDTHH:MM"]),
+    ({"intervention.arrive": "2023-01-01T00:00"}, ["intervention.arrive", "outside the run"]),
+    ({"intervention.arrive": "2022-01-02T22:00"}, ["intervention.arrive", "arrive before it leaves"]),
+    ({"intervention.on": "yes"}, ["intervention.on", "true or false"]),
+    ({"legitimacy": 0.5}, ["unknown lever", "police.per_1000"]),
+])
+def test_bad_levers_raise_one_line_naming_the_lever(towns, levers, words):
+    with pytest.raises(ScenarioError) as err:
+        L.apply_levers(towns, levers)
+    text = str(err.value)
+    assert "\n" not in text and text.startswith("levers: ")
+    for word in words:
+        assert word in text, (word, text)
+
+
+# ---------------------------------------------------------------------- jobs
+def test_a_job_runs_to_the_end_with_its_progress_and_writes_its_tables(client, folders, towns):
+    job = start(client, run={"replicates": 2, "seed": 3, "scale": 0.01}, levers={"police.per_1000": 50})
+    assert job["state"] in ("queued", "running", "done") and job["total"] == 2 * 48
+    seen = wait_job(client, job["id"])
+    assert seen[-1]["state"] == "done", seen[-1]
+    done = [s["done"] for s in seen]
+    assert done == sorted(done) and done[-1] == seen[-1]["total"] == 96
+    files = seen[-1]["files"]
+    results = folders[1]
+    assert files["runs (CSV)"] == f"app/{job['id']}/runs.csv"
+    table = pq.read_table(results / files["runs (Parquet)"])
+    assert table.num_rows == 2 * 3 * 49 and set(table.column("seed").to_pylist()) == {3}
+    csv_text = (results / files["runs (CSV)"]).read_text()
+    assert csv_text.count("\n") == 2 * 3 * 49 + 1 and '"city"' in csv_text.splitlines()[0]
+    # the results are the driver's runs of the edited scenario
+    edited = towns.replace({"cities.*.police_per_1000": 50, "scale": 0.01})
+    direct = [simulate_country(edited, 3, r) for r in range(2)]
+    nat = client.get(f"/api/jobs/{job['id']}/timeline").json()
+    assert len(nat["times"]) == 49 and nat["times"][0] == "2022-01-01T00:00"
+    active = np.array([r.national("active") / r.scale for r in direct])
+    assert np.allclose(nat["series"]["active"]["median"], np.median(active, axis=0), atol=1e-3)
+    assert np.allclose(nat["series"]["active"]["high"], np.percentile(active, 95, axis=0), atol=1e-3)
+    killed = np.array([np.cumsum(np.r_[0, (r.national("killed_protesters") + r.national("killed_bystanders")
+                                           + r.national("killed_security"))[1:]]) / r.scale for r in direct])
+    assert np.allclose(nat["series"]["killed"]["median"], np.median(killed, axis=0), atol=1e-3)
+    city = client.get(f"/api/jobs/{job['id']}/timeline", params={"city": "Portville"}).json()
+    jailed = np.array([r.column("jailed")[1] / r.scale for r in direct])
+    assert np.allclose(city["series"]["jailed"]["median"], np.median(jailed, axis=0), atol=1e-3)
+    m = client.get(f"/api/jobs/{job['id']}/map").json()
+    share = np.median([r.unrest() * 1000.0 / r.citizens[:, None] for r in direct], axis=0)
+    assert np.allclose(m["unrest_per_1000"], share, atol=1e-3) and [c["name"] for c in m["cities"]] == list(TOWNS)
+
+
+def test_cancel_stops_a_long_job_within_a_few_steps(client):
+    job = start(client, run={"replicates": 20, "scale": 0.05})
+    total = job["total"]
+    seen = wait_job(client, job["id"], until=("running",))
+    while seen[-1]["done"] == 0:
+        seen = wait_job(client, job["id"], until=("running",))
+    asked = time.monotonic()
+    assert client.get("/api/scenarios").status_code == 200  # the server answers while the job runs
+    assert time.monotonic() - asked < 1.0
+    assert client.get(f"/api/jobs/{job['id']}").json()["state"] == "running"
+    res = client.post(f"/api/jobs/{job['id']}/cancel")
+    asked = time.monotonic()
+    assert res.status_code == 200
+    final = wait_job(client, job["id"], timeout=10)[-1]
+    assert final["state"] == "cancelled", final
+    assert time.monotonic() - asked < 3.0
+    assert 0 < final["done"] < total / 4, final  # stopped in its first replicates, not run out
+    assert_one_line_error(client.get(f"/api/jobs/{job['id']}/timeline"), 409, "cancelled")
+
+
+def test_two_jobs_at_once_keep_their_own_results(client, folders, towns):
+    """Two tabs: different levers, started together, each job's table is the driver's runs of its own levers."""
+    levers_a = {"police.per_1000": 30, "shoot_order.on": False}
+    levers_b = {"police.per_1000": 80, "price.peak": 200}
+    ids = {}
+
+    def tab(name, levers):
+        ids[name] = start(client, levers=levers, run={"replicates": 3, "seed": 11, "scale": 0.02})["id"]
+
+    threads = [threading.Thread(target=tab, args=("a", levers_a)), threading.Thread(target=tab, args=("b", levers_b))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    statuses = {name: wait_job(client, job_id) for name, job_id in ids.items()}
+    assert all(s[-1]["state"] == "done" for s in statuses.values())
+    a, b = statuses["a"][-1], statuses["b"][-1]
+    assert a["started"] < b["finished"] and b["started"] < a["finished"]  # they ran at the same time
+    tables = {}
+    for name, levers in (("a", levers_a), ("b", levers_b)):
+        edited = L.apply_levers(towns, levers, scale=0.02)
+        got = counts_by_run(folders[1] / "app" / ids[name] / "runs.parquet")
+        assert sorted(got) == [(11, 0), (11, 1), (11, 2)]
+        for rep in range(3):
+            r = simulate_country(edited, 11, rep)
+            want = np.stack([r.column(c) for c in ("quiet", "active", "violent", "jailed", "killed_protesters")], axis=-1)
+            assert np.array_equal(got[(11, rep)], want), (name, rep)
+        tables[name] = got
+    assert not np.array_equal(tables["a"][(11, 0)], tables["b"][(11, 0)])
+
+
+def test_a_comparison_pairs_variants_with_the_baseline_on_the_same_seeds(client, folders, towns):
+    job = start(client, kind="compare", arms=["no-troops", "levers"], levers={"police.per_1000": 30},
+                run={"replicates": 3, "seed": 2})
+    seen = wait_job(client, job["id"])
+    assert seen[-1]["state"] == "done" and seen[-1]["total"] == 3 * 3 * 48
+    data = client.get(f"/api/jobs/{job['id']}/compare").json()
+    assert [a["name"] for a in data["arms"]] == ["baseline", "no-troops", "levers"]
+    rows = {(r["variant"], r["outcome"]): r for r in data["rows"]}
+    assert len(rows) == 2 * 9 and "| no-troops |" in data["markdown"]
+    base = [simulate_country(towns.replace({"scale": 0.01}), 2, r) for r in range(3)]
+    lever = [simulate_country(L.apply_levers(towns, {"police.per_1000": 30}, scale=0.01), 2, r) for r in range(3)]
+    peak = lambda runs: np.array([(r.unrest().sum(axis=0) / r.scale).max() for r in runs])  # noqa: E731
+    row = rows[("levers", "peak_unrest")]
+    assert row["baseline_mean"] == pytest.approx(peak(base).mean())
+    assert row["difference"] == pytest.approx((peak(lever) - peak(base)).mean())
+    assert row["difference_ci_low"] <= row["difference"] <= row["difference_ci_high"]
+    table = pq.read_table(folders[1] / "app" / job["id"] / "runs.parquet")
+    assert set(table.column("arm").to_pylist()) == {"baseline", "no-troops", "levers"}
+    assert (folders[1] / "app" / job["id"] / "compare.csv").read_text().startswith("\"variant\",")
+    png = client.get(f"/api/jobs/{job['id']}/figure/compare.png")
+    assert png.status_code == 200 and png.content[:8] == PNG and len(png.content) > 5000
+
+
+def test_a_lattice_job_returns_the_snapshots_of_one_city(client, towns):
+    job = start(client, kind="lattice", city="Hilltop", run={"seed": 4})
+    assert wait_job(client, job["id"])[-1]["state"] == "done"
+    meta = client.get(f"/api/jobs/{job['id']}/lattice").json()
+    frames = client.get(f"/api/jobs/{job['id']}/lattice.bin").content
+    w, h, n = meta["width"], meta["height"], meta["frames"]
+    assert n == len(meta["steps"]) == len(meta["times"]) > 10 and len(frames) == n * w * h
+    kinds = np.frombuffer(frames, dtype=np.uint8).reshape(n, h, w)
+    direct = simulate_country(towns.replace({"scale": 0.01}), 4, 0, snapshot_every=meta["every"],
+                              snapshot_cities=["Hilltop"]).snapshots["Hilltop"]
+    assert meta["steps"] == sorted(direct)
+    for i, k in enumerate(meta["steps"]):
+        assert np.array_equal(kinds[i], direct[k])
+    assert set(np.unique(kinds)) <= {0, 1, 2, 3, 4, 5}
+
+
+def test_run_figures_are_pngs_drawn_by_the_server(client):
+    job = start(client, run={"replicates": 2})
+    assert wait_job(client, job["id"])[-1]["state"] == "done"
+    for kind in ("cities", "map", "record"):
+        res = client.get(f"/api/jobs/{job['id']}/figure/{kind}.png")
+        assert res.status_code == 200 and res.content[:8] == PNG, kind
+        assert "attachment" in res.headers["content-disposition"]
+    assert_one_line_error(client.get(f"/api/jobs/{job['id']}/figure/compare.png"), 422, "cities.png")
+
+
+# ---------------------------------------------------------------------- bad input
+@pytest.mark.parametrize("body, status, words", [
+    ({"scenario": "two-towns", "run": {"scale": 0.5}}, 422, ["scale", "(0, 0.05]", "0.5"]),
+    ({"scenario": "two-towns", "run": {"scale": 0}}, 422, ["scale", "(0, 0.05]"]),
+    ({"scenario": "two-towns", "run": {"replicates": 21}}, 422, ["replicates", "[1, 20]"]),
+    ({"scenario": "two-towns", "run": {"replicates": 2.5}}, 422, ["replicates", "whole number"]),
+    ({"scenario": "two-towns", "run": {"steps": 5}}, 422, ["steps", "unknown run setting"]),
+    ({"scenario": "atlantis"}, 404, ["unknown scenario 'atlantis'", "two-towns"]),
+    ({"scenario": "../two-towns"}, 404, ["unknown scenario"]),
+    ({"scenario": "two-towns", "levers": {"police.per_1000": 9999}}, 422, ["police.per_1000", "[0, 500]"]),
+    ({"scenario": "two-towns", "levers": {"police.per_1000": 480}}, 422, ["police_per_1000", "do not fit"]),
+    ({"scenario": "two-towns", "levers": {"price.caps": "at", "price.caps_at": "soon"}}, 422,
+     ["price.caps_at", "not a time: 'soon'"]),
+    ({"scenario": "two-towns", "levers": {"price.caps_at": "2022-02-30T10:00"}}, 422, ["price.caps_at", "not a time"]),
+    ({"scenario": "two-towns", "levers": {"nope": 1}}, 422, ["nope", "unknown lever"]),
+    ({"scenario": "two-towns", "kind": "compare", "arms": ["no-such"]}, 422, ["unknown variant 'no-such'", "levers"]),
+    ({"scenario": "two-towns", "kind": "compare", "arms": []}, 422, ["arms", "1 to 3"]),
+    ({"scenario": "two-towns", "kind": "lattice", "city": "Gotham"}, 422, ["unknown city 'Gotham'", "Oilton"]),
+    ({"scenario": "two-towns", "kind": "dance"}, 422, ["kind"]),
+    ({"scenario": "two-towns", "extra": 1}, 422, ["extra"]),
+    ({"levers": {}}, 422, ["scenario"]),
+])
+def test_bad_input_gets_one_line_json_errors(client, body, status, words):
+    assert_one_line_error(client.post("/api/jobs", json=body), status, *words)
+
+
+def test_malformed_requests_and_unknown_things_get_one_line_errors(client):
+    assert_one_line_error(client.post("/api/jobs", content=b"{not json", headers={"content-type": "application/json"}),
+                          422, "not valid JSON")
+    assert_one_line_error(client.get("/api/scenarios/atlantis"), 404, "unknown scenario")
+    assert_one_line_error(client.get("/api/jobs/123456789abc"), 404, "unknown job")
+    assert_one_line_error(client.post("/api/jobs/123456789abc/cancel"), 404, "unknown job")
+    assert_one_line_error(client.get("/api/nothing-here"), 404, "not found")
+
+
+def test_results_of_a_running_job_are_refused_until_it_is_done(client):
+    job = start(client, run={"replicates": 20, "scale": 0.05})
+    assert_one_line_error(client.get(f"/api/jobs/{job['id']}/timeline"), 409, job["id"])
+    client.post(f"/api/jobs/{job['id']}/cancel")
+    assert wait_job(client, job["id"], timeout=10)[-1]["state"] == "cancelled"
+
+
+# ---------------------------------------------------------------------- downloads
+@pytest.fixture(scope="module")
+def finished_job(client):
+    job = start(client, run={"replicates": 1})
+    assert wait_job(client, job["id"])[-1]["state"] == "done"
+    return client.get(f"/api/jobs/{job['id']}").json()
+
+
+def test_a_download_serves_a_file_of_the_results_folder(client, finished_job):
+    res = client.get("/api/download", params={"path": finished_job["files"]["runs (CSV)"]})
+    assert res.status_code == 200 and res.text.startswith('"run_id"')
+    assert 'filename="runs.csv"' in res.headers["content-disposition"]
+    res = client.get("/api/download", params={"path": finished_job["files"]["runs (Parquet)"]})
+    assert res.status_code == 200 and res.content[:4] == b"PAR1"
+
+
+@pytest.mark.parametrize("query, status, words", [
+    ("path=../x", 400, ["'../x'", "'..' is not allowed"]),
+    ("path=..%2F..%2Fetc%2Fpasswd", 400, ["'..' is not allowed"]),
+    ("path=%2e%2e%2fscenarios%2ftwo-towns.toml", 400, ["'..' is not allowed"]),
+    ("path=app/..%5C..%5Cscenarios%5Ctwo-towns.toml", 400, ["'..' is not allowed"]),
+    ("path=%2Fetc%2Fpasswd", 400, ["absolute"]),
+    ("path=C:%5Cwindows%5Cwin.ini", 400, ["absolute"]),
+    ("path=app/none.csv", 404, ["no such file"]),
+    ("path=", 400, ["path"]),
+    ("path=app%00x", 400, ["NUL"]),
+])
+def test_download_refuses_paths_outside_the_results_folder(client, finished_job, query, status, words):
+    assert_one_line_error(client.get("/api/download?" + query), status, *words)
+
+
+def test_download_refuses_a_link_that_leads_out_of_the_results_folder(client, folders, finished_job):
+    scenarios, results = folders
+    link = results / "app" / "escape.toml"
+    link.symlink_to(scenarios / "two-towns.toml")
+    try:
+        assert_one_line_error(client.get("/api/download", params={"path": "app/escape.toml"}), 400,
+                              "outside the results folder")
+    finally:
+        link.unlink()
+
+
+# ---------------------------------------------------------------------- offline assets
+def test_every_asset_is_served_by_the_app_itself(client):
+    page = client.get("/")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    static = importlib.resources.files("uprising.app").joinpath("static")
+    texts = {name: static.joinpath(name).read_text(encoding="utf-8") for name in ("index.html", "app.js", "app.css")}
+    for name, text in texts.items():
+        assert not re.search(r"https?://", text), f"{name} names an external URL"
+        assert "@import" not in text and "fonts.googleapis" not in text
+    refs = re.findall(r'(?:src|href)="([^"]+)"', texts["index.html"])
+    assert refs and all(ref.startswith("/") and not ref.startswith("//") or ref.startswith("data:") for ref in refs)
+    for ref in refs:
+        if not ref.startswith("data:"):
+            assert client.get(ref).status_code == 200, ref
+    js = client.get("/vendor/plotly.min.js")
+    assert js.status_code == 200 and js.content == plotly_js().read_bytes() and b"plotly.js" in js.content[:200]
+    assert client.get("/static/app.js").text == texts["app.js"]

@@ -1,0 +1,273 @@
+"""The web explorer in a real browser: Debian's chromium driven by Playwright, against ``uprising serve``
+started as a user starts it (a fresh process on 127.0.0.1, a free port).
+
+The page is loaded, a lever changed, runs made and their charts checked for data, the map's time slider
+moved, a lattice animated, two variants compared, a CSV downloaded, a run cancelled and a screenshot
+checked for content. Every request the page makes must go to the local server. CI installs chromium
+(.ci/run); without it these tests fail, they do not skip.
+"""
+
+from __future__ import annotations
+
+import io
+import queue
+import re
+import subprocess
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+import pytest
+
+from app_helpers import TOWNS, scenarios_folder
+from conftest import cli_cmd
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """``uprising serve --port 0`` in a fresh process; its address from the line it prints."""
+    root = tmp_path_factory.mktemp("serve")
+    folder = scenarios_folder(root / "scenarios", kazakhstan=True)
+    proc = subprocess.Popen(cli_cmd("serve", "--port", "0", "--results", str(root / "results"), "--scenarios",
+                                    str(folder)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=root)
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+    try:
+        first = lines.get(timeout=60)
+    except queue.Empty:
+        proc.kill()
+        pytest.fail("uprising serve printed no address in 60 s: " + proc.stderr.read()[-2000:])
+    match = re.search(r"http://127\.0\.0\.1:\d+/", first)
+    assert match, first
+    yield match.group(0), root / "results"
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    err = proc.stderr.read()
+    assert "Traceback" not in err, err[-3000:]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.is_file():
+        pytest.fail(f"{CHROMIUM} is missing: the browser tests need Debian's chromium "
+                    "(apt-get install chromium; .ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    url, _ = server
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    page.requests = []
+    page.errors = []
+    page.on("request", lambda r: page.requests.append(r.url))
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    page.goto(url)
+    wait(page, "document.querySelectorAll('#levers [data-key]').length > 0")
+    yield page
+    context.close()
+
+
+def wait(page, expression: str, timeout: float = 60.0):
+    """Poll a JavaScript expression until it is truthy (the page's CSP forbids wait_for_function's eval)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = page.evaluate(expression)
+        if value:
+            return value
+        time.sleep(0.1)
+    message = page.evaluate("document.getElementById('message').textContent")
+    raise AssertionError(f"timed out waiting for {expression!r}; the page says: {message!r}")
+
+
+def assert_local_only(page, server_url: str):
+    hosts = {urlparse(u).netloc for u in page.requests if not u.startswith(("data:", "blob:"))}
+    assert hosts == {urlparse(server_url).netloc}, hosts
+    assert not page.errors, page.errors
+
+
+def chart(page, div: str) -> dict:
+    """What plotly drew in ``div``: its traces' names and point counts, and the job it shows."""
+    return page.evaluate(f"""(() => {{
+        const d = document.getElementById('{div}');
+        return {{job: d.dataset.job || null, step: d.dataset.step || null,
+                 traces: (d.data || []).map(t => ({{name: t.name, n: (t.y || []).length,
+                     y: Array.from(t.y || []), color: t.marker ? t.marker.color : null}})),
+                 svg: d.querySelectorAll('.scatterlayer .trace').length}};
+    }})()""")
+
+
+def pick_scenario(page, sid: str, lever_id: str):
+    page.select_option("#scenario", sid)
+    wait(page, f"!!document.getElementById('{lever_id}')")
+
+
+def run(page, previous_job=None) -> dict:
+    page.click("#run")
+    wait(page, f"(document.getElementById('chart-national').dataset.job || null) !== {previous_job!r}"
+               .replace("None", "null"))
+    wait(page, "!document.getElementById('run').disabled")
+    return chart(page, "chart-national")
+
+
+def active_median(drawn: dict) -> list[float]:
+    return next(t["y"] for t in drawn["traces"] if t["name"] == "active")
+
+
+def test_explore_the_two_towns_run_map_lattice_compare_download(page, server, tmp_path):
+    url, results = server
+    assert {"two-towns", "kazakhstan-2022"} <= set(page.eval_on_selector_all("#scenario option", "os => os.map(o => o.value)"))
+    pick_scenario(page, "two-towns", "lever-shock_cabinet-falls")
+    page.fill("#run-replicates", "2")
+    first = run(page)
+    assert first["job"] and first["svg"] > 0
+    assert len(active_median(first)) == 49 and max(active_median(first)) > 0
+    # change a lever and run again: the chart shows the new run
+    page.fill("#lever-police_per_1000", "25")
+    second = run(page, first["job"])
+    assert second["job"] != first["job"]
+    assert active_median(second) != active_median(first)
+    assert "police.per_1000" not in page.inner_text("#message")
+    city = chart(page, "chart-city")
+    assert city["job"] == second["job"] and any(t["n"] == 49 for t in city["traces"])
+    assert second["job"] in page.inner_text("#summary")
+
+    # the map: the outline and the towns, coloured at the slider's time
+    page.click("[data-tab=map]")
+    drawn = wait(page, "document.getElementById('chart-map').dataset.job")
+    assert drawn == second["job"]
+    m = chart(page, "chart-map")
+    towns = m["traces"][-1]
+    assert towns["n"] == 3 and any(t["name"] == "outline" and t["n"] > 50 for t in m["traces"])
+    page.fill("#map-slider", "0")
+    wait(page, "document.getElementById('chart-map').dataset.step === '0'")
+    assert chart(page, "chart-map")["traces"][-1]["color"] == [0, 0, 0]  # nobody is out at the start
+    assert page.inner_text("#map-time") == "2022-01-01 00:00"
+    page.fill("#map-slider", "30")
+    wait(page, "document.getElementById('chart-map').dataset.step === '30'")
+    assert page.inner_text("#map-time") == "2022-01-02 06:00"
+
+    # a lattice animates
+    page.click("[data-tab=lattice]")
+    page.select_option("#lattice-city", "Oilton")
+    page.click("#lattice-run")
+    wait(page, "Number(document.getElementById('lattice-canvas').dataset.drawn || 0) >= 4")
+    frames = page.evaluate("window.uprisingState.lattice.meta.frames")
+    assert frames > 10
+    colours = page.evaluate("""(() => {
+        const c = document.getElementById('lattice-canvas');
+        const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        const seen = new Set();
+        for (let i = 0; i < px.length; i += 4) seen.add(px[i] + ',' + px[i + 1] + ',' + px[i + 2]);
+        return seen.size;
+    })()""")
+    assert colours >= 3  # empty, quiet and police at least
+    page.fill("#lattice-slider", str(frames - 1))
+    wait(page, f"document.getElementById('lattice-canvas').dataset.frame === '{frames - 1}'")
+    assert "Oilton, 2022-01-03 00:00" in page.inner_text("#lattice-time")
+
+    # compare the current levers and a variant with the baseline
+    page.click("[data-tab=compare]")
+    page.check("#compare-arms input[value=levers]")
+    page.check("#compare-arms input[value=no-troops]")
+    page.click("#compare-run")
+    wait(page, "document.getElementById('chart-diff').dataset.job")
+    wait(page, "!document.getElementById('run').disabled")
+    comp = chart(page, "chart-compare")
+    assert [t["name"] for t in comp["traces"] if not t["name"].endswith("5-95%")] == ["baseline", "levers", "no-troops"]
+    assert all(t["n"] == 49 for t in comp["traces"] if not t["name"].endswith("5-95%"))
+    diff = chart(page, "chart-diff")
+    assert [t["name"] for t in diff["traces"]] == ["levers", "no-troops"] and all(t["n"] == 5 for t in diff["traces"])
+    assert page.locator("#compare-table tr").count() == 1 + 2 * 9
+
+    # download the run's CSV
+    page.click("[data-tab=downloads]")
+    link = page.locator("#downloads a", has_text="runs (CSV)").first
+    with page.expect_download() as info:
+        link.click()
+    saved = tmp_path / "runs.csv"
+    info.value.save_as(saved)
+    text = saved.read_text()
+    assert text.startswith('"run_id"') and text.count("\n") == 2 * 3 * 49 + 1
+    assert {c for c in TOWNS if f'"{c}"' in text} == set(TOWNS)
+
+    # a screenshot with content (charts drawn, not a blank page)
+    page.click("[data-tab=timelines]")
+    shot = page.screenshot(full_page=True)
+    import matplotlib.image as mpimg
+
+    pixels = (mpimg.imread(io.BytesIO(shot), format="png")[:, :, :3] * 255).astype(np.uint8)
+    distinct = len(np.unique(pixels.reshape(-1, 3), axis=0))
+    not_white = float((pixels.min(axis=2) < 235).mean())
+    assert distinct > 200 and not_white > 0.05, (distinct, not_white)
+    assert_local_only(page, url)
+
+
+def test_bad_levers_show_a_message_and_no_traceback(page, server):
+    url, _ = server
+    pick_scenario(page, "two-towns", "lever-shock_cabinet-falls")
+    page.fill("#lever-police_per_1000", "9999")
+    page.click("#run")
+    wait(page, "!document.getElementById('message').hidden && document.getElementById('message').textContent")
+    message = page.inner_text("#message")
+    assert "police.per_1000" in message and "[0, 500]" in message
+    page.fill("#lever-police_per_1000", "57")
+    page.fill("#run-scale", "0.5")
+    page.click("#run")
+    wait(page, "document.getElementById('message').textContent.includes('scale')")
+    assert "(0, 0.05]" in page.inner_text("#message")
+    page.fill("#run-scale", "0.01")
+    page.fill("#lever-shoot_order_at", "")  # an empty time
+    page.click("#run")
+    wait(page, "document.getElementById('message').textContent.includes('shoot_order.at')")
+    body = page.inner_text("body")
+    assert "Traceback" not in body and 'File "' not in body
+    assert page.evaluate("document.getElementById('chart-national').dataset.job || null") is None
+    assert_local_only(page, url)
+
+
+def test_a_long_run_can_be_cancelled_from_the_page(page, server):
+    url, _ = server
+    pick_scenario(page, "two-towns", "lever-shock_cabinet-falls")
+    page.fill("#run-scale", "0.05")
+    page.fill("#run-replicates", "20")
+    page.click("#run")
+    wait(page, "/running, [1-9]/.test(document.getElementById('progress-text').textContent)")
+    assert page.is_enabled("#cancel") and page.is_disabled("#run")
+    width = page.evaluate("parseFloat(document.getElementById('progress-bar').style.width)")
+    assert 0 <= width < 100
+    page.click("#cancel")
+    wait(page, "document.getElementById('message').textContent.includes('was cancelled')", timeout=15)
+    assert page.is_enabled("#run") and page.is_disabled("#cancel")
+    assert_local_only(page, url)
+
+
+def test_the_kazakhstan_scenario_at_a_tiny_scale(page, server):
+    url, _ = server
+    pick_scenario(page, "kazakhstan-2022", "lever-shock_cabinet-resigns")
+    assert page.locator("#timeline-city option").count() == 1 + 14
+    page.fill("#run-scale", "0.002")
+    page.fill("#run-replicates", "1")
+    page.fill("#lever-intervention_troops", "4000")
+    drawn = run(page)
+    assert len(active_median(drawn)) == 481 and max(active_median(drawn)) > 0
+    page.click("[data-tab=map]")
+    wait(page, "document.getElementById('chart-map').dataset.job")
+    m = chart(page, "chart-map")
+    assert m["traces"][-1]["n"] == 14 and m["traces"][0]["name"] == "outline"
+    assert_local_only(page, url)
