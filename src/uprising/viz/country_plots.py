@@ -44,7 +44,7 @@ def _dates(ax, result: CountryResult | None = None, label: bool = True) -> None:
         clock = result.clock
         days = (clock.end - clock.start) / dt.timedelta(days=1)
         if days <= 3:
-            ax.xaxis.set_major_locator(mdates.HourLocator(byhour=[0, 6, 12, 18]))
+            ax.xaxis.set_major_locator(mdates.HourLocator(byhour=[0, 12]))
             ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b\n%H:%M"))
         else:
             ax.xaxis.set_major_locator(mdates.DayLocator(interval=max(1, int(round(days / 8)))))
@@ -56,6 +56,13 @@ def _dates(ax, result: CountryResult | None = None, label: bool = True) -> None:
         ax.xaxis.set_major_locator(mdates.DayLocator(interval=2))
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
     ax.grid(alpha=0.3)
+
+
+def _rotate(ax, result: CountryResult) -> None:
+    """Day labels slanted; two-line day-and-hour labels (runs of three days or less) upright."""
+    clock = result.clock
+    if (clock.end - clock.start) / dt.timedelta(days=1) > 3:
+        plt.setp(ax.get_xticklabels(), rotation=30, ha="right")
 
 
 def _band(ax, x, runs: np.ndarray, colour: str, label: str, **line) -> None:
@@ -114,7 +121,7 @@ def cities_figure(results: Sequence[CountryResult]):
         ax = axes[last][c]
         ax.xaxis.set_tick_params(labelbottom=True)
         ax.set_xlabel(f"date ({r0.clock.start.year}, {_tz(r0)})")
-        plt.setp(ax.get_xticklabels(), rotation=30, ha="right")
+        _rotate(ax, r0)
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="upper right", ncol=2, bbox_to_anchor=(1.0, 1.0))
     fig.suptitle(f"{r0.scenario.name}: active and violent citizens by city, per 1,000 residents\n"
@@ -160,8 +167,8 @@ def national_figure(results: Sequence[CountryResult]):
         thousands(ax)
         ax.set_ylim(bottom=0)
         if ax is not a0:
-            ax.legend(loc="upper right")
-        plt.setp(ax.get_xticklabels(), rotation=30, ha="right")
+            ax.legend(loc="upper right", frameon=True, framealpha=0.9, edgecolor="none")
+        _rotate(ax, r0)
     fig.suptitle(f"{r0.scenario.name}: all {len(r0.names)} cities ({runs_phrase(len(results))}; "
                  f"{_scale_note(r0)})", x=0.01, ha="left")
     fig.tight_layout()
@@ -215,8 +222,8 @@ def record_figure(results: Sequence[CountryResult], targets: Sequence | None):
         _events(ax, r0)
         thousands(ax)
         ax.set_ylim(bottom=0)
-        ax.legend(loc="upper left" if ax is a1 else "upper right")
-        plt.setp(ax.get_xticklabels(), rotation=30, ha="right")
+        ax.legend(loc="upper left" if ax is a1 else "upper right", frameon=True, framealpha=0.9, edgecolor="none")
+        _rotate(ax, r0)
     against = "model against the record" if targets else "detained, deaths and unrest (no record given)"
     fig.suptitle(f"{r0.scenario.name}: {against} ({runs_phrase(len(results))}; {_scale_note(r0)})",
                  x=0.01, ha="left")
@@ -250,7 +257,7 @@ def compare_figure(baseline: Sequence[CountryResult], variants: dict[str, Sequen
     _dates(ax, r0)
     thousands(ax)
     ax.set_ylim(bottom=0)
-    plt.setp(ax.get_xticklabels(), rotation=30, ha="right")
+    _rotate(ax, r0)
     ax.legend(fontsize=8)
     ax = axes[1]
     labels, ys = [], 0
