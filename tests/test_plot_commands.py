@@ -124,6 +124,22 @@ def test_plot_draws_the_record_from_a_targets_file(country, tmp_path, capsys):
     assert "people (cumulative)" in record
 
 
+def test_the_figure_functions_write_the_format_their_path_names(country, tmp_path):
+    import datetime as dt
+
+    from uprising.country.simulate import read_country_results
+    from uprising.viz import country_plots as P
+
+    results = read_country_results(country[0])
+    check_file(P.plot_cities(results, tmp_path / "c.pdf"))
+    check_file(P.plot_record(results, None, tmp_path / "r.png"))
+    check_file(P.plot_national(results, tmp_path / "n.pdf"))
+    day = P.plot_map(results, tmp_path / "m.svg", day=dt.date(2022, 1, 2))
+    assert "on 02 Jan 2022" in svg_text(day)
+    # a comparison whose paired rows are not there yet still draws its timelines
+    check_file(P.plot_compare(results, {"again": results}, [], tmp_path / "x.png"))
+
+
 def test_the_map_outline_is_kazakhstan():
     from uprising.viz.country_plots import outline
 

@@ -260,23 +260,21 @@ def compare_figure(baseline: Sequence[CountryResult], variants: dict[str, Sequen
     _rotate(ax, r0)
     ax.legend(fontsize=8)
     ax = axes[1]
-    labels, ys = [], 0
+    labels, positions, ys = [], [], 0.0
     for k, name in enumerate(variants):
         for key in keys:
-            c = next(c for c in rows if c.variant == name and c.outcome == key)
+            c = next((c for c in rows if c.variant == name and c.outcome == key), None)
+            if c is None:  # no paired difference for this outcome (e.g. rows not computed yet)
+                continue
             scale = abs(c.baseline_mean) or 1.0
             mid = 100 * c.difference / scale
             lo, hi = 100 * c.difference_ci[0] / scale, 100 * c.difference_ci[1] / scale
             ax.errorbar([mid], [ys], xerr=[[mid - lo], [hi - mid]], fmt="o", color=palette(k), capsize=3)
             labels.append(f"{name}: {OUTCOMES[key][0]}")
+            positions.append(ys)
             ys += 1
         ys += 0.5
     ax.axvline(0, color="grey", lw=0.8)
-    positions = []
-    y = 0
-    for _ in variants:
-        positions += [y + i for i in range(len(keys))]
-        y += len(keys) + 0.5
     ax.set_yticks(positions)
     ax.set_yticklabels(labels, fontsize=7.5)
     ax.invert_yaxis()
