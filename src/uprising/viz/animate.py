@@ -14,12 +14,13 @@ table ``NAME-seedS.parquet`` beside the snapshots, when it is there). Bad input 
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable, Iterator
 
 import matplotlib
 
@@ -188,8 +189,10 @@ def colour_map() -> ListedColormap:
     return ListedColormap([CELL_COLOURS[name] for name in KIND_NAMES])
 
 
-def render(frames: Frames, size_px: int = 640, dpi: int = 100, progress: Callable[[int, int], None] | None = None):
-    """Each frame as an RGB array (height x width x 3, uint8); all frames the same size, a multiple of 16."""
+def iter_images(frames: Frames, size_px: int = 640, dpi: int = 100,
+                progress: Callable[[int, int], None] | None = None) -> Iterator[np.ndarray]:
+    """Each frame as an RGB array (height x width x 3, uint8), one at a time (a long animation is never held
+    whole); all the same size, a multiple of 16 pixels each way."""
     side = size_px / dpi
     with plt.rc_context({**RC, "savefig.bbox": None, "axes.grid": False}):
         fig = plt.figure(figsize=(side, side + 0.9), dpi=dpi)
@@ -207,21 +210,32 @@ def render(frames: Frames, size_px: int = 640, dpi: int = 100, progress: Callabl
                    for k in frames.kinds_shown]
         legend = fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=8, frameon=False,
                             bbox_to_anchor=(0.5, -0.01), handlelength=1.2, columnspacing=1.5)
-        out = []
-        for i in range(frames.kinds.shape[0]):
-            grid = frames.kinds[i]
-            im.set_data(grid)
-            counts = np.bincount(grid.reshape(-1), minlength=len(KIND_NAMES))
-            for text, k in zip(legend.get_texts(), frames.kinds_shown):
-                text.set_text(f"{KIND_NAMES[k]} ({counts[k]:,})")
-            title.set_text(f"{frames.title}\n{frames.labels[i]}")
-            fig.canvas.draw()
-            rgb = np.asarray(fig.canvas.buffer_rgba())[:, :, :3].copy()
-            out.append(_even(rgb))
-            if progress:
-                progress(i + 1, frames.kinds.shape[0])
+    try:
+        yield from _draw_each(frames, fig, im, legend, title, progress)
+    finally:
         plt.close(fig)
-    return out
+
+
+def _draw_each(frames: Frames, fig, im, legend, title, progress) -> Iterator[np.ndarray]:
+    for i in range(frames.kinds.shape[0]):
+        grid = frames.kinds[i]
+        im.set_data(grid)
+        counts = np.bincount(grid.reshape(-1), minlength=len(KIND_NAMES))
+        for text, k in zip(legend.get_texts(), frames.kinds_shown):
+            text.set_text(f"{KIND_NAMES[k]} ({counts[k]:,})")
+        title.set_text(f"{frames.title}\n{frames.labels[i]}")
+        with plt.rc_context({**RC, "savefig.bbox": None, "axes.grid": False}):
+            fig.canvas.draw()
+        rgb = np.asarray(fig.canvas.buffer_rgba())[:, :, :3].copy()
+        yield _even(rgb)
+        if progress:
+            progress(i + 1, frames.kinds.shape[0])
+
+
+def render(frames: Frames, size_px: int = 640, dpi: int = 100,
+           progress: Callable[[int, int], None] | None = None) -> list[np.ndarray]:
+    """All frames as RGB arrays (see :func:`iter_images`)."""
+    return list(iter_images(frames, size_px, dpi, progress))
 
 
 def _even(rgb: np.ndarray, block: int = 16) -> np.ndarray:
@@ -237,7 +251,8 @@ def _partial(path: Path) -> Path:
     return path.with_name(f".{path.stem}.partial{path.suffix}")
 
 
-def write_gif(images: list[np.ndarray], path: Path, fps: float) -> Path:
+def write_gif(images: Iterable[np.ndarray], path: Path, fps: float) -> int:
+    """Write a GIF (Pillow) of the images, each reduced to 128 colours as it comes; returns the frame count."""
     from PIL import Image
 
     frames = [Image.fromarray(img).convert("P", palette=Image.Palette.ADAPTIVE, colors=128) for img in images]
@@ -245,25 +260,33 @@ def write_gif(images: list[np.ndarray], path: Path, fps: float) -> Path:
     frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:], duration=int(round(1000 / fps)),
                    loop=0, disposal=1)
     tmp.replace(path)
-    return path
+    return len(frames)
 
 
-def write_mp4(images: list[np.ndarray], path: Path, fps: float) -> Path:
+def write_mp4(images: Iterable[np.ndarray], path: Path, fps: float) -> int:
+    """Write an H.264 MP4 (imageio-ffmpeg's bundled ffmpeg), streaming the images; returns the frame count."""
     import imageio_ffmpeg
 
-    h, w = images[0].shape[:2]
+    images = iter(images)
+    first = next(images)
+    h, w = first.shape[:2]
     tmp = _partial(path)
     writer = imageio_ffmpeg.write_frames(str(tmp), (w, h), fps=fps, codec="libx264", pix_fmt_in="rgb24",
                                          pix_fmt_out="yuv420p", macro_block_size=16, ffmpeg_log_level="error",
                                          output_params=["-movflags", "+faststart"])
     writer.send(None)
+    count = 0
     try:
-        for img in images:
+        for img in itertools.chain([first], images):
             writer.send(np.ascontiguousarray(img))
-    finally:
+            count += 1
         writer.close()
+    except BaseException:
+        writer.close()
+        tmp.unlink(missing_ok=True)
+        raise
     tmp.replace(path)
-    return path
+    return count
 
 
 def default_output(path: Path, frames: Frames, fmt: str) -> Path:
@@ -285,10 +308,9 @@ def animate(path: str | Path, out: str | Path | None = None, city: str | None = 
     rate = parse_fps(fps, str(path))
     frames = load_frames(path, city)
     out_path = out_path or default_output(path, frames, fmt)
-    images = render(frames, progress=progress)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    (write_gif if fmt == "gif" else write_mp4)(images, out_path, rate)
-    return out_path, len(images)
+    count = (write_gif if fmt == "gif" else write_mp4)(iter_images(frames, progress=progress), out_path, rate)
+    return out_path, count
 
 
 def strip_figure(frames: Frames, picks: list[int] | None = None, columns: int = 4):
