@@ -77,6 +77,11 @@ def page(browser, server):
     page.errors = []
     page.on("request", lambda r: page.requests.append(r.url))
     page.on("pageerror", lambda e: page.errors.append(str(e)))
+    # a request the Content-Security-Policy blocks never reaches the network (no "request" event); the
+    # browser reports it on the console, so a console error fails the test too
+    # (the refusals of our own server, HTTP 4xx on bad input, are logged too: those are expected)
+    page.on("console", lambda m: page.errors.append(m.text)
+            if m.type == "error" and "the server responded with a status of 4" not in m.text else None)
     page.goto(url)
     wait(page, "document.querySelectorAll('#levers [data-key]').length > 0")
     yield page
@@ -239,6 +244,14 @@ def test_bad_levers_show_a_message_and_no_traceback(page, server):
     assert "Traceback" not in body and 'File "' not in body
     assert page.evaluate("document.getElementById('chart-national').dataset.job || null") is None
     assert_local_only(page, url)
+    # what the browser shows for a download outside the results folder, or an unknown scenario
+    for path, words in (("api/download?path=..%2F..%2Fetc%2Fpasswd", "leaves the results folder"),
+                        ("api/download?path=%2Fetc%2Fpasswd", "is absolute"),
+                        ("api/scenarios/atlantis", "unknown scenario 'atlantis'")):
+        response = page.goto(url + path)
+        assert response.status in (400, 404)
+        text = page.inner_text("body")
+        assert words in text and "Traceback" not in text and "root:" not in text, text
 
 
 def test_a_long_run_can_be_cancelled_from_the_page(page, server):
@@ -271,3 +284,39 @@ def test_the_kazakhstan_scenario_at_a_tiny_scale(page, server):
     m = chart(page, "chart-map")
     assert m["traces"][-1]["n"] == 14 and m["traces"][0]["name"] == "outline"
     assert_local_only(page, url)
+
+
+def test_two_tabs_run_at_once_and_keep_their_own_runs(browser, server):
+    url, _ = server
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    try:
+        tabs = []
+        for police in ("20", "90"):
+            tab = context.new_page()
+            tab.requests, tab.errors = [], []
+            tab.on("request", lambda r, t=tab: t.requests.append(r.url))
+            tab.on("pageerror", lambda e, t=tab: t.errors.append(str(e)))
+            tab.goto(url)
+            wait(tab, "document.querySelectorAll('#levers [data-key]').length > 0")
+            pick_scenario(tab, "two-towns", "lever-shock_cabinet-falls")
+            tab.fill("#run-scale", "0.03")
+            tab.fill("#run-replicates", "4")
+            tab.fill("#lever-police_per_1000", police)
+            tabs.append(tab)
+        for tab in tabs:  # both start before either is done
+            tab.click("#run")
+        drawn = []
+        for tab in tabs:
+            wait(tab, "document.getElementById('chart-national').dataset.job")
+            drawn.append(chart(tab, "chart-national"))
+        assert drawn[0]["job"] != drawn[1]["job"]
+        statuses = [tabs[0].evaluate(f"fetch('/api/jobs/{d['job']}').then(r => r.json())") for d in drawn]
+        assert statuses[0]["started"] < statuses[1]["finished"] and statuses[1]["started"] < statuses[0]["finished"]
+        for tab, d in zip(tabs, drawn):
+            own = tab.evaluate(f"fetch('/api/jobs/{d['job']}/timeline').then(r => r.json())")
+            assert active_median(d) == own["series"]["active"]["median"]  # each tab shows its own run
+        assert active_median(drawn[0]) != active_median(drawn[1])
+        for tab in tabs:
+            assert_local_only(tab, url)
+    finally:
+        context.close()
