@@ -67,7 +67,8 @@ def _police_default(scenario: CountryScenario) -> float:
 
 
 def lever_specs(scenario: CountryScenario) -> list[dict[str, Any]]:
-    """The levers of ``scenario``: key, group, label, type (number, bool, choice, time), bounds, default, help."""
+    """The levers of ``scenario``: key, group, label, type (number, bool, choice, time), bounds, default, help,
+    and ``when`` (the lever acts only while another lever has a value; the page greys it out otherwise)."""
     clock = scenario.clock
     tmin, tmax = format_time(clock.start), format_time(clock.end)
     specs: list[dict[str, Any]] = []
@@ -88,7 +89,7 @@ def lever_specs(scenario: CountryScenario) -> list[dict[str, Any]]:
                 f"the {len(later)} later price events: as in the file ({span}), all at one time, or none",
                 choices=[["file", f"as in the file ({span})"], ["at", "all at the time below"], ["none", "no caps"]])
             add("price.caps_at", "Price", "Caps at", "time", format_time(times[0]),
-                "used when the caps come all at one time", min=tmin, max=tmax)
+                "used when the caps come all at one time", min=tmin, max=tmax, when={"key": "price.caps", "is": "at"})
     interventions = _events(scenario, "intervention")
     if interventions:
         total = sum(sum(e.troops.values()) for e in interventions)
@@ -97,18 +98,20 @@ def lever_specs(scenario: CountryScenario) -> list[dict[str, Any]]:
         if len(roles) > 1:
             role_choices.insert(0, ["file", "as in the file (mixed)"])
         where = ", ".join(sorted({c for e in interventions for c in e.troops}))
+        force = {"key": "intervention.on", "is": True}
         add("intervention.on", "Intervention", "Outside force comes", "bool", True,
             f"the {len(interventions)} intervention event(s) of the file ({where}); off drops them")
         add("intervention.troops", "Intervention", "Troops (total)", "number", int(total),
-            "split over the cities in the file's proportions", min=0, max=10_000_000, step=1, integer=True)
+            "split over the cities in the file's proportions", min=0, max=10_000_000, step=1, integer=True,
+            when=force)
         add("intervention.role", "Intervention", "Role", "choice", "file" if len(roles) > 1 else roles[0],
             "guard: troops guard sites and free police for the streets; arrest: troops act as police",
-            choices=role_choices)
+            choices=role_choices, when=force)
         add("intervention.arrive", "Intervention", "Arrives", "time", format_time(min(e.start for e in interventions)),
-            "moves every intervention's arrival to this time", min=tmin, max=tmax)
+            "moves every intervention's arrival to this time", min=tmin, max=tmax, when=force)
         ends = [e.end for e in interventions if e.end is not None]
         add("intervention.leave", "Intervention", "Leaves", "time", format_time(max(ends) if ends else clock.end),
-            "moves every intervention's departure to this time", min=tmin, max=tmax)
+            "moves every intervention's departure to this time", min=tmin, max=tmax, when=force)
     orders = _events(scenario, "shoot_order")
     mid = clock.start + (clock.end - clock.start) / 2
     add("shoot_order.on", "Force", "Shoot order", "bool", bool(orders),
@@ -116,13 +119,14 @@ def lever_specs(scenario: CountryScenario) -> list[dict[str, Any]]:
                                           else " in every city (none in the file)"))
     add("shoot_order.at", "Force", "Shoot order from", "time",
         format_time(min(e.at for e in orders) if orders else mid.replace(minute=0)), "moves every shoot order to this time",
-        min=tmin, max=tmax)
+        min=tmin, max=tmax, when={"key": "shoot_order.on", "is": True})
     blackouts = _events(scenario, "blackout")
     if blackouts:
         add("blackout.on", "Blackout", "Blackout", "bool", True,
             f"the {len(blackouts)} blackout event(s) of the file ({', '.join(e.id for e in blackouts)}); off drops them")
         add("blackout.level", "Blackout", "Level", "number", float(max(e.level for e in blackouts)),
-            "share of the information channel cut, set on every blackout event", min=0.0, max=1.0, step=0.05)
+            "share of the information channel cut, set on every blackout event", min=0.0, max=1.0, step=0.05,
+            when={"key": "blackout.on", "is": True})
     for e in _events(scenario, "legitimacy"):
         add(f"shock.{e.id}", "Legitimacy shocks", f"{e.id} ({_short(e.at)})", "number", float(e.delta),
             "signed change of legitimacy" + (f"; {e.source}" if e.source else ""), min=-1.0, max=1.0, step=0.001)

@@ -130,8 +130,24 @@ function markChanged(input, row) {
   row.classList.toggle("changed", now !== input.dataset.default);
 }
 
+function leverValue(input) {
+  return input.type === "checkbox" ? input.checked : input.value;
+}
+
+function applyDependencies(form, specs) {
+  // a lever that acts only while another has a value is greyed out otherwise (its value is still sent)
+  const byKey = new Map([...form.querySelectorAll("[data-key]")].map((i) => [i.dataset.key, i]));
+  for (const spec of specs) {
+    if (!spec.when) continue;
+    const input = byKey.get(spec.key);
+    const other = byKey.get(spec.when.key);
+    if (input && other) input.disabled = leverValue(other) !== spec.when.is;
+  }
+}
+
 function buildForm(form, specs, prefix) {
   form.replaceChildren();
+  form.onchange = () => applyDependencies(form, specs);
   const groups = new Map();
   for (const spec of specs) {
     if (!groups.has(spec.group)) {
@@ -141,6 +157,7 @@ function buildForm(form, specs, prefix) {
     }
     groups.get(spec.group).append(leverInput(spec, prefix));
   }
+  applyDependencies(form, specs);
 }
 
 function readForm(form) {
