@@ -191,15 +191,23 @@ def run_country(scenario_path: Path, seed: int, sets: tuple[str, ...], out_dir: 
         np.savez_compressed(path, **arrays)
         click.echo(f"snapshots: {path} (cell kinds: 0 empty, 1 quiet, 2 active, 3 jailed, 4 cop, 5 violent)")
     if not no_plot:
-        try:
-            from .viz import country_plots as P
-        except ImportError:
-            click.echo("plots skipped: install the 'plot' extra (pip install 'uprising[plot]')", err=True)
-        else:
-            click.echo(f"figures: {P.plot_cities(results, out_dir / f'{stem}-cities.png')}")
-            click.echo(f"         {P.plot_record(results, targets.targets if targets else None, out_dir / f'{stem}-record.png')}")
-            click.echo(f"         {P.plot_map(results, out_dir / f'{stem}-map.png')}")
+        _figures(results, targets.targets if targets else None, out_dir, f"{stem}-", ("cities", "record", "map"))
     click.echo(f"{_runs(replicates)} in {wall:.1f} s", err=True)
+
+
+def _figures(results, targets, out_dir: Path, prefix: str, which: tuple[str, ...]) -> None:
+    """Write the named country figures (cities, record, map) as PNG and print their paths; skipped, with a
+    line saying why, without the 'plot' extra."""
+    try:
+        from .viz import country_plots as P
+    except ImportError:
+        click.echo("plots skipped: install the 'plot' extra (pip install 'uprising[plot]')", err=True)
+        return
+    draw = {"cities": lambda path: P.plot_cities(results, path),
+            "record": lambda path: P.plot_record(results, targets, path),
+            "map": lambda path: P.plot_map(results, path)}
+    for i, name in enumerate(which):
+        click.echo(f"{'figures:' if i == 0 else '        '} {draw[name](out_dir / f'{prefix}{name}.png')}")
 
 
 def _median_day(days: list[str]) -> str:
@@ -319,13 +327,7 @@ def fit_cmd(scenario_path: Path, targets_path: Path, replicates: int, seed: int,
                                                      "scenario_hash": best_scenario.hash(), "scores": rows},
                                                     indent=1), encoding="utf-8")
     click.echo(f"scores:  {out_dir / 'scores.csv'}, scores.md, scores.json")
-    try:
-        from .viz import country_plots as P
-    except ImportError:
-        click.echo("plots skipped: install the 'plot' extra", err=True)
-    else:
-        click.echo(f"figures: {P.plot_record(results, targets.targets, out_dir / 'record.png')}")
-        click.echo(f"         {P.plot_cities(results, out_dir / 'cities.png')}")
+    _figures(results, targets.targets, out_dir, "", ("record", "cities"))
 
 
 # ------------------------------------------------------------------ compare

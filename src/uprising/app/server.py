@@ -162,6 +162,14 @@ def summary(results) -> dict[str, Any]:
             "agents": int(results[0].citizens.sum()), "residents_per_agent": round(1.0 / results[0].scale, 3)}
 
 
+def arm_results(job: Any, arm: str) -> tuple[str, list]:
+    """The runs of ``arm`` of a finished job (its first arm by default), or a one-line ApiError."""
+    arm = arm or job.arms[0].name
+    if arm not in job.results:
+        raise ApiError(422, f"arm: unknown arm {arm!r}; allowed: {', '.join(job.results)}")
+    return arm, job.results[arm]
+
+
 # ---------------------------------------------------------------------- paths
 def safe_path(root: Path, rel: Any) -> Path:
     """``rel`` inside the results folder ``root``, or ApiError: absolute paths, ``..`` and links out are refused."""
@@ -344,10 +352,7 @@ def create_app(results_dir: str | Path = "results", scenarios_dir: str | Path = 
     @app.get("/api/jobs/{job_id}/timeline")
     def timeline(job_id: str, city: str = "", arm: str = "") -> dict[str, Any]:
         job = finished(job_id, ("run", "compare"))
-        arm = arm or job.arms[0].name
-        if arm not in job.results:
-            raise ApiError(422, f"arm: unknown arm {arm!r}; allowed: {', '.join(job.results)}")
-        results = job.results[arm]
+        arm, results = arm_results(job, arm)
         names = results[0].names
         if city and city not in names:
             raise ApiError(422, f"city: unknown city {city!r}; allowed: {', '.join(names)} (or none: national)")
@@ -359,10 +364,7 @@ def create_app(results_dir: str | Path = "results", scenarios_dir: str | Path = 
     @app.get("/api/jobs/{job_id}/map")
     def city_map(job_id: str, arm: str = "") -> dict[str, Any]:
         job = finished(job_id, ("run", "compare"))
-        arm = arm or job.arms[0].name
-        if arm not in job.results:
-            raise ApiError(422, f"arm: unknown arm {arm!r}; allowed: {', '.join(job.results)}")
-        results = job.results[arm]
+        arm, results = arm_results(job, arm)
         s = results[0].scenario
         share = np.array([r.unrest() * 1000.0 / r.citizens[:, None] for r in results])  # run x city x step
         per = np.median(share, axis=0)
