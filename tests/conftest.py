@@ -183,3 +183,31 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("uprising measured figures")
         for line in _REPORT:
             terminalreporter.write_line(line)
+
+
+# ---------------------------------------------------------------------- the fast selection
+#: Heavy test modules, marked ``slow`` here in one place (``./test -m "not slow"`` skips them for development;
+#: CI runs everything). Each reason is why the module is slow.
+SLOW_MODULES = {
+    "test_app_browser": "drives Debian's chromium with Playwright against a live server",
+    "test_dask": "starts Dask clusters and kills their workers",
+    "test_calibrate": "ABC-SMC generations with pyabc",
+    "test_validation": "ensembles of Epstein's named runs",
+    "test_mesa_validation": "Mesa's own model on one core",
+    "test_mesa_equivalence": "Mesa's own model, about a minute",
+    "test_bench_kazakhstan": "the full-scale benchmark script at a small scale",
+    "test_bench_ensemble": "the ensemble benchmark script",
+}
+#: Heavy single tests in otherwise fast modules: kill signals and interrupted sweeps.
+SLOW_TESTS = {
+    "test_ctrl_c_stops_cleanly_and_the_same_command_resumes": "a SIGINT mid-sweep, then a resume",
+    "test_a_local_worker_killed_mid_sweep_is_replaced_and_nothing_is_lost": "kills a worker mid-sweep",
+    "test_kill_9_of_the_sweep_leaves_no_orphan_workers_and_resumes": "SIGKILL of a sweep, then a resume",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1] if item.module is not None else ""
+        if module in SLOW_MODULES or item.originalname in SLOW_TESTS:
+            item.add_marker(pytest.mark.slow)
