@@ -8,7 +8,7 @@ import pytest
 
 from app_helpers import scenarios_folder
 from uprising.cli import main
-from uprising.cli_app import is_loopback
+from uprising.cli.app import is_loopback
 
 
 @pytest.fixture

@@ -510,7 +510,7 @@ def _rule_view(s: Scenario) -> dict[str, Any]:
 def _key_scenario(key: str, paper: Scenario, root: Path) -> Scenario | None:
     """The scenario the validation suite ran under ``key`` (a rule combination), from the paper's file."""
     from . import validate as V
-    from .cli import _parse_value
+    from .scenario import parse_value as _parse_value
 
     try:
         if key in ("mesa-rules", "netlogo-rules"):
@@ -1265,7 +1265,7 @@ def build_report(path: str | Path, out: str | Path | None = None, *, replicates:
     command = f"uprising report {path}"
     if kind == "country":
         from .country.scenario import CountryScenario
-        from .cli_country import default_targets
+        from .country.fit import find_targets
 
         scenario = CountryScenario.load(path)
         scale = DEFAULT_SCALE if scale is None else float(scale)
@@ -1274,7 +1274,7 @@ def build_report(path: str | Path, out: str | Path | None = None, *, replicates:
         run_scenario = (scenario if scale == scenario.scale
                         else scenario.replace({"scale": scale}, source=f"{source} --scale"))
         run_scenario.lattice_sizes()
-        tpath = Path(targets_path) if targets_path is not None else default_targets(path)
+        tpath = Path(targets_path) if targets_path is not None else find_targets(path)
         if tpath is not None:
             from .country import fit as F
 

@@ -12,12 +12,14 @@ one :class:`numpy.random.SeedSequence` (:func:`seed_sequence`).
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import math
 import tomllib
+import types
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Union, get_args, get_origin
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -328,7 +330,7 @@ def _to_scenario_error(exc: ValidationError, source: str, data: dict[str, Any]) 
             return ScenarioError(source, f"{loc}.{field}", rest)
         return ScenarioError(source, loc or "(scenario)", text)
     field_info = _field_info(err["loc"])
-    allowed = _allowed(field_info)
+    allowed = allowed_values(field_info)
     got = err.get("input")
     detail = msg[0].lower() + msg[1:] if msg else kind
     return ScenarioError(source, loc, f"{detail} (got {got!r}){'; allowed: ' + allowed if allowed else ''}")
@@ -345,24 +347,77 @@ def _field_info(loc: tuple) -> Any:
     return info
 
 
-def _allowed(info: Any) -> str:
+def allowed_values(info: Any) -> str:
+    """What a pydantic field accepts, as the text after "allowed:" in errors and in the parameter tables.
+
+    In this order: the field's own ``json_schema_extra["allowed"]`` text if it states one; its choices
+    (a ``Literal``, as ``a | b``); its bounds (``[`` ``]`` inclusive, ``(`` ``)`` strict, ``-inf``/``inf``
+    for a missing side); ``true | false`` for a bool; ``YYYY-MM-DDTHH:MM (local)`` for a date-time; ``N
+    numbers`` for a list of fixed length; then ``, or left out`` for an optional field. ``""`` when none
+    of these says more than the type (tables show "any").
+    """
     if info is None:
         return ""
-    lo = hi = None
-    for m in info.metadata:
-        lo = getattr(m, "ge", lo)
-        hi = getattr(m, "le", hi)
+    extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+    if extra.get("allowed"):
+        return str(extra["allowed"])
     ann = info.annotation
-    choices = getattr(ann, "__args__", None)
-    if getattr(ann, "__origin__", None) is Literal and choices:
-        return " | ".join(choices)
-    if lo is not None or hi is not None:
-        return f"[{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}]"
-    if ann is bool:
-        return "true | false"
-    if ann == bool | None:
-        return "true | false, or left out"
-    return ""
+    optional = get_origin(ann) in (Union, types.UnionType) and type(None) in get_args(ann)
+    if optional:
+        rest = [a for a in get_args(ann) if a is not type(None)]
+        base = rest[0] if len(rest) == 1 else ann
+    else:
+        base = ann
+    lo = hi = None
+    lo_open = hi_open = False
+    shortest = longest = None
+    for m in info.metadata:
+        if getattr(m, "ge", None) is not None:
+            lo, lo_open = m.ge, False
+        if getattr(m, "gt", None) is not None:
+            lo, lo_open = m.gt, True
+        if getattr(m, "le", None) is not None:
+            hi, hi_open = m.le, False
+        if getattr(m, "lt", None) is not None:
+            hi, hi_open = m.lt, True
+        shortest = getattr(m, "min_length", shortest)
+        longest = getattr(m, "max_length", longest)
+    if get_origin(base) is Literal:
+        text = " | ".join(str(v) for v in get_args(base))
+    elif lo is not None or hi is not None:
+        text = (f"{'(' if lo_open else '['}{'-inf' if lo is None else lo}, "
+                f"{'inf' if hi is None else hi}{')' if hi_open else ']'}")
+    elif base is bool:
+        text = "true | false"
+    elif base is dt.datetime:
+        text = "YYYY-MM-DDTHH:MM (local)"
+    elif get_origin(base) is list and shortest is not None and shortest == longest:
+        text = f"{shortest} numbers"
+    else:
+        return ""
+    return text + (", or left out" if optional else "")
+
+
+def parse_value(text: str) -> Any:
+    """One ``--set`` value read as TOML (``0.7``, ``true``, ``inf``, ``"floor"``, ``[1, 2]``); text that is not
+    a TOML value stays text, so ``--set arrest_rule=floor`` needs no quotes."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def parse_sets(items: tuple[str, ...] | list[str], source: str, example: str = "legitimacy=0.7") -> dict[str, Any]:
+    """``key=value`` overrides (``--set``, repeatable) as ``{key: value}``, each value read by
+    :func:`parse_value`. An item without ``=`` or without a key is a :class:`ScenarioError` of
+    ``"SOURCE --set"``, showing ``example``."""
+    changes: dict[str, Any] = {}
+    for item in items:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise ScenarioError(f"{source} --set", item, f"expected key=value, e.g. --set {example}")
+        changes[key.strip()] = parse_value(value.strip())
+    return changes
 
 
 def parameter_table() -> list[dict[str, str]]:
@@ -372,7 +427,7 @@ def parameter_table() -> list[dict[str, str]]:
         extra = info.json_schema_extra or {}
         default = info.default if info.default_factory is None else "(see table)"
         rows.append({"name": name, "unit": extra.get("unit", ""), "default": repr(default),
-                     "allowed": _allowed(info) or "any", "reference": extra.get("reference", ""),
+                     "allowed": allowed_values(info) or "any", "reference": extra.get("reference", ""),
                      "meaning": info.description or ""})
     return rows
 
@@ -397,5 +452,5 @@ def parameter_table_markdown() -> str:
     for name, info in sched.items():
         extra = info.json_schema_extra or {}
         lines.append(f"| `{name}` | {extra.get('unit', '')} | `{info.default!r}` | "
-                     f"{(_allowed(info) or 'any').replace('|', chr(92) + '|')} | {info.description} |")
+                     f"{(allowed_values(info) or 'any').replace('|', chr(92) + '|')} | {info.description} |")
     return "\n".join(lines)

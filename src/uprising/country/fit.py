@@ -102,6 +102,25 @@ def _last_date(text: str) -> dt.date | None:
     return last
 
 
+def find_targets(scenario: str | Path, folders: tuple[str | Path, ...] = ()) -> Path | None:
+    """The record of a scenario: the file ``NAME-targets.csv`` (the convention: a scenario ``NAME.toml``
+    keeps its targets beside it under that name; ``scenarios/kazakhstan-2022-targets.csv``).
+
+    ``scenario`` is the scenario's file (a :class:`~pathlib.Path`: NAME is its stem and its folder is looked
+    in first) or its name (text, such as a result's metadata holds; a ``:variant`` suffix is dropped). Then
+    each of ``folders`` is looked in, in order. None if no such file is found.
+    """
+    if isinstance(scenario, Path):
+        name, places = scenario.stem, (scenario.parent, *folders)
+    else:
+        name, places = scenario.split(":")[0], tuple(folders)
+    for folder in places:
+        candidate = Path(folder) / f"{name}-targets.csv"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
 def load_targets(path: str | Path, scenario: CountryScenario) -> TargetsFile:
     """Read a targets CSV; rows the model cannot produce are returned as skipped, with the reason."""
     path = Path(path)

@@ -12,14 +12,7 @@ from pathlib import Path
 
 import click
 
-
-def _plot_layer():
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        from .cli import UsageFailure
-
-        raise UsageFailure("figures need the 'plot' extra: pip install 'uprising[plot]'") from None
+from .common import Progress, need_plot_extra
 
 
 @click.command("plot")
@@ -37,8 +30,8 @@ def plot_cmd(result: Path, formats: str, out_dir: Path | None, targets_path: Pat
     Model I: citizens by state over the steps; arrests, releases and legitimacy. A country: the cities'
     timelines, the national timeline, the record (with a targets file) and the map.
     """
-    _plot_layer()
-    from .viz.publication import plot_result
+    need_plot_extra()
+    from ..viz.publication import plot_result
 
     written = plot_result(result, out_dir, formats, targets_path, log=lambda line: click.echo(line, err=True))
     for path in written:
@@ -57,8 +50,8 @@ def animate_cmd(result: Path, city: str | None, fmt: str | None, fps: str, out_f
 
     RESULT is the snapshots file (NAME-seedS-snapshots.npz) or the result table beside it (NAME-seedS.parquet).
     """
-    _plot_layer()
-    from .viz.animate import animate
+    need_plot_extra()
+    from ..viz.animate import animate
 
     path, frames = animate(result, out_file, city, fmt, fps)
     click.echo(f"{path} ({frames} frames)")
@@ -83,15 +76,14 @@ def report_cmd(path: Path, out_file: Path | None, replicates: int | None, scale:
                steps: int | None, workers: int | None, targets_path: Path | None) -> None:
     """One self-contained HTML report of a scenario or an experiment: the model in the ODD protocol, the
     parameter table with sources, figures of a fresh small ensemble, and the validation status."""
-    _plot_layer()
-    from .cli_experiments import _Progress
-    from .report import build_report
+    need_plot_extra()
+    from ..report import build_report
 
-    bars: dict[str, _Progress] = {}
+    bars: dict[str, Progress] = {}
 
     def progress(label: str, done: int, total: int) -> None:
         if label not in bars:
-            bars[label] = _Progress(label).__enter__()
+            bars[label] = Progress(label).__enter__()
         bars[label](done, total, None)
         if done >= total:
             bars.pop(label).__exit__(None, None, None)
@@ -104,10 +96,3 @@ def report_cmd(path: Path, out_file: Path | None, replicates: int | None, scale:
         for bar in bars.values():
             bar.__exit__(None, None, None)
     click.echo(str(written))
-
-
-def register(group: click.Group) -> None:
-    """Add the figure, animation and report commands to ``group``."""
-    group.add_command(plot_cmd)
-    group.add_command(animate_cmd)
-    group.add_command(report_cmd)

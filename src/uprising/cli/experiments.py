@@ -1,6 +1,6 @@
 """Command line of the experiment layer: ``experiment``, ``runs ...`` and ``cluster local``.
 
-Registered on the main group by :func:`register` (see the end of :mod:`uprising.cli`).
+Registered on the main group by :mod:`uprising.cli`.
 Bad input prints one line and exits with 2 (through ``UsageFailure`` and
 ``ScenarioError``, which :func:`uprising.cli.main` reports); an interrupted
 experiment exits with 130 after one line saying how to resume; an experiment
@@ -16,13 +16,9 @@ from typing import Any
 
 import click
 
+from .common import Progress, UsageFailure, connect
+
 DEFAULT_RESULTS = Path("results")
-
-
-def _usage(message: str) -> Exception:
-    from .cli import UsageFailure
-
-    return UsageFailure(message)
 
 
 def _need_extra() -> None:
@@ -33,60 +29,8 @@ def _need_extra() -> None:
         except ImportError:
             missing.append(module)
     if missing:
-        raise _usage(f"{', '.join(missing)} not installed; install the experiments extra: "
+        raise UsageFailure(f"{', '.join(missing)} not installed; install the experiments extra: "
                      "pip install 'uprising[experiments]'")
-
-
-# ------------------------------------------------------------------ progress
-class _Progress:
-    """Progress of a sweep on stderr: a rich bar with an ETA on a terminal, else a line every 10%."""
-
-    def __init__(self, label: str, already: int = 0, unit: str = "runs"):
-        from rich.console import Console
-
-        self.label = label
-        self.unit = unit
-        self.console = Console(stderr=True)
-        self.bar = None
-        self.task = None
-        self.started = time.perf_counter()
-        self.failed = 0
-        self.next_line = 0
-        self.already = already
-
-    def __enter__(self) -> "_Progress":
-        if self.console.is_terminal:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
-                TimeRemainingColumn
-
-            self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                TextColumn(self.unit), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
-                                console=self.console)
-            self.bar.__enter__()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(*exc)
-
-    def __call__(self, done: int, todo: int, record: dict | None) -> None:
-        if record is not None and record.get("status") == "failed":
-            self.failed += 1
-        note = f" ({self.failed} failed)" if self.failed else ""
-        if self.bar is not None:
-            if self.task is None:
-                self.task = self.bar.add_task(self.label, total=todo)
-            self.bar.update(self.task, completed=done, description=f"{self.label}{note}")
-            return
-        if todo == 0:
-            return
-        if done >= self.next_line or done == todo:
-            elapsed = time.perf_counter() - self.started
-            eta = f", eta {elapsed / done * (todo - done):.0f} s" if 0 < done < todo else ""
-            click.echo(f"{self.label}: {done}/{todo} {self.unit} ({100 * done // todo}%){note}, {elapsed:.0f} s{eta}",
-                       err=True)
-            while self.next_line <= done:
-                self.next_line += max(1, todo // 10)
 
 
 def _interrupt_on_sigterm() -> list[bool]:
@@ -117,18 +61,6 @@ def _where_to_run(command):
     return command
 
 
-def _connect(cluster: str | None):
-    """``(executor, close)`` for a Dask scheduler address, or ``(None, None)`` for local processes."""
-    if cluster is None:
-        return None, None
-    from .experiment.runner import dask_executor
-
-    try:
-        return dask_executor(cluster)
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise _usage(f"--cluster: cannot reach the scheduler at {cluster}: {' '.join(str(exc).split())}") from None
-
-
 # ------------------------------------------------------------------ experiment
 @click.command("experiment")
 @click.argument("experiment_path", metavar="EXPERIMENT", type=click.Path(path_type=Path))
@@ -140,19 +72,19 @@ def experiment_cmd(experiment_path: Path, store_dir: Path | None, cluster: str |
     finishes; re-running the same command resumes where it stopped.
     """
     _need_extra()
-    from .experiment.runner import ExperimentInterrupted, run_experiment
-    from .experiment.spec import Experiment
-    from .experiment.store import ResultStore
+    from ..experiment.runner import ExperimentInterrupted, run_experiment
+    from ..experiment.spec import Experiment
+    from ..experiment.store import ResultStore
 
     if cluster is not None and workers is not None:
-        raise _usage("--workers: the cluster's workers run the experiment with --cluster; give one of the two")
+        raise UsageFailure("--workers: the cluster's workers run the experiment with --cluster; give one of the two")
     if cluster is not None and not cluster.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
-        raise _usage(f"--cluster: {cluster!r}: expected a scheduler address such as tcp://127.0.0.1:8786")
+        raise UsageFailure(f"--cluster: {cluster!r}: expected a scheduler address such as tcp://127.0.0.1:8786")
     exp = Experiment.load(experiment_path)
     store_dir = store_dir if store_dir is not None else DEFAULT_RESULTS / exp.name
     if store_dir.exists() and not store_dir.is_dir():
-        raise _usage(f"--store: {store_dir}: not a folder")
-    executor, close = _connect(cluster)
+        raise UsageFailure(f"--store: {store_dir}: not a folder")
+    executor, close = connect(cluster)
     store = ResultStore(store_dir)
     where = f"on {cluster}" if cluster else f"on {workers or 'all'} local processes"
     total = len(exp.run_ids())
@@ -160,7 +92,7 @@ def experiment_cmd(experiment_path: Path, store_dir: Path | None, cluster: str |
                f"store {store.root}", err=True)
     terminated = _interrupt_on_sigterm()
     try:
-        with _Progress(exp.name) as progress:
+        with Progress(exp.name) as progress:
             summary = run_experiment(exp, store, executor, progress, workers=workers)
     except ExperimentInterrupted as exc:
         s = exc.summary
@@ -184,7 +116,7 @@ def experiment_cmd(experiment_path: Path, store_dir: Path | None, cluster: str |
 # ------------------------------------------------------------------ runs
 def _open_store(store_dir: Path | None) -> Any:
     _need_extra()
-    from .experiment.store import ResultStore
+    from ..experiment.store import ResultStore
 
     path = store_dir if store_dir is not None else DEFAULT_RESULTS
     if ResultStore.is_store(path):
@@ -194,8 +126,8 @@ def _open_store(store_dir: Path | None) -> Any:
         return ResultStore(inner[0], create=False)
     if inner:
         names = ", ".join(str(d) for d in inner[:6])
-        raise _usage(f"--store: {path} holds {len(inner)} stores ({names}); pass --store with one of them")
-    raise _usage(f"--store: {path}: no results store there; run `uprising experiment FILE` first or pass --store DIR")
+        raise UsageFailure(f"--store: {path} holds {len(inner)} stores ({names}); pass --store with one of them")
+    raise UsageFailure(f"--store: {path}: no results store there; run `uprising experiment FILE` first or pass --store DIR")
 
 
 _store_option = click.option("--store", "store_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
@@ -268,13 +200,13 @@ def runs_ls(store_dir: Path | None, failed: bool, limit: int) -> None:
 @_store_option
 def runs_show(run_id: str, store_dir: Path | None) -> None:
     """Show one run: its outcomes, parameters and files, or its error and traceback (ID may be a unique prefix)."""
-    from .experiment.store import StoreError
+    from ..experiment.store import StoreError
 
     store = _open_store(store_dir)
     try:
         rid = store.resolve_id(run_id)
     except StoreError as exc:
-        raise _usage(f"runs show: {exc}") from None
+        raise UsageFailure(f"runs show: {exc}") from None
     if store.has(rid):
         row = store.outcome_row(rid)
         click.echo(f"run {rid}: ok")
@@ -307,13 +239,13 @@ def runs_query(sql: str, store_dir: Path | None, as_csv: bool, limit: int) -> No
 
     Example: uprising runs query "SELECT legitimacy, avg(mean_active_fraction) FROM outcomes GROUP BY ALL ORDER BY 1"
     """
-    from .experiment.store import StoreError
+    from ..experiment.store import StoreError
 
     store = _open_store(store_dir)
     try:
         table = store.query(sql)
     except StoreError as exc:
-        raise _usage(f"runs query: {exc}") from None
+        raise UsageFailure(f"runs query: {exc}") from None
     if as_csv:
         import pyarrow.csv as pcsv
 
@@ -329,15 +261,15 @@ def runs_query(sql: str, store_dir: Path | None, as_csv: bool, limit: int) -> No
               show_default=True, help="Which view to write.")
 def runs_export(out: Path, store_dir: Path | None, what: str) -> None:
     """Write the outcomes (or the time series, failures, runs) of a store to one CSV or Parquet file."""
-    from .experiment.store import StoreError
+    from ..experiment.store import StoreError
 
     if out.suffix.lower() not in (".csv", ".parquet"):
-        raise _usage(f"runs export: {out}: the file must end in .csv or .parquet")
+        raise UsageFailure(f"runs export: {out}: the file must end in .csv or .parquet")
     store = _open_store(store_dir)
     try:
         path = store.export(out, what)
     except StoreError as exc:
-        raise _usage(f"runs export: {exc}") from None
+        raise UsageFailure(f"runs export: {exc}") from None
     n = store.query(f"SELECT count(*) AS n FROM {what}").column("n")[0].as_py()
     click.echo(f"wrote {path} ({n} rows of {what})")
 
@@ -364,20 +296,20 @@ def sensitivity_cmd(ctx: click.Context, experiment_path: Path, store_dir: Path |
     figure per outcome (PNG and SVG) to --out, and prints the table.
     """
     _need_extra()
-    from .experiment.sensitivity import SensitivityError, analyse, check_method, write_outputs, wide
-    from .experiment.spec import Experiment
-    from .experiment.store import ResultStore
+    from ..experiment.sensitivity import SensitivityError, analyse, check_method, write_outputs, wide
+    from ..experiment.spec import Experiment
+    from ..experiment.store import ResultStore
 
     exp = Experiment.load(experiment_path)
     method = check_method(exp)
     for name in outcomes:
         if name not in exp.outcomes:
-            raise _usage(f"--outcome: {name!r} is not one of {experiment_path}'s outcomes: {', '.join(exp.outcomes)}")
+            raise UsageFailure(f"--outcome: {name!r} is not one of {experiment_path}'s outcomes: {', '.join(exp.outcomes)}")
     if not no_plot:
         try:
             import matplotlib  # noqa: F401
         except ImportError:
-            raise _usage("matplotlib not installed; install the plot extra (pip install 'uprising[plot]') "
+            raise UsageFailure("matplotlib not installed; install the plot extra (pip install 'uprising[plot]') "
                          "or pass --no-plot") from None
     store_dir = store_dir if store_dir is not None else DEFAULT_RESULTS / exp.name
     ctx.invoke(experiment_cmd, experiment_path=experiment_path, store_dir=store_dir, cluster=cluster,
@@ -386,7 +318,7 @@ def sensitivity_cmd(ctx: click.Context, experiment_path: Path, store_dir: Path |
     try:
         table = analyse(exp, store, list(outcomes) or None)
     except SensitivityError as exc:
-        raise _usage(str(exc)) from None
+        raise UsageFailure(str(exc)) from None
     out_dir = out_dir if out_dir is not None else store.root / "sensitivity"
     written = write_outputs(table, out_dir, plots=not no_plot)
     from rich.console import Console
@@ -498,16 +430,16 @@ def calibrate_cmd(experiment_path: Path, targets_path: Path, store_dir: Path | N
     import os
 
     if importlib.util.find_spec("pyabc") is None:  # imported later, only to run (it takes seconds)
-        raise _usage("pyabc not installed; install the experiments extra: pip install 'uprising[experiments]'")
+        raise UsageFailure("pyabc not installed; install the experiments extra: pip install 'uprising[experiments]'")
 
-    from .experiment.calibrate import calibrate, check_ranges, load_targets
-    from .experiment.spec import Experiment
-    from .experiment.store import ResultStore
+    from ..experiment.calibrate import calibrate, check_ranges, load_targets
+    from ..experiment.spec import Experiment
+    from ..experiment.store import ResultStore
 
     if cluster is not None and workers is not None:
-        raise _usage("--workers: the cluster's workers simulate with --cluster; give one of the two")
+        raise UsageFailure("--workers: the cluster's workers simulate with --cluster; give one of the two")
     if cluster is not None and not cluster.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
-        raise _usage(f"--cluster: {cluster!r}: expected a scheduler address such as tcp://127.0.0.1:8786")
+        raise UsageFailure(f"--cluster: {cluster!r}: expected a scheduler address such as tcp://127.0.0.1:8786")
     exp = Experiment.load(experiment_path)
     ranges = check_ranges(exp)
     targets = load_targets(targets_path)
@@ -515,19 +447,19 @@ def calibrate_cmd(experiment_path: Path, targets_path: Path, store_dir: Path | N
         try:
             import matplotlib  # noqa: F401
         except ImportError:
-            raise _usage("matplotlib not installed; install the plot extra (pip install 'uprising[plot]') "
+            raise UsageFailure("matplotlib not installed; install the plot extra (pip install 'uprising[plot]') "
                          "or pass --no-plot") from None
     store_dir = store_dir if store_dir is not None else DEFAULT_RESULTS / exp.name
     if store_dir.exists() and not store_dir.is_dir():
-        raise _usage(f"--store: {store_dir}: not a folder")
+        raise UsageFailure(f"--store: {store_dir}: not a folder")
     out_dir = out_dir if out_dir is not None else store_dir / "calibration"
     if out_dir.exists() and not out_dir.is_dir():
-        raise _usage(f"--out: {out_dir}: not a folder")
+        raise UsageFailure(f"--out: {out_dir}: not a folder")
     import pyabc  # noqa: F401  (sets up its "ABC" logger)
 
     if "ABC_LOG_LEVEL" not in os.environ:
         logging.getLogger("ABC").setLevel(logging.WARNING)  # our own progress lines replace pyabc's
-    executor, close = _connect(cluster)
+    executor, close = connect(cluster)
     store = ResultStore(store_dir)
     where = f"on {cluster}" if cluster else f"on {workers or 'all'} local processes"
     shown = ", ".join(f"{n} in [{lo:g}, {hi:g}]" for n, (lo, hi) in ranges.items())
@@ -599,7 +531,7 @@ def cluster_local(workers: int, port: int, host: str, dashboard_port: int) -> No
     import logging
     import os
 
-    from .experiment.runner import SINGLE_THREAD_ENV
+    from ..experiment.runner import SINGLE_THREAD_ENV
 
     os.environ.update(SINGLE_THREAD_ENV)  # the worker processes inherit it
     logging.getLogger("distributed").setLevel(logging.ERROR)
@@ -610,7 +542,7 @@ def cluster_local(workers: int, port: int, host: str, dashboard_port: int) -> No
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host=host,
                                scheduler_port=port, dashboard_address=f"{host}:{dashboard_port}")
     except (OSError, RuntimeError) as exc:
-        raise _usage(f"cluster local: cannot start on {host}:{port}: {' '.join(str(exc).split())}") from None
+        raise UsageFailure(f"cluster local: cannot start on {host}:{port}: {' '.join(str(exc).split())}") from None
     try:
         click.echo(f"scheduler: {cluster.scheduler_address}")
         try:
@@ -629,12 +561,3 @@ def cluster_local(workers: int, port: int, host: str, dashboard_port: int) -> No
         click.echo("stopping the cluster", err=True)
     finally:
         cluster.close()
-
-
-def register(group: click.Group) -> None:
-    """Add ``experiment``, ``runs`` and ``cluster`` to the main command group."""
-    group.add_command(experiment_cmd)
-    group.add_command(runs_group)
-    group.add_command(cluster_group)
-    group.add_command(sensitivity_cmd)
-    group.add_command(calibrate_cmd)

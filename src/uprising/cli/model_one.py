@@ -1,54 +1,30 @@
-"""Command line: thin wrappers that parse arguments and call the drivers.
+"""Command line of Model I (and the dispatch of ``run`` to a country scenario): ``run``, ``bench``, ``validate``.
 
 Bad input (a scenario that cannot be read or validated, a bad ``--set``) prints
-one line, ``uprising: error: FILE: FIELD: what is allowed``, and exits with 2.
+one line, ``uprising: error: FILE: FIELD: what is allowed``, and exits with 2
+(reported by :func:`uprising.cli.main`).
 """
 
 from __future__ import annotations
 
-import re
-import sys
-import tomllib
 from pathlib import Path
-from typing import Any
 
 import click
 
-from .scenario import Scenario, ScenarioError, read_toml
-
-
-class UsageFailure(Exception):
-    """A bad command-line value; reported in one line with exit code 2."""
-
-
-def _parse_value(text: str) -> Any:
-    try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text
+from ..scenario import Scenario, ScenarioError, parse_sets, read_toml
+from .common import UsageFailure, file_stem
 
 
 def apply_sets(scenario: Scenario, sets: tuple[str, ...], source: str) -> Scenario:
     """Apply ``key=value`` overrides (values parsed as TOML: 0.7, true, inf, "floor" or floor)."""
-    changes = {}
-    for item in sets:
-        key, eq, value = item.partition("=")
-        if not eq or not key.strip():
-            raise ScenarioError(f"{source} --set", item, "expected key=value, e.g. --set legitimacy=0.7")
-        changes[key.strip()] = _parse_value(value.strip())
+    changes = parse_sets(sets, source)
     try:
         return scenario.replace(**changes)
     except ScenarioError as exc:
         raise ScenarioError(f"{source} --set", exc.field, exc.message) from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="uprising")
-def cli() -> None:
-    """uprising: fast, faithful simulation of civil unrest (Epstein 2002 and extensions)."""
-
-
-@cli.command()
+@click.command()
 @click.argument("scenario_path", metavar="SCENARIO", type=click.Path(path_type=Path))
 @click.option("--steps", type=click.IntRange(1, 10_000_000), default=None, help="Number of steps (default: the scenario's).")
 @click.option("--seed", type=click.IntRange(0, None), default=0, show_default=True, help="Root seed.")
@@ -75,7 +51,7 @@ def run(scenario_path: Path, steps: int | None, seed: int, sets: tuple[str, ...]
     if "cities" in read_toml(scenario_path, "scenario"):  # a malformed file is reported here, in one line
         if steps is not None:
             raise UsageFailure("--steps: a country scenario's clock sets its steps; change clock.end with --set")
-        from .cli_country import run_country
+        from .country import run_country
 
         run_country(scenario_path, seed, sets, out_dir, replicates, workers, cluster, no_plot, targets_path,
                     snapshot_every)
@@ -88,7 +64,7 @@ def run(scenario_path: Path, steps: int | None, seed: int, sets: tuple[str, ...]
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
     from rich.table import Table
 
-    from .simulate import simulate
+    from ..simulate import simulate
 
     scenario = apply_sets(Scenario.load(scenario_path), sets, str(scenario_path))
     total = scenario.steps if steps is None else steps
@@ -103,7 +79,7 @@ def run(scenario_path: Path, steps: int | None, seed: int, sets: tuple[str, ...]
         result = simulate(scenario, total, seed, snapshot_every=snapshot_every, progress=progress,
                           chunk=max(1, min(250, total // 20 or 1)))
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{scenario.name}-seed{seed}")
+    stem = file_stem(f"{scenario.name}-seed{seed}")
     pq_path = result.to_parquet(out_dir / f"{stem}.parquet")
     table = Table(title=f"{scenario.name}  [{scenario.hash()}]  seed {seed}")
     table.add_column("statistic")
@@ -121,14 +97,14 @@ def run(scenario_path: Path, steps: int | None, seed: int, sets: tuple[str, ...]
         click.echo(f"snapshots: {snap_path} (cell kinds: 0 empty, 1 quiet, 2 active, 3 jailed, 4 cop)")
     if not no_plot:
         try:
-            from .viz.plots import plot_run
+            from ..viz.plots import plot_run
         except ImportError:
             click.echo("plot skipped: install the 'plot' extra (pip install 'uprising[plot]')", err=True)
         else:
             click.echo(f"plot:  {plot_run(result, out_dir / f'{stem}.png')}")
 
 
-@cli.command()
+@click.command()
 @click.option("--sizes", default="40,100,1000", show_default=True, help="Comma-separated lattice edges.")
 @click.option("--steps", type=click.IntRange(1, None), default=None, help="Steps per measurement (default: by size).")
 @click.option("--repeats", type=click.IntRange(1, None), default=3, show_default=True, help="Runs per size; the median is shown.")
@@ -139,7 +115,7 @@ def bench(sizes: str, steps: int | None, repeats: int, scenario_path: Path | Non
     from rich.console import Console
     from rich.table import Table
 
-    from .bench import measure
+    from ..bench import measure
 
     base = Scenario.load(scenario_path) if scenario_path else None
     try:
@@ -164,7 +140,7 @@ def bench(sizes: str, steps: int | None, repeats: int, scenario_path: Path | Non
     Console().print(table)
 
 
-@cli.command()
+@click.command()
 @click.option("--quick", is_flag=True, help="Reduced ensembles (about a minute); the default is the full suite.")
 @click.option("--root", type=click.Path(path_type=Path, file_okay=False), default=Path("."), show_default=True,
               help="The checkout: scenarios/epstein-2002 is read from it; relative outputs are written in it.")
@@ -189,7 +165,7 @@ def validate(quick: bool, root: Path, out: Path, fig_dir: Path, json_path: Path,
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    from . import validate as V
+    from .. import validate as V
 
     if not (root / "scenarios" / "epstein-2002" / "run2.toml").is_file():
         raise UsageFailure(f"{root / 'scenarios' / 'epstein-2002'}: the paper's scenario files are not there; "
@@ -236,36 +212,3 @@ def validate(quick: bool, root: Path, out: Path, fig_dir: Path, json_path: Path,
     click.echo(f"Run 2 closest to the paper: {res.run2_labels[res.closest]} (waits {best['wait_mean']:.0f} vs 60, "
                f"total activation {best['size_mean']:.0f} vs 708)")
     click.echo(f"wrote {path} and its figures in {rel(fig_dir)} ({res.wall_seconds:.0f} s)")
-
-
-from .cli_app import register as _register_app  # noqa: E402
-from .cli_country import register as _register_country  # noqa: E402
-from .cli_experiments import register as _register_experiments  # noqa: E402
-from .cli_viz import register as _register_viz  # noqa: E402
-
-_register_experiments(cli)
-_register_country(cli)
-_register_viz(cli)
-_register_app(cli)
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Entry point: runs the click group, turning bad input into one line and exit code 2."""
-    try:
-        cli.main(args=argv, prog_name="uprising", standalone_mode=False)
-    except (ScenarioError, UsageFailure) as exc:
-        click.echo(f"uprising: error: {exc}", err=True)
-        sys.exit(2)
-    except click.exceptions.Abort:
-        click.echo("uprising: interrupted", err=True)
-        sys.exit(130)
-    except click.ClickException as exc:
-        click.echo(f"uprising: error: {exc.format_message()}", err=True)
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        click.echo("uprising: interrupted", err=True)
-        sys.exit(130)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

@@ -1,51 +1,34 @@
 """Command line of country scenarios: ``run`` (for a file with ``[[cities]]``), ``fit`` and ``compare``.
 
 Bad input prints one line naming the file, the field and what is allowed, and exits with 2
-(``ScenarioError`` and ``UsageFailure``, reported by :func:`uprising.cli.main`).
+(``ScenarioError`` and ``UsageFailure``, reported by :func:`uprising.cli.main`). The drivers
+(:mod:`uprising.country`) return results; the figures are drawn here, with :mod:`uprising.viz.country_plots`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
-import re
-import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import click
 
-from .scenario import ScenarioError
-
-
-def _usage(message: str) -> Exception:
-    from .cli import UsageFailure
-
-    return UsageFailure(message)
+from ..scenario import parse_sets
+from .common import Progress, UsageFailure, connect, file_stem
 
 
 def load_country(path: Path, sets: tuple[str, ...]):
     """The country scenario in ``path`` with ``--set`` overrides applied (values parsed as TOML)."""
-    from .cli import _parse_value
-    from .country.scenario import CountryScenario
+    from ..country.scenario import CountryScenario
 
     scenario = CountryScenario.load(path)
-    changes = {}
-    for item in sets:
-        key, eq, value = item.partition("=")
-        if not eq or not key.strip():
-            raise ScenarioError(f"{path} --set", item, "expected key=value, e.g. --set scale=0.1")
-        changes[key.strip()] = _parse_value(value.strip())
+    changes = parse_sets(sets, str(path), example="scale=0.1")
     if changes:
         scenario = scenario.replace(changes, source=f"{path} --set")
     return scenario
-
-
-def default_targets(path: Path) -> Path | None:
-    """``NAME-targets.csv`` beside scenario ``NAME.toml``, if there is one."""
-    candidate = path.with_name(path.stem + "-targets.csv")
-    return candidate if candidate.is_file() else None
 
 
 def _console():
@@ -60,8 +43,21 @@ def _runs(n: int) -> str:
     return f"{n} run" if n == 1 else f"{n} runs"
 
 
-def _stem(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text)
+@contextlib.contextmanager
+def _executor(cluster: str | None, workers: int | None) -> Iterator[Any]:
+    """Where the runs go: the Dask scheduler at ``cluster`` (closed on leaving), else ``workers`` local
+    processes (one per CPU when None)."""
+    from ..country import ensemble as E
+
+    if cluster:
+        ex, close = connect(cluster)
+        try:
+            yield ex
+        finally:
+            close()
+    else:
+        with E.executor_for(workers) as ex:
+            yield ex
 
 
 def _ensemble(scenario, replicates: int, seed: int, workers: int | None, cluster: str | None, label: str,
@@ -70,35 +66,28 @@ def _ensemble(scenario, replicates: int, seed: int, workers: int | None, cluster
     side by side in a thread per core, with progress over its steps."""
     import os
 
-    from .cli_experiments import _connect, _Progress
-    from .country import ensemble as E
-    from .country.simulate import simulate_country
+    from ..country import ensemble as E
+    from ..country.simulate import simulate_country
 
     if replicates == 1 and cluster is None and executor is None:
-        with _Progress(label, unit="steps") as bar:
+        with Progress(label, unit="steps") as bar:
             bar(0, scenario.clock.clock().ticks, None)
             return [simulate_country(scenario, seed, 0, threads=os.cpu_count() or 1, snapshot_every=snapshot_every,
                                      progress=lambda done, total: bar(done, total, None), progress_every=6)]
     tasks = E.tasks(scenario, replicates, seed, snapshot_every)
-    with _Progress(label) as bar:
+    with Progress(label) as bar:
         progress = (lambda done, total: bar(done, total, None))
         progress(0, len(tasks))
         if executor is not None:
             return E.run_many(tasks, executor, progress)
-        if cluster is not None:
-            ex, close = _connect(cluster)
-            try:
-                return E.run_many(tasks, ex, progress)
-            finally:
-                close()
-        with E.executor_for(workers) as ex:
+        with _executor(cluster, workers) as ex:
             return E.run_many(tasks, ex, progress)
 
 
 def _score_table(scores, start, title: str):
     from rich.table import Table
 
-    from .country.fit import as_rows
+    from ..country.fit import as_rows
 
     table = Table(title=title)
     for col in ("target", "record", "model", "model 5-95%", "error", ""):
@@ -122,7 +111,7 @@ def _write_results(results, path: Path) -> Path:
     """All runs' tidy tables in one Parquet file (the first run's scenario in its metadata)."""
     import pyarrow as pa
 
-    from .simulate import write_parquet
+    from ..simulate import write_parquet
 
     tables = [r.table for r in results]
     return write_parquet(pa.concat_tables(tables).replace_schema_metadata(tables[0].schema.metadata), path)
@@ -138,12 +127,12 @@ def run_country(scenario_path: Path, seed: int, sets: tuple[str, ...], out_dir: 
 
     import numpy as np
 
-    from .country import fit as F
-    from .country import observables as O
+    from ..country import fit as F
+    from ..country import observables as O
 
     scenario = load_country(scenario_path, sets)
     replicates = replicates or 10
-    targets_path = targets_path or default_targets(scenario_path)
+    targets_path = targets_path or F.find_targets(scenario_path)
     targets = F.load_targets(targets_path, scenario) if targets_path else None
     agents = sum(s[1] for s in scenario.lattice_sizes())
     click.echo(f"{scenario.name}: {len(scenario.cities)} cities, {agents:,} citizens at scale {scenario.scale:g} "
@@ -153,7 +142,7 @@ def run_country(scenario_path: Path, seed: int, sets: tuple[str, ...], out_dir: 
     results = _ensemble(scenario, replicates, seed, workers, cluster, scenario.name, snapshot_every=snapshot_every)
     wall = time.perf_counter() - started
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = _stem(f"{scenario.name}-seed{seed}")
+    stem = file_stem(f"{scenario.name}-seed{seed}")
     console = _console()
     summaries = [O.summary(r) for r in results]
     table = Table(title=f"{scenario.name} [{scenario.hash()}] seed {seed}: {_runs(replicates)}, median (5-95%)")
@@ -199,7 +188,7 @@ def _figures(results, targets, out_dir: Path, prefix: str, which: tuple[str, ...
     """Write the named country figures (cities, record, map) as PNG and print their paths; skipped, with a
     line saying why, without the 'plot' extra."""
     try:
-        from .viz import country_plots as P
+        from ..viz import country_plots as P
     except ImportError:
         click.echo("plots skipped: install the 'plot' extra (pip install 'uprising[plot]')", err=True)
         return
@@ -256,25 +245,23 @@ def fit_cmd(scenario_path: Path, targets_path: Path, replicates: int, seed: int,
     """Score an ensemble of SCENARIO against the record in --targets; optionally search parameters first."""
     from rich.console import Console
 
-    from .country import ensemble as E
-    from .country import fit as F
+    from ..country import ensemble as E
+    from ..country import fit as F
 
     scenario = load_country(scenario_path, sets)
     targets = F.load_targets(targets_path, scenario)
     axes = [F.Axis.parse(v) for v in vary]
     if (samples or refine) and not axes:
-        raise _usage("--search/--refine: name the parameters to search with --vary KEY=LOW:HIGH[:log]")
+        raise UsageFailure("--search/--refine: name the parameters to search with --vary KEY=LOW:HIGH[:log]")
     for axis in axes:  # a bad key is reported before anything runs
         scenario.replace({axis.key: axis.low}, source="--vary")
-    out_dir = out_dir or Path("results") / f"{_stem(scenario.name)}-fit"
+    out_dir = out_dir or Path("results") / f"{file_stem(scenario.name)}-fit"
     out_dir.mkdir(parents=True, exist_ok=True)
     console = _console()
     for quantity, why in targets.skipped:
         click.echo(f"not scored: {quantity} ({why})", err=True)
     best_scenario = scenario
     if axes and (samples or refine):
-        from .cli_experiments import _connect
-
         log = (out_dir / "search.jsonl").open("w", encoding="utf-8")
         started = time.perf_counter()
         best = [float("inf")]
@@ -296,15 +283,8 @@ def fit_cmd(scenario_path: Path, targets_path: Path, replicates: int, seed: int,
             return F.search(scenario, targets.targets, axes, evaluate, samples=samples, refine=refine, seed=seed,
                             day_weight=day_weight, on_trial=on_trial)
 
-        if cluster:
-            ex, close = _connect(cluster)
-            try:
-                trials = run_with(ex)
-            finally:
-                close()
-        else:
-            with E.executor_for(workers) as ex:
-                trials = run_with(ex)
+        with _executor(cluster, workers) as ex:
+            trials = run_with(ex)
         log.close()
         winner = min(trials, key=lambda t: t.loss)
         (out_dir / "best.toml").write_text(F.best_overrides_toml(winner), encoding="utf-8")
@@ -342,38 +322,29 @@ def compare_cmd(scenario_path: Path, variant_names: tuple[str, ...], replicates:
     from rich.console import Console
     from rich.table import Table
 
-    from .country import compare as C
-    from .country import ensemble as E
+    from ..country import compare as C
+    from ..country import ensemble as E
 
     scenario = load_country(scenario_path, sets)
     names = list(variant_names) or list(scenario.variants)
     if not names:
-        raise _usage(f"{scenario_path}: declares no [variants.NAME]; add one or pass --variant")
+        raise UsageFailure(f"{scenario_path}: declares no [variants.NAME]; add one or pass --variant")
     variants = {name: scenario.variant(name, source=str(scenario_path)) for name in names}
     if replicates < 20:
         click.echo(f"note: {replicates} replicates per variant; at least 20 are advised for the intervals", err=True)
     base = scenario.variant("baseline")
-    out_dir = out_dir or Path("results") / f"{_stem(scenario.name)}-compare"
+    out_dir = out_dir or Path("results") / f"{file_stem(scenario.name)}-compare"
     out_dir.mkdir(parents=True, exist_ok=True)
     everything = [("baseline", base), *variants.items()]
     tasks = [t for _, sc in everything for t in E.tasks(sc, replicates, seed)]
     click.echo(f"{scenario.name}: baseline and {len(variants)} variant{'s' if len(variants) != 1 else ''} x {_runs(replicates)} = {len(tasks)} runs",
                err=True)
     started = time.perf_counter()
-    from .cli_experiments import _connect, _Progress
-
-    with _Progress(f"{scenario.name} compare") as bar:
+    with Progress(f"{scenario.name} compare") as bar:
         progress = (lambda done, total: bar(done, total, None))
         progress(0, len(tasks))
-        if cluster:
-            ex, close = _connect(cluster)
-            try:
-                res = E.run_many(tasks, ex, progress)
-            finally:
-                close()
-        else:
-            with E.executor_for(workers) as ex:
-                res = E.run_many(tasks, ex, progress)
+        with _executor(cluster, workers) as ex:
+            res = E.run_many(tasks, ex, progress)
     groups = {name: res[i * replicates:(i + 1) * replicates] for i, (name, _) in enumerate(everything)}
     baseline = groups.pop("baseline")
     rows = C.compare(baseline, groups)
@@ -392,14 +363,9 @@ def compare_cmd(scenario_path: Path, variant_names: tuple[str, ...], replicates:
     runs = _write_results(baseline + [r for runs in groups.values() for r in runs], out_dir / "runs.parquet")
     click.echo(f"tables:  {out_dir / 'compare.csv'}, compare.md; runs: {runs}")
     try:
-        from .viz import country_plots as P
+        from ..viz import country_plots as P
     except ImportError:
         click.echo("plot skipped: install the 'plot' extra", err=True)
     else:
         click.echo(f"figure:  {P.plot_compare(baseline, groups, rows, out_dir / 'compare.png')}")
     click.echo(f"{len(tasks)} runs in {time.perf_counter() - started:.1f} s", err=True)
-
-
-def register(group: click.Group) -> None:
-    group.add_command(fit_cmd)
-    group.add_command(compare_cmd)

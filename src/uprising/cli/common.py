@@ -1,0 +1,100 @@
+"""What the command groups share: the one-line usage error, the progress display, the Dask connection,
+file stems and the check for the 'plot' extra.
+
+Every module of :mod:`uprising.cli` imports from here; nothing here imports a command module, so the
+package has no import circle (``tests/test_layers.py`` checks it).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import click
+
+
+class UsageFailure(Exception):
+    """A bad command-line value; :func:`uprising.cli.main` reports it in one line and exits with code 2."""
+
+
+class Progress:
+    """Progress of many runs (or of one run's steps) on stderr: a rich bar with an ETA on a terminal, else a
+    line every 10% (so a log file stays short).
+
+    Called as ``progress(done, todo, record)``; a ``record`` whose status is ``failed`` is counted and shown.
+    """
+
+    def __init__(self, label: str, already: int = 0, unit: str = "runs"):
+        from rich.console import Console
+
+        self.label = label
+        self.unit = unit
+        self.console = Console(stderr=True)
+        self.bar = None
+        self.task = None
+        self.started = time.perf_counter()
+        self.failed = 0
+        self.next_line = 0
+        self.already = already
+
+    def __enter__(self) -> "Progress":
+        if self.console.is_terminal:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn, \
+                TimeElapsedColumn, TimeRemainingColumn
+
+            self.bar = RichProgress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                    TextColumn(self.unit), TimeElapsedColumn(), TextColumn("eta"),
+                                    TimeRemainingColumn(), console=self.console)
+            self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+    def __call__(self, done: int, todo: int, record: dict | None) -> None:
+        if record is not None and record.get("status") == "failed":
+            self.failed += 1
+        note = f" ({self.failed} failed)" if self.failed else ""
+        if self.bar is not None:
+            if self.task is None:
+                self.task = self.bar.add_task(self.label, total=todo)
+            self.bar.update(self.task, completed=done, description=f"{self.label}{note}")
+            return
+        if todo == 0:
+            return
+        if done >= self.next_line or done == todo:
+            elapsed = time.perf_counter() - self.started
+            eta = f", eta {elapsed / done * (todo - done):.0f} s" if 0 < done < todo else ""
+            click.echo(f"{self.label}: {done}/{todo} {self.unit} ({100 * done // todo}%){note}, {elapsed:.0f} s{eta}",
+                       err=True)
+            while self.next_line <= done:
+                self.next_line += max(1, todo // 10)
+
+
+def connect(cluster: str | None):
+    """``(executor, close)`` for a Dask scheduler address, or ``(None, None)`` for local processes; an
+    unreachable scheduler is a :class:`UsageFailure` naming ``--cluster``."""
+    if cluster is None:
+        return None, None
+    from ..experiment.runner import dask_executor
+
+    try:
+        return dask_executor(cluster)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise UsageFailure(f"--cluster: cannot reach the scheduler at {cluster}: {' '.join(str(exc).split())}") \
+            from None
+
+
+def file_stem(text: str) -> str:
+    """``text`` made safe as a file name's stem (runs of other characters become one ``_``)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text)
+
+
+def need_plot_extra() -> None:
+    """A :class:`UsageFailure` unless matplotlib (the 'plot' extra) is installed."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise UsageFailure("figures need the 'plot' extra: pip install 'uprising[plot]'") from None
