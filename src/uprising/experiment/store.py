@@ -10,6 +10,8 @@ Layout under the store's root::
     failures/<run_id>.json      a run that raised: the error, its traceback, the parameters
     experiments/<name>.json     the plan of each experiment run into this store (its run ids)
     catalog.duckdb              DuckDB views over the files (rebuilt from them at any time)
+    quarantine/runs|outcomes/   files found unreadable (truncated, not Parquet), moved aside, never deleted
+    verified.txt                the files already found readable (name, size, mtime), so each is checked once
 
 The files are the truth. Each is written under a temporary name ending in
 ``.partial`` (``<name>.<host>.<pid>.<token>.partial``, unique per writer, so two
@@ -23,6 +25,13 @@ A run's varied parameters appear as columns under their own names (dotted
 names for schedule keys: quote them in SQL, ``"legitimacy_schedule.value"``).
 In the series, a parameter whose name is already a series column keeps the
 series column: ``legitimacy`` there is the value in effect at each step.
+
+A file that cannot be read (a disk filled up, a copy cut short, a file written by
+hand) would otherwise break every query, since each view reads every file:
+:meth:`ResultStore.verify` checks each file once (its Parquet header, footer and
+metadata), moves an unreadable one to ``quarantine/`` and, where it was a series,
+moves its run's outcomes row there too, so that the run counts as not done and the
+next resume runs it again. The catalog verifies before it builds its views.
 
 Crash safety is against a killed process (``kill -9``, a dead worker, Ctrl-C);
 pass ``fsync=True`` to also flush every file to disk before it is renamed
@@ -39,6 +48,7 @@ import secrets
 import socket
 import time
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
@@ -59,6 +69,19 @@ if TYPE_CHECKING:  # pragma: no cover
 #: they differ from one execution to another and are left out of reproducibility checks.
 PROVENANCE = ("wall_seconds", "worker", "finished_at")
 _HOST = socket.gethostname()
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    """A file moved out of the store because it could not be read."""
+
+    path: Path  # where it was
+    moved_to: Path  # where it is now, under quarantine/
+    reason: str  # one line: why it could not be read
+    run_id: str  # the run it belonged to (that run is not done any more)
+
+    def line(self) -> str:
+        return f"{self.path}: unreadable ({self.reason}); moved to {self.moved_to}; run {self.run_id} will be redone"
 
 
 class StoreError(ValueError):
@@ -125,6 +148,9 @@ class ResultStore:
         self.outcomes_dir = self.root / "outcomes"
         self.failures_dir = self.root / "failures"
         self.experiments_dir = self.root / "experiments"
+        self.quarantine_dir = self.root / "quarantine"
+        #: what :meth:`verify` moved aside through this object (the catalog verifies before each query)
+        self.quarantined: list[Quarantined] = []
         if create:
             for d in (self.runs_dir, self.outcomes_dir, self.failures_dir, self.experiments_dir):
                 d.mkdir(parents=True, exist_ok=True)
@@ -206,6 +232,63 @@ class ResultStore:
                         path.unlink()
                         removed += 1
         return removed
+
+    # ---------------------------------------------------------------- unreadable files
+    def verify(self) -> list[Quarantined]:
+        """Check every Parquet file of ``runs/`` and ``outcomes/`` not checked before; move the unreadable
+        ones to ``quarantine/`` (never deleted) and return them (also added to :attr:`quarantined`).
+
+        A file is checked once: its name, size and modification time go to ``verified.txt`` when it reads,
+        so a store of 10^5 runs pays for the check of its new files only. A quarantined series takes its
+        run's outcomes row with it, so that the run counts as not done and the next resume redoes it.
+        """
+        seen = self._verified()
+        moved: list[Quarantined] = []
+        fresh: list[str] = []
+        for folder in (self.outcomes_dir, self.runs_dir):
+            if not folder.is_dir():
+                continue
+            for entry in os.scandir(folder):
+                if not entry.name.endswith(".parquet"):
+                    continue
+                try:
+                    st = entry.stat()
+                except FileNotFoundError:
+                    continue
+                key = f"{folder.name}/{entry.name} {st.st_size} {st.st_mtime_ns}"
+                if key in seen:
+                    continue
+                reason = parquet_problem(Path(entry.path))
+                if reason is None:
+                    fresh.append(key)
+                    continue
+                run_id = entry.name[:-8]
+                moved.append(self._quarantine(Path(entry.path), reason, run_id))
+                if folder == self.runs_dir and self.outcomes_path(run_id).is_file():
+                    moved.append(self._quarantine(self.outcomes_path(run_id), "its run's series was unreadable",
+                                                  run_id))
+        if fresh:
+            with open(self.root / "verified.txt", "a", encoding="utf-8") as fh:
+                fh.write("".join(k + "\n" for k in fresh))
+        self.quarantined.extend(moved)
+        return moved
+
+    def _verified(self) -> set[str]:
+        path = self.root / "verified.txt"
+        if not path.is_file():
+            return set()
+        return set(path.read_text(encoding="utf-8", errors="replace").splitlines())
+
+    def _quarantine(self, path: Path, reason: str, run_id: str) -> Quarantined:
+        target_dir = self.quarantine_dir / path.parent.name
+        target_dir.mkdir(parents=True, exist_ok=True)
+        target = target_dir / path.name
+        n = 1
+        while target.exists():
+            target = target_dir / f"{path.name}.{n}"
+            n += 1
+        os.replace(path, target)
+        return Quarantined(path, target, reason, run_id)
 
     # ---------------------------------------------------------------- state of runs
     def has(self, run_id: str) -> bool:
@@ -435,6 +518,7 @@ class ResultStore:
         if con is None:
             con = duckdb.connect()
         try:
+            self.verify()
             self._create_views(con)
             yield con
         finally:
@@ -449,6 +533,7 @@ class ResultStore:
         except duckdb.Error:
             return False
         try:
+            self.verify()
             self._create_views(con)
         finally:
             con.close()
@@ -536,6 +621,29 @@ class ResultStore:
             raise StoreError(f"outcome {outcome!r} is not one of the experiment's: {', '.join(experiment.outcomes)}")
         values = table.column(outcome).to_numpy(zero_copy_only=False).astype(float)
         return values.reshape(len(experiment.points()), experiment.replicates)
+
+
+def parquet_problem(path: Path) -> str | None:
+    """Why ``path`` is not a readable Parquet file (one line), or None if it reads: its magic bytes at both
+    ends, then its footer's metadata (row groups and schema)."""
+    try:
+        size = path.stat().st_size
+        if size < 12:
+            return f"{size} bytes, too short for Parquet"
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+            fh.seek(-4, os.SEEK_END)
+            tail = fh.read(4)
+        if head != b"PAR1":
+            return "not a Parquet file (no magic bytes at its start)"
+        if tail != b"PAR1":
+            return "truncated (no magic bytes at its end)"
+        pq.read_metadata(path)
+    except OSError as exc:
+        return _one_line(str(exc))[:200] or type(exc).__name__
+    except Exception as exc:  # pyarrow's errors for a corrupt footer
+        return _one_line(str(exc))[:200] or type(exc).__name__
+    return None
 
 
 def _one_line(text: str) -> str:
