@@ -107,3 +107,29 @@ def test_the_resume_alone_finds_and_redoes_a_truncated_run(done):
     assert (summary.already, summary.completed) == (3, 1)
     assert [q.run_id for q in fresh.quarantined] == [victim, victim]
     assert count(fresh, "series") == 4 * 31
+
+
+def test_runs_commands_report_the_quarantine_in_one_line_and_keep_working(done, capsys):
+    from uprising.cli import main
+
+    exp, store = done
+    victim = exp.run_ids()[0]
+    truncate(store.outcomes_path(victim))
+
+    def run(*args: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    code, out, err = run("runs", "check", "--store", str(store.root))
+    assert code == 0 and "3 runs readable; 1 files moved" in out, (out, err)
+    assert len(err.splitlines()) == 1 and str(store.outcomes_path(victim)) in err and "Traceback" not in err
+    code, out, err = run("runs", "ls", "--store", str(store.root))
+    assert code == 0 and err == "" and out.count("ok") >= 3
+    code, out, err = run("runs", "query", "SELECT count(*) AS n FROM outcomes", "--store", str(store.root))
+    assert code == 0 and "3" in out

@@ -120,10 +120,10 @@ def _open_store(store_dir: Path | None) -> Any:
 
     path = store_dir if store_dir is not None else DEFAULT_RESULTS
     if ResultStore.is_store(path):
-        return ResultStore(path, create=False)
+        return _verified(ResultStore(path, create=False))
     inner = sorted(d for d in path.iterdir() if ResultStore.is_store(d)) if path.is_dir() else []
     if len(inner) == 1 and store_dir is None:
-        return ResultStore(inner[0], create=False)
+        return _verified(ResultStore(inner[0], create=False))
     if inner:
         names = ", ".join(str(d) for d in inner[:6])
         raise UsageFailure(f"--store: {path} holds {len(inner)} stores ({names}); pass --store with one of them")
@@ -162,6 +162,24 @@ def _print_table(table: Any, title: str | None = None, limit: int = 0) -> None:
     (console if console.is_terminal else Console(width=250)).print(out)
     if len(shown) < len(rows):
         click.echo(f"... {len(rows) - len(shown)} more rows (--limit 0 shows all; `runs export` writes them)")
+
+
+def _verified(store: Any) -> Any:
+    """The store after moving its unreadable files to quarantine/, each reported in one line on stderr."""
+    for q in store.verify():
+        click.echo(f"uprising: {q.line()}", err=True)
+    return store
+
+
+@runs_group.command("check")
+@_store_option
+def runs_check(store_dir: Path | None) -> None:
+    """Verify every file of a store; move unreadable ones to quarantine/ (their runs are redone on resume)."""
+    store = _open_store(store_dir)
+    moved = store.quarantined
+    runs = len(store.completed())
+    click.echo(f"{store.root}: {runs} runs readable" + (f"; {len(moved)} files moved to {store.quarantine_dir}"
+                                                        if moved else "; nothing to quarantine"))
 
 
 @runs_group.command("ls")
