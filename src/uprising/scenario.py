@@ -19,7 +19,7 @@ import math
 import tomllib
 import types
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -352,9 +352,9 @@ def allowed_values(info: Any) -> str:
 
     In this order: the field's own ``json_schema_extra["allowed"]`` text if it states one; its choices
     (a ``Literal``, as ``a | b``); its bounds (``[`` ``]`` inclusive, ``(`` ``)`` strict, ``-inf``/``inf``
-    for a missing side); ``true | false`` for a bool; ``YYYY-MM-DDTHH:MM (local)`` for a date-time; ``N
-    numbers`` for a list of fixed length; then ``, or left out`` for an optional field. ``""`` when none
-    of these says more than the type (tables show "any").
+    for a missing side); ``true | false`` for a bool; ``YYYY-MM-DDTHH:MM (local)`` for a date-time;
+    ``N numbers`` for a list of fixed length, else ``list``; ``NAME = VALUE table`` for a mapping; then
+    ``, or left out`` for an optional field. ``""`` when none of these applies (tables show "any").
     """
     if info is None:
         return ""
@@ -368,6 +368,8 @@ def allowed_values(info: Any) -> str:
         base = rest[0] if len(rest) == 1 else ann
     else:
         base = ann
+    if get_origin(base) is Annotated:  # a type with its own validator, such as the country's times
+        base = get_args(base)[0]
     lo = hi = None
     lo_open = hi_open = False
     shortest = longest = None
@@ -393,6 +395,10 @@ def allowed_values(info: Any) -> str:
         text = "YYYY-MM-DDTHH:MM (local)"
     elif get_origin(base) is list and shortest is not None and shortest == longest:
         text = f"{shortest} numbers"
+    elif get_origin(base) is list:
+        text = "list"
+    elif get_origin(base) is dict:
+        text = "NAME = VALUE table"
     else:
         return ""
     return text + (", or left out" if optional else "")
