@@ -3,14 +3,16 @@ processes), and invariants of every step."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from country_helpers import TOWNS, all_off, two_towns
+from uprising import execution
 from uprising import model as model_one
-from uprising.country import ensemble
 from uprising.country import model as country_model
 from uprising.country.scenario import CountryScenario, city_seed
 from uprising.country.simulate import REPORTED, simulate_country
@@ -152,14 +154,14 @@ def test_same_seed_same_run_with_one_or_two_threads():
 
 def test_same_runs_in_a_process_pool_and_replicates_differ():
     sc = two_towns()
-    tasks = ensemble.tasks(sc, 3, seed=4)
+    tasks = execution.tasks(sc, 3, seed=4)
     local = [simulate_country(sc, 4, r) for r in range(3)]
-    with ensemble.executor_for(workers=2) as pool:
-        remote = ensemble.run_many(tasks, pool)
+    with execution.executor_for(workers=2) as pool:
+        remote = execution.run_many(tasks, pool)
     assert [r.replicate for r in remote] == [0, 1, 2]
     for a, b in zip(local, remote):
         assert_same_run(a, b)
-    assert ensemble.run_many(tasks[:1])[0].counts.tobytes() == local[0].counts.tobytes()  # in this process
+    assert execution.run_many(tasks[:1])[0].counts.tobytes() == local[0].counts.tobytes()  # in this process
     # different replicates (and different seeds) are different runs
     assert not np.array_equal(local[0].counts, local[1].counts)
     assert not np.array_equal(local[1].counts, local[2].counts)
@@ -170,12 +172,12 @@ def test_a_bad_task_in_a_process_pool_comes_back_as_its_one_line_error():
     # a worker that cannot read its scenario reports that error; the pool and the other runs survive it
     from uprising.scenario import ScenarioError
 
-    good = ensemble.tasks(two_towns(), 1, seed=0)[0]
-    bad = {**good, "scenario": {**good["scenario"], "scale": -1.0}, "source": "bad-task"}
-    with ensemble.executor_for(workers=2) as pool:
+    good = execution.tasks(two_towns(), 1, seed=0)[0]
+    bad = dataclasses.replace(good, scenario={**good.scenario, "scale": -1.0}, source="bad-task")
+    with execution.executor_for(workers=2) as pool:
         with pytest.raises(ScenarioError, match="bad-task: scale"):
-            ensemble.run_many([bad, good], pool)
-        assert ensemble.run_many([good], pool)[0].counts.any()
+            execution.run_many([bad, good], pool)
+        assert execution.run_many([good], pool)[0].counts.any()
 
 
 # ------------------------------------------------------------------ invariants

@@ -27,7 +27,7 @@ columns ``outcome,value,scale``), and runs pyabc's ABC-SMC:
   makes the run fail.
 * **Sampler**: ``pyabc.sampler.ConcurrentFutureSampler`` on any
   ``concurrent.futures.Executor``: the default pool of local processes, a thread
-  pool, or a Dask cluster (:func:`~uprising.experiment.runner.dask_executor`).
+  pool, or a Dask cluster (:func:`~uprising.execution.dask_executor`).
   Epsilon is pyabc's default (the median of the previous population's
   distances, the first from a calibration sample drawn from the prior).
 
@@ -78,7 +78,8 @@ import numpy as np
 
 from ..scenario import Scenario, ScenarioError
 from . import outcomes as _outcomes
-from .runner import _terminate, default_executor, execute_run, run_experiment, single_thread_environment, task_for
+from ..execution import default_executor, single_thread_environment, terminate_workers
+from .runner import execute_run, run_experiment, task_for
 from .spec import SAMPLED, Experiment
 from .store import ResultStore
 
@@ -465,7 +466,7 @@ def calibrate(experiment: Experiment, targets: list[Target], store: ResultStore 
                                 progress)
         except KeyboardInterrupt:
             if own:
-                _terminate(pool)  # runs in progress leave only .partial files
+                terminate_workers(pool)  # runs in progress leave only .partial files
             raise
         finally:
             if own:

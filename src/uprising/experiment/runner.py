@@ -1,8 +1,9 @@
 """Run an experiment into a store with any :class:`concurrent.futures.Executor`.
 
 :func:`run_experiment` submits every run not yet in the store to the executor:
-by default a pool of local processes (one per CPU, spawned, single-threaded),
-or a Dask cluster through :func:`dask_executor` (``Client(address).get_executor()``),
+by default a pool of local processes (one per CPU, spawned, single-threaded:
+:func:`uprising.execution.default_executor`), or a Dask cluster through
+:func:`uprising.execution.dask_executor` (``Client(address).get_executor()``),
 or anything else with ``submit``. The work item is :func:`execute_run`, a
 top-level function of plain data (the scenario as TOML text, the seed, the
 replicate, the outcome names, the store's path): it simulates, evaluates the
@@ -25,26 +26,22 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
-import gc
-import multiprocessing
 import os
-import signal
 import time
 import tomllib
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
+from ..execution import (SINGLE_THREAD_ENV, default_executor, in_flight_capacity, single_thread_environment,
+                         terminate_workers)
+from ..execution import dask_executor  # noqa: F401  (transitional: until the CLI imports it from uprising.execution)
 from ..scenario import Scenario
 from ..simulate import simulate
 from .outcomes import evaluate
 from .spec import Experiment, RunSpec
 from .store import ResultStore, worker_name
-
-#: Environment that keeps a worker's numeric libraries on one thread each.
-SINGLE_THREAD_ENV = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-                     "MKL_NUM_THREADS": "1"}
 
 #: ``progress(done, todo, record)``: after each run of this call finishes (``record`` is what
 #: :func:`execute_run` returned), and once at the start with ``(0, todo, None)``.
@@ -86,46 +83,6 @@ class ExperimentInterrupted(KeyboardInterrupt):
 
 
 # ------------------------------------------------------------------ the worker side
-def single_thread(warm: bool = False) -> None:
-    """Worker initializer: one thread per numeric library, Ctrl-C left to the parent, kernels loaded.
-
-    The environment is also set in the parent while it spawns the pool's
-    processes (libraries read it at import); the kernels are serial in any case.
-    A worker also exits by itself when its parent dies. ``warm=True`` runs a 3-step simulation so that loading the compiled kernels
-    (about a second from numba's cache) is not counted in the first run's
-    ``wall_seconds``; then everything loaded so far (numba's and pyarrow's
-    objects, over 10^5) is moved out of the garbage collector's sight
-    (:func:`gc.freeze`): a full collection of them costs ~0.12 s, and the
-    collections at a worker's exit made every pool's shutdown ~0.6 s longer.
-    """
-    os.environ.update(SINGLE_THREAD_ENV)
-    with contextlib.suppress(ValueError):  # not the main thread (a ThreadPoolExecutor): leave signals alone
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _exit_with_parent()
-    if warm:
-        import io
-
-        import pyarrow.parquet as pq
-
-        pq.write_table(simulate(Scenario(width=16, height=16), steps=3).table, io.BytesIO())
-        gc.freeze()  # long-lived from here on: never scanned again, nor at exit
-
-
-def _exit_with_parent(interval: float = 0.5) -> None:
-    """End this worker process when the process that started it dies (``kill -9`` of a sweep leaves no
-    orphan workers behind; a run they were making leaves at most a ``.partial`` file)."""
-    import threading
-
-    parent = os.getppid()
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(interval)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="uprising-parent-watch", daemon=True).start()
-
-
 def task_for(run: RunSpec, experiment: Experiment, store: ResultStore, attempt: int = 0) -> dict[str, Any]:
     """The plain-data work item of one run (what :func:`execute_run` takes)."""
     return {"run_id": run.run_id, "scenario_toml": run.scenario.to_toml(), "scenario_hash": run.scenario_hash,
@@ -202,76 +159,6 @@ def _error_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-# ------------------------------------------------------------------ executors
-def default_executor(workers: int | None = None) -> cf.ProcessPoolExecutor:
-    """The embedded default: ``workers`` (default ``os.cpu_count()``) spawned processes, single-threaded.
-
-    Spawned, not forked, so that workers start clean whatever threads the
-    parent runs (a progress bar, DuckDB). As with any spawned pool, a script
-    that calls :func:`run_experiment` needs the ``if __name__ == "__main__":``
-    guard. Use it inside :func:`single_thread_environment`.
-    """
-    workers = workers or os.cpu_count() or 1
-    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                  initializer=single_thread, initargs=(True,))
-
-
-@contextlib.contextmanager
-def single_thread_environment() -> Iterator[None]:
-    """Set :data:`SINGLE_THREAD_ENV` in this process for the duration (workers spawned meanwhile inherit it)."""
-    saved = {k: os.environ.get(k) for k in SINGLE_THREAD_ENV}
-    os.environ.update(SINGLE_THREAD_ENV)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
-def dask_executor(address: str, timeout: float = 10.0) -> tuple[cf.Executor, Callable[[], None]]:
-    """An executor on the Dask scheduler at ``address`` (``tcp://HOST:PORT``) and a function that closes it.
-
-    Tasks are submitted with ``pure=False`` (each attempt is a new task). Raises
-    OSError when the scheduler cannot be reached within ``timeout`` seconds.
-    """
-    from distributed import Client
-
-    client = Client(address, timeout=f"{timeout}s", set_as_default=False)
-    executor = client.get_executor(pure=False)
-
-    def close() -> None:
-        with contextlib.suppress(Exception):
-            executor.shutdown(wait=False)
-        client.close()
-
-    return executor, close
-
-
-def _capacity(executor: cf.Executor) -> int:
-    """How many runs to keep in flight: a few per worker, so that memory stays flat and Ctrl-C is quick."""
-    n = getattr(executor, "_max_workers", None)
-    client = getattr(executor, "_client", None)
-    if client is not None:
-        with contextlib.suppress(Exception):
-            n = sum(client.nthreads().values())
-    return max(8, 4 * int(n)) if n else 64
-
-
-def _terminate(executor: cf.Executor) -> None:
-    """Stop a process pool's workers now (their runs in progress leave only .partial files)."""
-    stop = getattr(executor, "terminate_workers", None)  # Python 3.14
-    if stop is not None:
-        with contextlib.suppress(Exception):
-            stop()
-        return
-    for proc in list((getattr(executor, "_processes", None) or {}).values()):
-        with contextlib.suppress(Exception):
-            proc.terminate()
-
-
 # ------------------------------------------------------------------ the driver
 def run_experiment(experiment: Experiment, store: ResultStore | str | Path, executor: cf.Executor | None = None,
                    progress: ProgressCallback | None = None, *, workers: int | None = None, retries: int = 2,
@@ -290,6 +177,7 @@ def run_experiment(experiment: Experiment, store: ResultStore | str | Path, exec
     start = time.perf_counter()
     store = store if isinstance(store, ResultStore) else ResultStore(store)
     store.clean_partials()
+    store.verify()  # unreadable files to quarantine/: their runs are not done and are run again
     store.write_manifest(experiment)
     unique: dict[str, RunSpec] = {}
     for run in experiment.runs():
@@ -328,7 +216,7 @@ def _drive(experiment: Experiment, store: ResultStore, box: list[cf.Executor], o
     queue: list[tuple[RunSpec, int]] = [(r, 0) for r in reversed(pending)]  # popped from the end: design order
     in_flight: dict[cf.Future, tuple[RunSpec, int]] = {}
     pool = box[0]
-    capacity = max_in_flight or _capacity(pool)
+    capacity = max_in_flight or in_flight_capacity(pool)
     finished = 0
 
     def record_lost(run: RunSpec, attempt: int, exc: BaseException) -> None:
@@ -385,7 +273,7 @@ def _drive(experiment: Experiment, store: ResultStore, box: list[cf.Executor], o
         for fut in in_flight:
             fut.cancel()
         if own:
-            _terminate(pool)
+            terminate_workers(pool)
         summary.interrupted = True
         # the files are the truth: a worker may have completed a run whose result had not come back yet
         # (with another executor a run may still finish after this count; the next call will find it)
