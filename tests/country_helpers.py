@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 from conftest import ROOT, cli_cmd
-from uprising.country.scenario import MECHANISMS, CountryScenario
+from uprising.country.scenario import CountryScenario
 
 DATA = Path(__file__).resolve().parent / "data"
 TWO_TOWNS = DATA / "two-towns.toml"
@@ -29,7 +29,7 @@ MODEL_ONE_REPRESSION = {"repression.arrest_per_hour": 1.0, "repression.injure": 
 def all_off(scenario: CountryScenario | None = None) -> CountryScenario:
     """``scenario`` (default: the two towns) with every mechanism switched off and repression at Model I."""
     scenario = scenario or two_towns()
-    changes = {f"{name}.enabled": False for name in MECHANISMS if name != "repression"}
+    changes = {f"{m.name}.enabled": False for m in CountryScenario.mechanisms if "enabled" in m.parameters.model_fields}
     return scenario.replace({**changes, **MODEL_ONE_REPRESSION})
 
 

@@ -14,8 +14,9 @@ import pytest
 
 from conftest import ROOT, cli_cmd
 from country_helpers import KAZAKHSTAN, TOWNS, TWO_TOWNS, assert_one_line_error, two_towns
-from uprising.country.scenario import (EVENT_KINDS, CountryScenario, InterventionEvent, PriceEvent, city_seed,
-                                       is_country_file)
+from uprising.country.scenario import EVENT_KINDS, CountryScenario, city_seed, is_country_file
+from uprising.mechanisms.intervention import InterventionEvent
+from uprising.mechanisms.price import PriceEvent
 from uprising.scenario import ScenarioError
 
 

@@ -1,11 +1,14 @@
 """The country model: one Model I lattice per city, the mechanisms, and one step of all of them.
 
 ``init(scenario, seed, replicate) -> CountryModel`` places every city's agents from
-its own random stream (:func:`uprising.country.scenario.city_seed`) and compiles
-the mechanisms; ``CountryModel.step(k)`` runs step ``k``: every mechanism writes
-its part of the kernel's per-city inputs from what the cities looked like after
-step ``k - 1``, then each city's lattice advances one step in the kernel. The
-driver (:mod:`uprising.country.simulate`) owns the loop, recording and I/O.
+its own random stream (:func:`uprising.country.scenario.city_seed`) and builds the
+mechanisms of the scenario's registry that are switched on (a switched-off one is
+absent from the run) and turns on their kernel switches; ``CountryModel.step(k)``
+runs step ``k``: each mechanism, in the registry's order, returns its changes to
+the kernel's per-city inputs from what the cities looked like after step ``k - 1``
+(and what the mechanisms before it reported in step ``k``), the model applies them,
+then each city's lattice advances one step in the kernel. The driver
+(:mod:`uprising.country.simulate`) owns the loop, recording and I/O.
 """
 
 from __future__ import annotations
@@ -17,25 +20,19 @@ import numpy as np
 
 from .. import model as model_one
 from ..kernels import codes
-from ..mechanisms.base import CompiledEvent, Context, Observation, TickInputs
-from ..mechanisms.blackout import Blackout
-from ..mechanisms.contagion import Contagion
-from ..mechanisms.detention import Detention
-from ..mechanisms.emergency import Emergency
-from ..mechanisms.escalation import Escalation
-from ..mechanisms.intervention import Intervention
-from ..mechanisms.legitimacy import Legitimacy
-from ..mechanisms.lethal_force import LethalForce
-from ..mechanisms.price import PriceShock
-from ..mechanisms.repression import Repression
+from ..mechanisms.base import CompiledEvent, Context, Mechanism, Observation, Params, TickInputs
 from .scenario import CountryScenario, city_seed
 
-#: the order in which mechanisms write a step's inputs (a later one may read what an earlier one reported:
-#: contagion reads the blackout's level, escalation the intervention's guarded sites)
-MECHANISM_ORDER = (("price", PriceShock), ("legitimacy", Legitimacy), ("blackout", Blackout),
-                   ("contagion", Contagion), ("emergency", Emergency), ("intervention", Intervention),
-                   ("escalation", Escalation), ("lethal_force", LethalForce), ("repression", Repression),
-                   ("detention", Detention))
+
+def switched_on(scenario: CountryScenario) -> list[tuple[Mechanism, Params]]:
+    """The mechanisms of the scenario's registry that take part in its runs, in run order, with their
+    parameters: those switched on (``enabled``), and those without a switch (repression)."""
+    out = []
+    for mechanism in type(scenario).mechanisms:
+        params = getattr(scenario, mechanism.name)
+        if getattr(params, "enabled", True):
+            out.append((mechanism, params))
+    return out
 
 
 def compile_events(scenario: CountryScenario) -> tuple[CompiledEvent, ...]:
@@ -47,7 +44,7 @@ def compile_events(scenario: CountryScenario) -> tuple[CompiledEvent, ...]:
         start, end = e.span()
         first = clock.step_at(start)
         stop = clock.ticks + 1 if end is None else clock.step_at(end)
-        if e.kind in ("price", "legitimacy"):
+        if e.instant:
             stop = first + 1  # instants: they act once and their effect persists in the mechanism's state
         out.append(CompiledEvent(e.id, e.kind, first, stop, scenario.city_mask(e.cities), e, start, end))
     return tuple(out)
@@ -62,7 +59,7 @@ class CountryModel:
     models: list[model_one.Model]
     states: list[model_one.State]
     ips: list[np.ndarray]
-    mechanisms: list
+    mechanisms: list[tuple[Mechanism, Params]]  # those switched on, in run order, with their parameters
     mech_states: list
     obs: Observation
 
@@ -74,8 +71,10 @@ class CountryModel:
         results are the same bit for bit with any number of threads.
         """
         inputs = TickInputs.neutral(self.ctx)
-        for i, mech in enumerate(self.mechanisms):
-            self.mech_states[i] = mech.apply(self.mech_states[i], k, self.obs, inputs)
+        for i, (mechanism, params) in enumerate(self.mechanisms):
+            self.mech_states[i], changes = mechanism.step(params, self.ctx, self.mech_states[i], k, self.obs,
+                                                          inputs.view())
+            inputs.apply(changes)
         out = np.zeros((self.ctx.n, codes.OUT_ALL_SIZE), dtype=np.int64)
 
         def advance(c: int) -> None:
@@ -116,7 +115,7 @@ class CountryModel:
 
 
 def init(scenario: CountryScenario, seed: int = 0, replicate: int = 0) -> CountryModel:
-    """Place every city's agents and compile the mechanisms for one run."""
+    """Place every city's agents and build the mechanisms switched on, for one run."""
     cities = scenario.city_scenarios()
     models, states = [], []
     for city, sc in zip(scenario.cities, cities):
@@ -137,16 +136,18 @@ def init(scenario: CountryScenario, seed: int = 0, replicate: int = 0) -> Countr
         police=np.array([st.initial_cops for st in states], dtype=np.int64),
         base_legitimacy=np.array([sc.legitimacy for sc in cities]), jail_capacity=np.array(capacity, dtype=np.int64),
         events=compile_events(scenario), hour_of_day=np.array([0.0, *clock.hours_of_day()]))
-    mechanisms = [cls(getattr(scenario, name), ctx) for name, cls in MECHANISM_ORDER]
+    mechanisms = switched_on(scenario)
     ips = []
     for m, cap in zip(models, ctx.jail_capacity):
-        ip = m.ip.copy()
-        ip[codes.IP_ESCALATION] = int(scenario.escalation.enabled)
-        ip[codes.IP_MARK] = int(scenario.detention.enabled)
+        ip = m.ip.copy()  # Model I's: escalation and marks off
+        for mechanism, _ in mechanisms:
+            for switch in mechanism.kernel_switches:
+                ip[switch] = 1
         ip[codes.IP_JAIL_CAPACITY] = cap
         ips.append(ip)
     obs = Observation.empty(ctx.n)
     for c, st in enumerate(states):
         obs.quiet[c] = st.counters[codes.CT_QUIET]
         obs.cops[c] = st.counters[codes.CT_COPS]
-    return CountryModel(scenario, ctx, models, states, ips, mechanisms, [m.init() for m in mechanisms], obs)
+    return CountryModel(scenario, ctx, models, states, ips, mechanisms,
+                        [mechanism.init(params, ctx) for mechanism, params in mechanisms], obs)

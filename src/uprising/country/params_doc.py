@@ -1,7 +1,7 @@
 """The country model's parameter tables, generated from the scenario classes (embedded in docs/country-model.md).
 
-One row per field of every mechanism's parameter class (``[price]``, ``[legitimacy]``, ...;
-:data:`uprising.country.scenario.MECHANISMS`), with the unit and reference its metadata
+One row per field of every mechanism's parameter class (``[price]``, ``[legitimacy]``, ...; the
+registry :data:`uprising.mechanisms.MECHANISMS`, in run order), with the unit and reference its metadata
 carries, then the fields of each event kind, of a city and of the clock. The style follows
 :func:`uprising.scenario.parameter_table_markdown` (Model I's table in docs/model.md);
 ``tests/test_docs.py`` keeps the page's copy current. Regenerate with::
@@ -18,10 +18,11 @@ from typing import Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from .scenario import EVENT_KINDS, MECHANISMS, City, ClockSpec, CountryScenario, _Event
+from ..mechanisms.base import Event
+from .scenario import City, ClockSpec, CountryScenario
 
 #: fields every event kind has (described once, under the events table)
-COMMON_EVENT_FIELDS = tuple(name for name in _Event.model_fields)
+COMMON_EVENT_FIELDS = tuple(name for name in Event.model_fields)
 #: what an event's times mean (their fields carry no description of their own)
 EVENT_TIMES = {"at": "when: it acts from the first step that starts at or after this time",
                "start": "from when: it acts from the first step that starts at or after this time",
@@ -102,8 +103,9 @@ def mechanism_parameter_table() -> list[dict[str, str]]:
     """One row per mechanism parameter: dotted name (as in ``--set``), unit, default, allowed range,
     reference and meaning, in the order of the scenario's mechanism tables."""
     rows = []
-    for table, params in MECHANISMS.items():
-        for name, info in params.model_fields.items():
+    for mechanism in CountryScenario.mechanisms:
+        table = mechanism.name
+        for name, info in mechanism.parameters.model_fields.items():
             extra = info.json_schema_extra or {}
             rows.append({"name": f"{table}.{name}", "unit": extra.get("unit", ""), "default": _default(info),
                          "allowed": _allowed(info), "reference": extra.get("reference", ""),
@@ -130,14 +132,14 @@ def mechanism_parameter_table_markdown() -> str:
 
     lines += ["", "Events (`[[events]]`; each kind's own fields):", "",
               "| kind | field | default | allowed | meaning |", "|---|---|---|---|---|"]
-    for kind, cls in EVENT_KINDS.items():
+    for kind, cls in CountryScenario.event_kinds.items():
         for name, info in cls.model_fields.items():
             if name in COMMON_EVENT_FIELDS or name == "kind":
                 continue
             meaning = info.description or EVENT_TIMES.get(name, "")
             lines.append(f"| `{kind}` | `{name}` | {_default(info)} | {_cell(_allowed(info))} | {_cell(meaning)} |")
     lines += ["", "Fields of every event:", "", "| field | default | allowed | meaning |", "|---|---|---|---|"]
-    lines += _field_rows(_Event, "")
+    lines += _field_rows(Event, "")
 
     lines += ["", "Cities (`[[cities]]`):", "", "| field | default | allowed | meaning |", "|---|---|---|---|"]
     lines += _field_rows(City, "")

@@ -26,26 +26,16 @@ import json
 import math
 import zlib
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Literal, Sequence, Union, get_args, get_origin
 
 import numpy as np
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
-from ..clock import Clock, format_time, parse_time
+from ..clock import Clock, format_time
 from ..kernels.geometry import extent
-from ..mechanisms.blackout import BlackoutParams
-from ..mechanisms.contagion import ContagionParams
-from ..mechanisms.detention import DetentionParams
-from ..mechanisms.emergency import EmergencyParams
-from ..mechanisms.escalation import EscalationParams
-from ..mechanisms.intervention import InterventionParams
-from ..mechanisms.legitimacy import LegitimacyParams
-from ..mechanisms.lethal_force import LethalForceParams
-from ..mechanisms.price import PriceParams
-from ..mechanisms.repression import RepressionParams
+from ..mechanisms import MECHANISMS
+from ..mechanisms.base import Event, Mechanism, Time, event_kind
 from ..scenario import Scenario, ScenarioError, read_toml
-
-Time = Annotated[dt.datetime, BeforeValidator(parse_time)]
 
 #: Fields of Model I's scenario that a country sets itself (per city or from its clock and mechanisms).
 COUNTRY_OWNED = {
@@ -98,120 +88,6 @@ class City(_Strict):
                                                  description="jail capacity here (default: repression's)")
 
 
-Cities = list[str]
-
-
-class _Event(_Strict):
-    id: str = Field("", description="name used by variants (default: KIND-INDEX)")
-    cities: Cities = Field(default_factory=lambda: ["all"], description="cities concerned, or [\"all\"]")
-    source: str = Field("", description="where the event's date and figures come from")
-    note: str = Field("", description="free text")
-
-    def span(self) -> tuple[dt.datetime, dt.datetime | None]:
-        return getattr(self, "at", None) or self.start, getattr(self, "end", None)
-
-
-class PriceEvent(_Event):
-    """The price in the named cities from ``at`` on."""
-
-    kind: Literal["price"]
-    at: Time
-    price: float = Field(ge=0.0, le=1e6, description="new retail price")
-
-
-class LegitimacyEvent(_Event):
-    """A scripted legitimacy shock from ``at`` on."""
-
-    kind: Literal["legitimacy"]
-    at: Time
-    delta: float = Field(ge=-1.0, le=1.0, description="signed change of legitimacy")
-
-
-class EmergencyEvent(_Event):
-    """A state of emergency, optionally with a nightly curfew ``[from_hour, to_hour]``."""
-
-    kind: Literal["emergency"]
-    start: Time
-    end: Time | None = None
-    curfew: list[float] | None = Field(None, min_length=2, max_length=2,
-                                       description="curfew hours [from, to), local, 0-24")
-
-    @model_validator(mode="after")
-    def _check(self) -> "EmergencyEvent":
-        if self.curfew is not None and not all(0.0 <= h <= 24.0 for h in self.curfew):
-            raise ValueError(f"curfew: hours must lie in [0, 24] (got {list(self.curfew)})")
-        return self
-
-
-class BlackoutEvent(_Event):
-    """A communication blackout of ``level`` (1 cuts the information channel)."""
-
-    kind: Literal["blackout"]
-    start: Time
-    end: Time | None = None
-    level: float = Field(ge=0.0, le=1.0, description="share of the information channel cut")
-
-
-class ShootOrderEvent(_Event):
-    """An order to use lethal force (lethal_force.order_* values) from ``at`` on."""
-
-    kind: Literal["shoot_order"]
-    at: Time
-    end: Time | None = None
-
-
-class InterventionEvent(_Event):
-    """An outside force: troops per city, from ``start`` to ``end``, guarding sites or making arrests."""
-
-    kind: Literal["intervention"]
-    start: Time
-    end: Time | None = None
-    troops: dict[str, Annotated[int, Field(ge=0, le=10_000_000)]] = Field(description="troops per city")
-    role: Literal["guard", "arrest"] = Field("guard", description="guard sites (frees police) or arrest")
-
-    cities: Cities = Field(default_factory=list, exclude=True, description="the keys of troops (not written)")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _cities_are_the_troops(cls, data: Any) -> Any:
-        """An intervention acts where its troops are: its cities are the keys of ``troops``."""
-        if isinstance(data, dict) and isinstance(data.get("troops"), dict):
-            named = list(data["troops"])
-            given = data.get("cities")
-            if given is not None and (not isinstance(given, list) or sorted(given) != sorted(named)):
-                raise ValueError(f"cities: an intervention acts where its troops are ({', '.join(named)}); "
-                                 "leave cities out, or list exactly those")
-            data = {**data, "cities": named}
-        return data
-
-
-class SweepEvent(_Event):
-    """Detention sweeps of once-active citizens."""
-
-    kind: Literal["sweep"]
-    start: Time
-    end: Time | None = None
-    rate_per_day: float = Field(ge=0.0, le=1.0, description="probability per day that a marked citizen is detained")
-
-
-class ReleaseEvent(_Event):
-    """Early release of prisoners."""
-
-    kind: Literal["release"]
-    start: Time
-    end: Time | None = None
-    rate_per_day: float = Field(ge=0.0, le=1.0, description="probability per day that a prisoner is released")
-
-
-Event = Annotated[Union[PriceEvent, LegitimacyEvent, EmergencyEvent, BlackoutEvent, ShootOrderEvent,
-                        InterventionEvent, SweepEvent, ReleaseEvent], Field(discriminator="kind")]
-EVENT_KINDS = {cls.model_fields["kind"].annotation.__args__[0]: cls for cls in get_args(get_args(Event)[0])}
-#: the mechanism whose switch governs each kind of event
-EVENT_MECHANISM = {"price": "price", "legitimacy": "legitimacy", "emergency": "emergency", "blackout": "blackout",
-                   "shoot_order": "lethal_force", "intervention": "intervention", "sweep": "detention",
-                   "release": "detention"}
-
-
 class Variant(_Strict):
     """``[variants.NAME]``: a counterfactual, as edits of the scenario."""
 
@@ -221,14 +97,17 @@ class Variant(_Strict):
                                 description="dotted keys to change (price.elasticity, events.ID.at, cities.NAME.x)")
 
 
-MECHANISMS = {"price": PriceParams, "legitimacy": LegitimacyParams, "blackout": BlackoutParams,
-              "contagion": ContagionParams, "emergency": EmergencyParams, "intervention": InterventionParams,
-              "escalation": EscalationParams, "lethal_force": LethalForceParams, "repression": RepressionParams,
-              "detention": DetentionParams}
+class CountryScenarioBase(_Strict):
+    """A country: cities on lattices, the mechanisms that couple and drive them, and a timeline.
 
+    The fields every country has; :func:`scenario_class` adds one table per mechanism of a registry, the
+    timeline (``events``, a discriminated union of the mechanisms' event kinds) and ``variants``.
+    """
 
-class CountryScenario(_Strict):
-    """A country: cities on lattices, the mechanisms that couple and drive them, and a timeline."""
+    #: the mechanisms of this class's registry, in run order (:data:`uprising.mechanisms.MECHANISMS`)
+    mechanisms: ClassVar[tuple[Mechanism, ...]] = ()
+    #: each kind of event (its ``kind`` tag) and its class, in the registry's order
+    event_kinds: ClassVar[dict[str, type[Event]]] = {}
 
     name: str = "unnamed"
     description: str = ""
@@ -237,18 +116,6 @@ class CountryScenario(_Strict):
     clock: ClockSpec
     rules: dict[str, Any] = Field(default_factory=dict, description="Model I rules of every city lattice")
     cities: list[City] = Field(min_length=1)
-    price: PriceParams = Field(default_factory=PriceParams)
-    legitimacy: LegitimacyParams = Field(default_factory=LegitimacyParams)
-    blackout: BlackoutParams = Field(default_factory=BlackoutParams)
-    contagion: ContagionParams = Field(default_factory=ContagionParams)
-    emergency: EmergencyParams = Field(default_factory=EmergencyParams)
-    intervention: InterventionParams = Field(default_factory=InterventionParams)
-    escalation: EscalationParams = Field(default_factory=EscalationParams)
-    lethal_force: LethalForceParams = Field(default_factory=LethalForceParams)
-    repression: RepressionParams = Field(default_factory=RepressionParams)
-    detention: DetentionParams = Field(default_factory=DetentionParams)
-    events: list[Event] = Field(default_factory=list)
-    variants: dict[str, Variant] = Field(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
@@ -288,10 +155,9 @@ class CountryScenario(_Strict):
             if e.id in ids:
                 raise ValueError(f"{where}.id: {e.id!r} is used twice; event ids must be unique")
             ids.add(e.id)
-            if isinstance(e, InterventionEvent):
-                for city in e.troops:
-                    if city not in names:
-                        raise ValueError(f"{where}.troops: unknown city {city!r}; allowed: {', '.join(names)}")
+            problem = e.city_problem(names)
+            if problem is not None:
+                raise ValueError(f"{where}.{problem}")
             for city in e.cities:
                 if city != "all" and city not in names:
                     raise ValueError(f"{where}.cities: unknown city {city!r}; allowed: {allowed}")
@@ -313,7 +179,7 @@ class CountryScenario(_Strict):
 
     # ------------------------------------------------------------------ loading and editing
     @classmethod
-    def load(cls, path: str | Path) -> "CountryScenario":
+    def load(cls, path: str | Path) -> "CountryScenarioBase":
         """Read and validate a country scenario's TOML file (its variants too)."""
         data = read_toml(path, "scenario")
         scenario = cls.from_dict(data, source=str(path))
@@ -322,7 +188,7 @@ class CountryScenario(_Strict):
         return scenario
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], source: str = "<scenario>") -> "CountryScenario":
+    def from_dict(cls, data: dict[str, Any], source: str = "<scenario>") -> "CountryScenarioBase":
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
@@ -332,13 +198,13 @@ class CountryScenario(_Strict):
         """A plain mapping (times as text) that :meth:`from_dict` reads back to an equal scenario."""
         return json.loads(self.model_dump_json())
 
-    def replace(self, changes: dict[str, Any], source: str = "<replace>") -> "CountryScenario":
+    def replace(self, changes: dict[str, Any], source: str = "<replace>") -> "CountryScenarioBase":
         """A validated copy with dotted-key ``changes`` (see :func:`set_dotted` and :func:`expand_key`)."""
         data = self.to_dict()
         apply_changes(data, changes, source)
-        return CountryScenario.from_dict(data, source=source)
+        return type(self).from_dict(data, source=source)
 
-    def variant(self, name: str, source: str = "<scenario>") -> "CountryScenario":
+    def variant(self, name: str, source: str = "<scenario>") -> "CountryScenarioBase":
         """The scenario edited by variant ``name`` (without any variants of its own)."""
         if name == "baseline":
             return self.model_copy(update={"variants": {}})
@@ -351,7 +217,7 @@ class CountryScenario(_Strict):
         data["events"] = [e for e in data["events"] if e["id"] not in v.drop]
         data["name"] = f"{self.name}:{name}"
         apply_changes(data, v.set, f"{source} variants.{name}.set")
-        return CountryScenario.from_dict(data, source=f"{source} variants.{name}")
+        return type(self).from_dict(data, source=f"{source} variants.{name}")
 
     def hash(self) -> str:
         """16 hex digits over everything that affects results (not names, descriptions, sources or variants)."""
@@ -391,13 +257,13 @@ class CountryScenario(_Strict):
         return out
 
     def most_added_cops(self) -> dict[str, int]:
-        """The most cops intervention events can add to each city at once (an upper bound)."""
+        """The most cops the mechanisms (intervention events) can add to each city at once (an upper bound;
+        switched on or not, so that switching one on never fails for want of room)."""
         extra: dict[str, float] = {}
-        per = max(self.intervention.freed_police_per_troop, 1.0)
-        for e in self.events:
-            if isinstance(e, InterventionEvent):
-                for city, n in e.troops.items():
-                    extra[city] = extra.get(city, 0.0) + n * per * self.scale
+        for mechanism in self.mechanisms:
+            for city, n in mechanism.most_added_cops(getattr(self, mechanism.name), list(self.events),
+                                                     self.scale).items():
+                extra[city] = extra.get(city, 0.0) + n
         return {k: int(math.ceil(v)) + 1 for k, v in extra.items()}
 
     def city_scenarios(self) -> list[Scenario]:
@@ -425,6 +291,55 @@ class CountryScenario(_Strict):
         if "all" in names:
             return np.ones(len(self.cities), dtype=bool)
         return np.array([c.name in names for c in self.cities])
+
+
+def event_kinds(mechanisms: Sequence[Mechanism]) -> dict[str, type[Event]]:
+    """Each kind of event of ``mechanisms`` (its ``kind`` tag) and its class, in their order."""
+    kinds: dict[str, type[Event]] = {}
+    for mechanism in mechanisms:
+        for cls in mechanism.events:
+            kind = event_kind(cls)
+            if kind in kinds:
+                raise ValueError(f"event kind {kind!r} is declared by two mechanisms")
+            kinds[kind] = cls
+    return kinds
+
+
+def event_mechanism(mechanisms: Sequence[Mechanism]) -> dict[str, str]:
+    """The mechanism (its name) that governs each kind of event: switched off, its events are ignored."""
+    return {event_kind(cls): m.name for m in mechanisms for cls in m.events}
+
+
+def scenario_class(mechanisms: Sequence[Mechanism], name: str = "CountryScenario") -> type[CountryScenarioBase]:
+    """The country scenario class of a registry of mechanisms (in run order).
+
+    One table per mechanism, named after it, whose model is the mechanism's parameter class (every key
+    optional: the table's defaults), then ``events``: the discriminated union (on ``kind``) of the
+    mechanisms' event classes, and ``variants``. :data:`CountryScenario` is the class of
+    :data:`uprising.mechanisms.MECHANISMS`; a test builds one with an extra mechanism the same way.
+    """
+    mechanisms = tuple(mechanisms)
+    names = [m.name for m in mechanisms]
+    clash = [n for n in names if n in CountryScenarioBase.model_fields or n in ("events", "variants")]
+    twice = {n for n in names if names.count(n) > 1}
+    if clash or twice:
+        raise ValueError(f"mechanism names must be unique and not a scenario key: {sorted({*clash, *twice})}")
+    kinds = event_kinds(mechanisms)
+    classes = tuple(kinds.values())
+    one_event = Annotated[Union[classes], Field(discriminator="kind")] if len(classes) > 1 else classes[0]
+    tables: dict[str, Any] = {m.name: (m.parameters, Field(default_factory=m.parameters)) for m in mechanisms}
+    cls = create_model(name, __base__=CountryScenarioBase, __module__=__name__, **tables,
+                       events=(list[one_event], Field(default_factory=list)),
+                       variants=(dict[str, Variant], Field(default_factory=dict)))
+    cls.mechanisms = mechanisms
+    cls.event_kinds = kinds
+    return cls
+
+
+#: the country scenario of uprising's mechanisms
+CountryScenario = scenario_class(MECHANISMS)
+#: each kind of event and its class
+EVENT_KINDS = CountryScenario.event_kinds
 
 
 def is_country_file(path: str | Path) -> bool:
@@ -515,7 +430,7 @@ def pydantic_error(exc: ValidationError, source: str, root: type[BaseModel], dat
         return ScenarioError(source, path, "required" + (f" ({info.description})" if info and info.description else ""))
     if kind == "union_tag_invalid" or kind == "union_tag_not_found":
         return ScenarioError(source, f"{path}.kind" if path else "kind",
-                             f"unknown or missing event kind; allowed: {' | '.join(EVENT_KINDS)}")
+                             f"unknown or missing event kind; allowed: {' | '.join(_kinds(root))}")
     allowed = _allowed(info)
     detail = msg[0].lower() + msg[1:] if msg else kind
     return ScenarioError(source, path, f"{detail} (got {err.get('input')!r})" + (f"; allowed: {allowed}" if allowed else ""))
@@ -537,14 +452,18 @@ def _walk(root: type[BaseModel], loc: list[Any]) -> tuple[str, type[BaseModel] |
             info = model.model_fields[part]
             path += ("." if path else "") + part
             model = _model_of(info.annotation)
-        elif part in EVENT_KINDS and model is None:
-            model = EVENT_KINDS[part]  # the discriminated union's tag: not part of the path
+        elif part in _kinds(root) and model is None:
+            model = _kinds(root)[part]  # the discriminated union's tag: not part of the path
         else:
             path += ("." if path else "") + str(part)
             if model is not None and part not in model.model_fields and i < len(loc) - 1:
                 model = None  # inside an unknown key; an unknown last key keeps its table (to list what is allowed)
         i += 1
     return path, model, info
+
+
+def _kinds(root: type[BaseModel]) -> dict[str, type[Event]]:
+    return getattr(root, "event_kinds", None) or EVENT_KINDS
 
 
 def _model_of(ann: Any) -> type[BaseModel] | None:

@@ -16,7 +16,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -28,9 +28,17 @@ from ..simulate import write_parquet
 from . import model as country_model
 from .scenario import CountryScenario
 
-#: what the mechanisms report each step, recorded per city (NaN where a mechanism reported nothing)
-REPORTED = ("legitimacy", "price", "hardship_shift", "legitimacy_loss", "information", "blackout", "emergency",
-            "curfew", "troops", "shoot_order", "sweep", "cop_target")
+
+
+def recorded(scenario_class: type[CountryScenario]) -> tuple[str, ...]:
+    """What is recorded per city and step for a scenario class: the legitimacy, each mechanism's reports
+    (its ``recorded``, in the registry's order) and the cop target (NaN where a mechanism reported nothing,
+    or was switched off)."""
+    return ("legitimacy", *(name for m in scenario_class.mechanisms for name in m.recorded), "cop_target")
+
+
+#: what is recorded each step for :class:`CountryScenario`
+REPORTED = recorded(CountryScenario)
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -80,6 +88,46 @@ class CountryResult:
         """Active and violent citizens per city and step."""
         return self.column("active") + self.column("violent")
 
+    # ---- in people: the one place where agents become residents (counts divided by the scale)
+    @property
+    def residents_per_agent(self) -> float:
+        """How many residents one agent stands for: 1 / scale."""
+        return 1.0 / self.scale
+
+    def in_people(self, agents):
+        """A count of agents (a number or an array) in residents: divided by the scale (agents per resident)."""
+        return agents / self.scale
+
+    def _agents(self, names: str | Sequence[str], city: str | int | None) -> np.ndarray:
+        """The counts of ``names`` (summed) per step, of one city (a name or an index) or of all (None)."""
+        names = (names,) if isinstance(names, str) else tuple(names)
+        i = self.names.index(city) if isinstance(city, str) else city
+        out = None
+        for name in names:
+            x = self.national(name) if i is None else self.column(name)[i]
+            out = x if out is None else out + x
+        return out
+
+    def people(self, names: str | Sequence[str], city: str | int | None = None, *,
+               cumulative: bool = False) -> np.ndarray:
+        """Per step, in residents: the counts of ``names`` (several are summed) of ``city`` (None: the country).
+
+        ``cumulative=True`` gives the running total of a per-step count (arrests,
+        killed, ...) from step 1 on (step 0, the initial state, counts as none).
+        The agents are summed first and divided by the scale once.
+        """
+        agents = self._agents(names, city)
+        if cumulative:
+            agents = agents.copy()
+            agents[0] = 0
+            agents = np.cumsum(agents)
+        return self.in_people(agents)
+
+    def total_people(self, names: str | Sequence[str], upto: int | None = None, city: str | int | None = None) -> float:
+        """The sum of a per-step count of ``names`` over steps 1 to ``upto`` (default: the run), in residents."""
+        k = self.steps if upto is None else upto
+        return float(self._agents(names, city)[1:k + 1].sum()) / self.scale
+
     def times(self) -> list[dt.datetime]:
         clock = self.clock
         return [clock.time_of(k) for k in range(self.steps + 1)]
@@ -101,10 +149,10 @@ class CountryResult:
         }
         for i, name in enumerate(codes.OUT_ALL_NAMES):
             cols[name] = pa.array(self.counts[:, :, i].reshape(-1))
-        for name in REPORTED:
+        for name in recorded(type(self.scenario)):
             cols[name] = pa.array(self.reports[name].reshape(-1))
         cols["citizens"] = pa.array(np.repeat(self.citizens, n_step))
-        cols["residents_per_agent"] = pa.array(np.full(n_city * n_step, 1.0 / self.scale))
+        cols["residents_per_agent"] = pa.array(np.full(n_city * n_step, self.residents_per_agent))
         meta = {b"uprising.country_scenario": json.dumps(self.scenario.to_dict()).encode(),
                 b"uprising.seed": str(self.seed).encode(), b"uprising.replicate": str(self.replicate).encode()}
         return pa.table(cols).replace_schema_metadata(meta)
@@ -131,7 +179,7 @@ def simulate_country(scenario: CountryScenario, seed: int = 0, replicate: int = 
     n = cm.ctx.n
     counts = np.zeros((n, ticks + 1, codes.OUT_ALL_SIZE), dtype=np.int64)
     counts[:, 0] = cm.initial_counts()
-    reports = {name: np.full((n, ticks + 1), np.nan) for name in REPORTED}
+    reports = {name: np.full((n, ticks + 1), np.nan) for name in recorded(type(scenario))}
     reports["legitimacy"][:, 0] = cm.ctx.base_legitimacy
     reports["cop_target"][:, 0] = cm.ctx.police
     wanted = [] if not snapshot_every else (snapshot_cities or list(cm.ctx.names))

@@ -1,0 +1,28 @@
+"""The country model's mechanisms: one module each, and the one registry of them.
+
+:data:`ORDER` names the mechanisms' modules in the order a step runs them, and is the only list of
+mechanisms in uprising. Everything else is derived from it: the country scenario's tables and its kinds
+of events (:func:`uprising.country.scenario.scenario_class`), which mechanism governs each kind of event,
+the run order and the kernel switches (:mod:`uprising.country.model`), the values the driver records
+(:mod:`uprising.country.simulate`), the parameter tables of docs/country-model.md
+(:mod:`uprising.country.params_doc`) and the report's mechanism list.
+
+A later mechanism may read what an earlier one reported in the same step: contagion reads the blackout's
+level, escalation the intervention's guarded sites. Mechanisms that write different inputs and read none
+of each other's reports commute (none draws random numbers), so their relative order does not change
+results. Adding a mechanism is one new module (see docs/country-model.md, "Adding a mechanism") and its
+name in :data:`ORDER`.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from .base import Mechanism
+
+#: the mechanisms' modules (each defines ``MECHANISM``), in the order a step runs them
+ORDER = ("price", "legitimacy", "emergency", "blackout", "contagion", "lethal_force", "intervention", "escalation",
+         "repression", "detention")
+
+#: the registry: every mechanism, in the order a step runs them
+MECHANISMS: tuple[Mechanism, ...] = tuple(import_module(f"{__name__}.{module}").MECHANISM for module in ORDER)

@@ -1,31 +1,45 @@
-"""What every mechanism shares: its parameter base class, the compiled context, and the per-tick I/O.
+"""What every mechanism shares: the :class:`Mechanism` protocol, its parameter and event base classes,
+the compiled context, and the per-step inputs and changes.
 
-A mechanism (one module each in this package) has a parameter class, read from
-the scenario's table of the same name (a frozen pydantic model with an ``enabled``
-switch; repression has none: its arrests are Model I's own, and it is Model I at
-its neutral values), and a runtime class with two methods in the style of
-diffrax's solvers:
+A mechanism (one module each in this package, listed once in :data:`uprising.mechanisms.MECHANISMS`)
+is a stateless object with
 
-* ``init() -> state``: the mechanism's own per-run state (``None`` if it keeps none);
-* ``apply(state, step, obs, inputs) -> state``: for step ``step`` (from 1), read
-  ``obs`` (what the cities looked like after the previous step) and write the
-  mechanism's part of ``inputs`` (the kernel's per-city inputs of this step).
+* ``name``: its table in a country scenario's TOML (``[price]``) and its key in the reports;
+* ``parameters``: its parameter class, a frozen pydantic model (:class:`Params`) with an ``enabled``
+  switch (repression has none: its arrests are Model I's own, and it is Model I at its neutral values);
+* ``events``: the classes of the timeline events it governs (:class:`Event` subclasses, one ``kind`` each);
+* ``recorded``: the names of its reports that the driver records per city and step;
+* ``kernel_switches``: the kernel's integer switches (``codes.IP_*``) it turns on while it runs;
 
-Switched off, a mechanism writes nothing, so the inputs keep Model I's neutral
-values (:meth:`TickInputs.neutral`). The driver (:mod:`uprising.country.simulate`)
-owns the loop; mechanisms never call each other or the kernel.
+and two methods in the style of diffrax's solvers:
+
+* ``init(params, ctx) -> state``: the mechanism's own per-run state (``None`` if it keeps none);
+* ``step(params, ctx, state, step, obs, now) -> (state, Changes)``: for step ``step`` (from 1), read
+  ``obs`` (what the cities looked like after the previous step) and ``now`` (a read-only view of the
+  inputs of this step as the mechanisms before it left them), and return the new state and the
+  :class:`Changes` it makes to the kernel's per-city inputs. It mutates nothing.
+
+The driver (:mod:`uprising.country.model`) builds only the mechanisms that are switched on (a disabled
+mechanism is absent from the run, so the kernel's inputs keep Model I's neutral values,
+:meth:`TickInputs.neutral`), and applies their changes in the registry's order, so a later mechanism
+reads what an earlier one reported this step. Mechanisms never call each other or the kernel.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Annotated, Any, ClassVar, Mapping
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from ..clock import Clock
+from ..clock import Clock, parse_time
 from ..kernels import codes
+
+#: a local date-time of a scenario (``YYYY-MM-DDTHH:MM``)
+Time = Annotated[dt.datetime, BeforeValidator(parse_time)]
 
 
 class Params(BaseModel):
@@ -36,6 +50,39 @@ class Params(BaseModel):
 
 def meta(unit: str, reference: str) -> dict[str, str]:
     return {"unit": unit, "reference": reference}
+
+
+Cities = list[str]
+
+
+class Event(BaseModel):
+    """Base of every timeline event (``[[events]]``): the fields every kind has.
+
+    A subclass declares ``kind: Literal["..."]`` (the tag of the scenario's discriminated union), its time
+    (``at``, or ``start`` and ``end``) and its own fields. An ``instant`` kind acts in one step only (its
+    effect persists in its mechanism's state).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+    instant: ClassVar[bool] = False
+
+    id: str = Field("", description="name used by variants (default: KIND-INDEX)")
+    cities: Cities = Field(default_factory=lambda: ["all"], description="cities concerned, or [\"all\"]")
+    source: str = Field("", description="where the event's date and figures come from")
+    note: str = Field("", description="free text")
+
+    def span(self) -> tuple[dt.datetime, dt.datetime | None]:
+        return getattr(self, "at", None) or self.start, getattr(self, "end", None)
+
+    def city_problem(self, names: list[str]) -> str | None:
+        """``"field: message"`` if a field of this event names a city the scenario lacks (beyond ``cities``,
+        which the scenario checks itself); ``None`` when all is well."""
+        return None
+
+
+def event_kind(cls: type[Event]) -> str:
+    """The ``kind`` tag of an event class (the one value of its ``Literal``)."""
+    return cls.model_fields["kind"].annotation.__args__[0]
 
 
 @dataclass(frozen=True)
@@ -104,6 +151,40 @@ class Observation:
         return cls(z(), z(), z(), z(), z(), z(), z())
 
 
+@dataclass(frozen=True)
+class Changes:
+    """What one mechanism changes in one step's inputs (anything left out stays as it was).
+
+    ``fp``: columns of the kernel's per-city float inputs (``codes.FP_*`` -> one value per city, or one for
+    all); ``legitimacy`` and ``cop_target``: the new per-city values; ``report``: per-city values that later
+    mechanisms may read and the driver records (those named in the mechanism's ``recorded``).
+    """
+
+    fp: Mapping[int, np.ndarray | float] = field(default_factory=dict)
+    legitimacy: np.ndarray | None = None
+    cop_target: np.ndarray | None = None
+    report: Mapping[str, np.ndarray] = field(default_factory=dict)
+
+
+NO_CHANGES = Changes()
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    view = a.view()
+    view.flags.writeable = False
+    return view
+
+
+@dataclass(frozen=True)
+class InputsView:
+    """A read-only view of a step's inputs as the mechanisms that ran before left them."""
+
+    legitimacy: np.ndarray
+    fp: np.ndarray  # n x codes.FP_SIZE
+    cop_target: np.ndarray
+    report: Mapping[str, np.ndarray]
+
+
 @dataclass
 class TickInputs:
     """The kernel's inputs for one step, one row per city, and what the mechanisms report about it."""
@@ -118,5 +199,46 @@ class TickInputs:
         """Model I's inputs: base legitimacy, the police as they are, every extension at zero."""
         return cls(ctx.base_legitimacy.copy(), np.zeros((ctx.n, codes.FP_SIZE)), ctx.police.copy())
 
-    def set(self, column: int, values: np.ndarray | float) -> None:
-        self.fp[:, column] = values
+    def view(self) -> InputsView:
+        """These inputs, read-only (what a mechanism's ``step`` sees as ``now``)."""
+        return InputsView(_read_only(self.legitimacy), _read_only(self.fp), _read_only(self.cop_target),
+                          MappingProxyType({k: _read_only(v) for k, v in self.report.items()}))
+
+    def apply(self, changes: Changes) -> None:
+        """Write one mechanism's :class:`Changes` (the driver does this in the registry's order)."""
+        for column, values in changes.fp.items():
+            self.fp[:, column] = values
+        if changes.legitimacy is not None:
+            self.legitimacy = changes.legitimacy
+        if changes.cop_target is not None:
+            self.cop_target = changes.cop_target
+        self.report.update(changes.report)
+
+
+class Mechanism:
+    """Base of every mechanism (see the module's docstring): subclass it, set the class attributes,
+    write ``step`` (and ``init`` if the mechanism keeps state), and add the module's name to
+    :data:`uprising.mechanisms.ORDER`."""
+
+    name: ClassVar[str]
+    parameters: ClassVar[type[Params]]
+    events: ClassVar[tuple[type[Event], ...]] = ()
+    recorded: ClassVar[tuple[str, ...]] = ()
+    kernel_switches: ClassVar[tuple[int, ...]] = ()
+
+    def init(self, params: Any, ctx: Context) -> Any:
+        """The mechanism's state before step 1 (``None``: it keeps none)."""
+        return None
+
+    def step(self, params: Any, ctx: Context, state: Any, step: int, obs: Observation,
+             now: InputsView) -> tuple[Any, Changes]:
+        """The new state and the changes of step ``step`` (pure: it mutates none of its arguments)."""
+        raise NotImplementedError
+
+    def most_added_cops(self, params: Any, events: list[Event], scale: float) -> dict[str, float]:
+        """The most cops (agents) this mechanism may add to each city at once, by city name (an upper bound
+        the scenario uses to size the lattices); most mechanisms add none."""
+        return {}
+
+    def __repr__(self) -> str:
+        return f"<mechanism {self.name}>"

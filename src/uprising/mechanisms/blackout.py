@@ -9,15 +9,17 @@ by ``1 - b`` in the city receiving it (Makowsky & Rubin 2013 on networks'
 reach: a shutdown shrinks how far revealed dissent is seen). It does not touch
 the lattice: neighbours still see each other.
 
-Switched off, events of this kind are ignored (no blackout).
+Switched off, the mechanism is absent from the run: events of this kind are ignored (no blackout).
 """
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 from pydantic import Field
 
-from .base import Context, Observation, Params, TickInputs, meta
+from .base import Changes, Context, Event, InputsView, Mechanism, Observation, Params, Time, meta
 
 MAKOWSKY = "Makowsky & Rubin (2013) PLoS ONE 8(11):e80380"
 
@@ -29,25 +31,30 @@ class BlackoutParams(Params):
                           json_schema_extra=meta("switch", MAKOWSKY))
 
 
-class Blackout:
-    """Runtime of :class:`BlackoutParams`."""
+class BlackoutEvent(Event):
+    """A communication blackout of ``level`` (1 cuts the information channel)."""
+
+    kind: Literal["blackout"]
+    start: Time
+    end: Time | None = None
+    level: float = Field(ge=0.0, le=1.0, description="share of the information channel cut")
+
+
+class Blackout(Mechanism):
+    """The blackout level of each city (read by :mod:`uprising.mechanisms.contagion`)."""
 
     name = "blackout"
+    parameters = BlackoutParams
+    events = (BlackoutEvent,)
+    recorded = ("blackout",)
 
-    def __init__(self, params: BlackoutParams, ctx: Context):
-        self.params = params
-        self.ctx = ctx
-        self.events = ctx.events_of("blackout")
-
-    def init(self) -> None:
-        return None
-
-    def apply(self, state: None, step: int, obs: Observation, inputs: TickInputs) -> None:
-        if not self.params.enabled:
-            return None
-        level = np.zeros(self.ctx.n)
-        for e in self.events:
+    def step(self, params: BlackoutParams, ctx: Context, state: None, step: int, obs: Observation,
+             now: InputsView) -> tuple[None, Changes]:
+        level = np.zeros(ctx.n)
+        for e in ctx.events_of("blackout"):
             if e.on(step):
                 level = np.where(e.cities, np.maximum(level, e.spec.level), level)
-        inputs.report["blackout"] = level
-        return None
+        return None, Changes(report={"blackout": level})
+
+
+MECHANISM = Blackout()

@@ -27,7 +27,7 @@ country would, once every city is out, push far more than the whole population o
 its threshold. Saturation says that news of unrest elsewhere matters, and more news
 matters less and less: uprising's design, switchable by leaving ``max_push`` unset.
 
-Switched off, ``E = 0`` and the cities evolve independently (unless legitimacy
+Switched off, the mechanism is absent from the run: ``E = 0`` and the cities evolve independently (unless legitimacy
 feedback is national, which couples them through the government).
 """
 
@@ -39,7 +39,7 @@ import numpy as np
 from pydantic import Field
 
 from ..kernels import codes
-from .base import Context, Observation, Params, TickInputs, meta
+from .base import Changes, Context, InputsView, Mechanism, Observation, Params, meta
 
 BONNASSE = "Bonnasse-Gahot et al. (2018) Sci Rep 8:107"
 
@@ -65,37 +65,34 @@ class ContagionParams(Params):
                                 json_schema_extra=meta("hours", "uprising (assumption)"))
 
 
-class Contagion:
-    """Runtime of :class:`ContagionParams`."""
+class Contagion(Mechanism):
+    """The push of unrest elsewhere (the equations of the module's docstring)."""
 
     name = "contagion"
+    parameters = ContagionParams
+    recorded = ("information",)
 
-    def __init__(self, params: ContagionParams, ctx: Context):
-        self.params = params
-        self.ctx = ctx
-        kernel = np.exp(-ctx.distance_km / params.distance_km)
+    def init(self, params: ContagionParams, ctx: Context) -> np.ndarray:
+        return np.zeros(ctx.n)  # the smoothed unrest per city (agents)
+
+    def step(self, params: ContagionParams, ctx: Context, state: np.ndarray, step: int, obs: Observation,
+             now: InputsView) -> tuple[np.ndarray, Changes]:
+        p = params
+        kernel = np.exp(-ctx.distance_km / p.distance_km)
         np.fill_diagonal(kernel, 0.0)
-        self.kernel = kernel
-        tau = params.memory_hours
-        self.follow = 1.0 if tau == 0 else 1.0 - math.exp(-ctx.clock.tick_hours / tau)
-
-    def init(self) -> np.ndarray:
-        return np.zeros(self.ctx.n)  # the smoothed unrest per city (agents)
-
-    def apply(self, state: np.ndarray, step: int, obs: Observation, inputs: TickInputs) -> np.ndarray:
-        p = self.params
-        if not p.enabled:
-            return state
-        agents = self.ctx.agents.astype(np.float64)
-        unrest = state + ((obs.active + obs.violent) - state) * self.follow
+        tau = p.memory_hours
+        follow = 1.0 if tau == 0 else 1.0 - math.exp(-ctx.clock.tick_hours / tau)
+        agents = ctx.agents.astype(np.float64)
+        unrest = state + ((obs.active + obs.violent) - state) * follow
         share = unrest / agents
         others = (unrest.sum() - unrest) / np.maximum(agents.sum() - agents, 1.0)
-        push = p.distance_weight * (self.kernel @ share) + p.media_weight * others
+        push = p.distance_weight * (kernel @ share) + p.media_weight * others
         if p.max_push is not None:
             push = p.max_push * -np.expm1(-push / p.max_push)
-        blackout = inputs.report.get("blackout")
+        blackout = now.report.get("blackout")
         if blackout is not None:
             push = push * (1.0 - blackout)
-        inputs.set(codes.FP_EXTERNAL, push)
-        inputs.report["information"] = push
-        return unrest
+        return unrest, Changes(fp={codes.FP_EXTERNAL: push}, report={"information": push})
+
+
+MECHANISM = Contagion()

@@ -9,17 +9,19 @@ detains each marked quiet citizen of the cities it names with probability
 a term drawn as for an arrest. A ``release`` event releases each prisoner with
 probability ``rate_per_day`` per day, on top of the end of their terms.
 
-The form is uprising's design. Switched off, events of both kinds are ignored
-and nobody is marked (Model I).
+The form is uprising's design. Switched off, the mechanism is absent from the run:
+events of both kinds are ignored and nobody is marked (the kernel's mark switch stays off; Model I).
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 import numpy as np
 from pydantic import Field
 
 from ..kernels import codes
-from .base import Context, Observation, Params, TickInputs, meta
+from .base import Changes, Context, Event, InputsView, Mechanism, Observation, Params, Time, meta
 
 
 class DetentionParams(Params):
@@ -29,29 +31,43 @@ class DetentionParams(Params):
                           json_schema_extra=meta("switch", "uprising; targets.csv detained_cumulative"))
 
 
-class Detention:
-    """Runtime of :class:`DetentionParams`."""
+class SweepEvent(Event):
+    """Detention sweeps of once-active citizens."""
+
+    kind: Literal["sweep"]
+    start: Time
+    end: Time | None = None
+    rate_per_day: float = Field(ge=0.0, le=1.0, description="probability per day that a marked citizen is detained")
+
+
+class ReleaseEvent(Event):
+    """Early release of prisoners."""
+
+    kind: Literal["release"]
+    start: Time
+    end: Time | None = None
+    rate_per_day: float = Field(ge=0.0, le=1.0, description="probability per day that a prisoner is released")
+
+
+class Detention(Mechanism):
+    """The sweep and release probabilities per tick in each city (the module's docstring)."""
 
     name = "detention"
-    switches_kernel = True  # marks (codes.IP_MARK) while enabled
+    parameters = DetentionParams
+    events = (SweepEvent, ReleaseEvent)
+    recorded = ("sweep",)
+    kernel_switches = (codes.IP_MARK,)
 
-    def __init__(self, params: DetentionParams, ctx: Context):
-        self.params = params
-        self.ctx = ctx
-        self.sweeps = [(e, ctx.clock.per_tick(e.spec.rate_per_day)) for e in ctx.events_of("sweep")]
-        self.releases = [(e, ctx.clock.per_tick(e.spec.rate_per_day)) for e in ctx.events_of("release")]
-
-    def init(self) -> None:
-        return None
-
-    def apply(self, state: None, step: int, obs: Observation, inputs: TickInputs) -> None:
-        if not self.params.enabled:
-            return None
-        for column, events in ((codes.FP_SWEEP, self.sweeps), (codes.FP_RELEASE, self.releases)):
-            p = np.zeros(self.ctx.n)
-            for e, per_tick in events:
+    def step(self, params: DetentionParams, ctx: Context, state: None, step: int, obs: Observation,
+             now: InputsView) -> tuple[None, Changes]:
+        fp = {}
+        for column, kind in ((codes.FP_SWEEP, "sweep"), (codes.FP_RELEASE, "release")):
+            p = np.zeros(ctx.n)
+            for e in ctx.events_of(kind):
                 if e.on(step):
-                    p = np.where(e.cities, np.maximum(p, per_tick), p)
-            inputs.set(column, p)
-        inputs.report["sweep"] = inputs.fp[:, codes.FP_SWEEP].copy()
-        return None
+                    p = np.where(e.cities, np.maximum(p, ctx.clock.per_tick(e.spec.rate_per_day)), p)
+            fp[column] = p
+        return None, Changes(fp=fp, report={"sweep": fp[codes.FP_SWEEP]})
+
+
+MECHANISM = Detention()

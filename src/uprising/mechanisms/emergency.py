@@ -14,17 +14,19 @@ to 07:00 local time). While one holds in a city:
   (:data:`uprising.kernels.codes.FP_THRESHOLD_SHIFT`): the ban on gatherings makes
   turning out costlier for everyone, deterred or not.
 
-The form is uprising's design; Epstein's model has neither. Switched off, events
-of this kind are ignored.
+The form is uprising's design; Epstein's model has neither. Switched off, the
+mechanism is absent from the run: events of this kind are ignored.
 """
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ..kernels import codes
-from .base import Context, Observation, Params, TickInputs, meta
+from .base import Changes, Context, Event, InputsView, Mechanism, Observation, Params, Time, meta
 
 
 class EmergencyParams(Params):
@@ -49,27 +51,37 @@ def in_window(hour: float, start: float, end: float) -> bool:
     return hour >= start or hour < end
 
 
-class Emergency:
-    """Runtime of :class:`EmergencyParams`."""
+class EmergencyEvent(Event):
+    """A state of emergency, optionally with a nightly curfew ``[from_hour, to_hour]``."""
+
+    kind: Literal["emergency"]
+    start: Time
+    end: Time | None = None
+    curfew: list[float] | None = Field(None, min_length=2, max_length=2,
+                                       description="curfew hours [from, to), local, 0-24")
+
+    @model_validator(mode="after")
+    def _check(self) -> "EmergencyEvent":
+        if self.curfew is not None and not all(0.0 <= h <= 24.0 for h in self.curfew):
+            raise ValueError(f"curfew: hours must lie in [0, 24] (got {list(self.curfew)})")
+        return self
+
+
+class Emergency(Mechanism):
+    """Movement limits and the ban on gatherings where an emergency holds (the module's docstring)."""
 
     name = "emergency"
+    parameters = EmergencyParams
+    events = (EmergencyEvent,)
+    recorded = ("emergency", "curfew")
 
-    def __init__(self, params: EmergencyParams, ctx: Context):
-        self.params = params
-        self.ctx = ctx
-        self.events = ctx.events_of("emergency")
-
-    def init(self) -> None:
-        return None
-
-    def apply(self, state: None, step: int, obs: Observation, inputs: TickInputs) -> None:
-        p = self.params
-        if not p.enabled:
-            return None
-        under = np.zeros(self.ctx.n, dtype=bool)
-        curfew = np.zeros(self.ctx.n, dtype=bool)
-        hour = self.ctx.hour_of_day[step]
-        for e in self.events:
+    def step(self, params: EmergencyParams, ctx: Context, state: None, step: int, obs: Observation,
+             now: InputsView) -> tuple[None, Changes]:
+        p = params
+        under = np.zeros(ctx.n, dtype=bool)
+        curfew = np.zeros(ctx.n, dtype=bool)
+        hour = ctx.hour_of_day[step]
+        for e in ctx.events_of("emergency"):
             if e.on(step):
                 under |= e.cities
                 window = e.spec.curfew
@@ -78,8 +90,8 @@ class Emergency:
         stay = np.where(curfew, max(p.stay, p.curfew_stay), np.where(under, p.stay, 0.0))
         penalty = np.where(curfew, max(p.gathering_penalty, p.curfew_penalty),
                            np.where(under, p.gathering_penalty, 0.0))
-        inputs.set(codes.FP_STAY, stay)
-        inputs.set(codes.FP_THRESHOLD_SHIFT, penalty)
-        inputs.report["emergency"] = under.astype(np.float64)
-        inputs.report["curfew"] = curfew.astype(np.float64)
-        return None
+        return None, Changes(fp={codes.FP_STAY: stay, codes.FP_THRESHOLD_SHIFT: penalty},
+                             report={"emergency": under.astype(np.float64), "curfew": curfew.astype(np.float64)})
+
+
+MECHANISM = Emergency()

@@ -19,7 +19,8 @@ run and is not replaced), and attacks a government site with probability
 
 This form is uprising's design (documented and switchable): Epstein's Model II and
 Moro (2016, *PLoS ONE* 11(4):e0154175) give rebels a probability of killing, which
-is the form of ``attack_kill``. Switched off, nobody turns violent (Model I).
+is the form of ``attack_kill``. Switched off, the mechanism is absent from the run and the
+kernel's escalation switch stays off: nobody turns violent (Model I).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from ..kernels import codes
-from .base import Context, Observation, Params, TickInputs, meta
+from .base import Changes, Context, InputsView, Mechanism, Observation, Params, meta
 
 MORO = "Moro (2016) PLoS ONE 11(4):e0154175; Epstein (2002) Model II"
 
@@ -50,28 +51,21 @@ class EscalationParams(Params):
                                         json_schema_extra=meta("per hour", "uprising"))
 
 
-class Escalation:
-    """Runtime of :class:`EscalationParams`."""
+class Escalation(Mechanism):
+    """The violence margin and the attack probabilities per tick (the module's docstring)."""
 
     name = "escalation"
-    switches_kernel = True  # needs codes.IP_ESCALATION on while enabled
+    parameters = EscalationParams
+    kernel_switches = (codes.IP_ESCALATION,)
 
-    def __init__(self, params: EscalationParams, ctx: Context):
-        self.params = params
-        self.ctx = ctx
-        self.attack = ctx.per_tick(params.attack_per_hour)
-        self.site = ctx.per_tick(params.site_attack_per_hour)
+    def step(self, params: EscalationParams, ctx: Context, state: None, step: int, obs: Observation,
+             now: InputsView) -> tuple[None, Changes]:
+        site = ctx.per_tick(params.site_attack_per_hour)
+        guarded = now.report.get("site_protection")  # where the intervention's troops guard sites
+        return None, Changes(fp={codes.FP_VIOLENCE_MARGIN: params.violence_margin,
+                                 codes.FP_ATTACK: ctx.per_tick(params.attack_per_hour),
+                                 codes.FP_ATTACK_KILL: params.attack_kill,
+                                 codes.FP_SITE_ATTACK: site if guarded is None else site * (1.0 - guarded)})
 
-    def init(self) -> None:
-        return None
 
-    def apply(self, state: None, step: int, obs: Observation, inputs: TickInputs) -> None:
-        p = self.params
-        if not p.enabled:
-            return None
-        inputs.set(codes.FP_VIOLENCE_MARGIN, p.violence_margin)
-        inputs.set(codes.FP_ATTACK, self.attack)
-        inputs.set(codes.FP_ATTACK_KILL, p.attack_kill)
-        guarded = inputs.report.get("site_protection")
-        inputs.set(codes.FP_SITE_ATTACK, self.site if guarded is None else self.site * (1.0 - guarded))
-        return None
+MECHANISM = Escalation()

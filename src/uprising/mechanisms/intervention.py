@@ -13,15 +13,17 @@ dates and a role:
 
 Cops (at the run's scale) are added on random empty cells when the force
 arrives and removed at random when it leaves (the cop schedule of Epstein's Run
-5). Switched off, events of this kind are ignored.
+5). Switched off, the mechanism is absent from the run: events of this kind are ignored.
 """
 
 from __future__ import annotations
 
-import numpy as np
-from pydantic import Field
+from typing import Annotated, Any, Literal
 
-from .base import Context, Observation, Params, TickInputs, meta
+import numpy as np
+from pydantic import Field, model_validator
+
+from .base import Changes, Cities, Context, Event, InputsView, Mechanism, Observation, Params, Time, meta
 
 EPSTEIN2 = "Epstein (2002) Model II (peacekeepers added at time t)"
 
@@ -40,42 +42,75 @@ class InterventionParams(Params):
                                    json_schema_extra=meta("probability", "uprising (assumption)"))
 
 
-class Intervention:
-    """Runtime of :class:`InterventionParams`."""
+class InterventionEvent(Event):
+    """An outside force: troops per city, from ``start`` to ``end``, guarding sites or making arrests."""
 
-    name = "intervention"
+    kind: Literal["intervention"]
+    start: Time
+    end: Time | None = None
+    troops: dict[str, Annotated[int, Field(ge=0, le=10_000_000)]] = Field(description="troops per city")
+    role: Literal["guard", "arrest"] = Field("guard", description="guard sites (frees police) or arrest")
 
-    def __init__(self, params: InterventionParams, ctx: Context):
-        self.params = params
-        self.ctx = ctx
-        self.events = ctx.events_of("intervention")
-        index = {name: i for i, name in enumerate(ctx.names)}
-        self.troops = []
-        for e in self.events:
-            per_city = np.zeros(ctx.n)
-            for city, count in e.spec.troops.items():
-                per_city[index[city]] = count
-            self.troops.append(per_city)
+    cities: Cities = Field(default_factory=list, exclude=True, description="the keys of troops (not written)")
 
-    def init(self) -> None:
+    @model_validator(mode="before")
+    @classmethod
+    def _cities_are_the_troops(cls, data: Any) -> Any:
+        """An intervention acts where its troops are: its cities are the keys of ``troops``."""
+        if isinstance(data, dict) and isinstance(data.get("troops"), dict):
+            named = list(data["troops"])
+            given = data.get("cities")
+            if given is not None and (not isinstance(given, list) or sorted(given) != sorted(named)):
+                raise ValueError(f"cities: an intervention acts where its troops are ({', '.join(named)}); "
+                                 "leave cities out, or list exactly those")
+            data = {**data, "cities": named}
+        return data
+
+    def city_problem(self, names: list[str]) -> str | None:
+        for city in self.troops:
+            if city not in names:
+                return f"troops: unknown city {city!r}; allowed: {', '.join(names)}"
         return None
 
-    def apply(self, state: None, step: int, obs: Observation, inputs: TickInputs) -> None:
-        p = self.params
-        if not p.enabled:
-            return None
-        troops = np.zeros(self.ctx.n)
-        extra = np.zeros(self.ctx.n)
-        guarded = np.zeros(self.ctx.n, dtype=bool)
-        for e, per_city in zip(self.events, self.troops):
+
+class Intervention(Mechanism):
+    """The cop target and guarded sites of each city while troops are there (the module's docstring)."""
+
+    name = "intervention"
+    parameters = InterventionParams
+    events = (InterventionEvent,)
+    recorded = ("troops",)  # site_protection is read by escalation, not recorded
+
+    def step(self, params: InterventionParams, ctx: Context, state: None, step: int, obs: Observation,
+             now: InputsView) -> tuple[None, Changes]:
+        index = {name: i for i, name in enumerate(ctx.names)}
+        troops = np.zeros(ctx.n)
+        extra = np.zeros(ctx.n)
+        guarded = np.zeros(ctx.n, dtype=bool)
+        for e in ctx.events_of("intervention"):
             if e.on(step):
+                per_city = np.zeros(ctx.n)
+                for city, count in e.spec.troops.items():
+                    per_city[index[city]] = count
                 troops += per_city
                 if e.spec.role == "guard":
-                    extra += per_city * p.freed_police_per_troop
+                    extra += per_city * params.freed_police_per_troop
                     guarded |= per_city > 0
                 else:
                     extra += per_city
-        inputs.cop_target = inputs.cop_target + np.rint(extra * self.ctx.scale).astype(np.int64)
-        inputs.report["troops"] = troops
-        inputs.report["site_protection"] = np.where(guarded, p.site_protection, 0.0)
-        return None
+        return None, Changes(cop_target=now.cop_target + np.rint(extra * ctx.scale).astype(np.int64),
+                             report={"troops": troops,
+                                     "site_protection": np.where(guarded, params.site_protection, 0.0)})
+
+    def most_added_cops(self, params: InterventionParams, events: list[Event], scale: float) -> dict[str, float]:
+        """Every intervention event's troops at once, each worth the larger of one cop and the police it frees."""
+        extra: dict[str, float] = {}
+        per = max(params.freed_police_per_troop, 1.0)
+        for e in events:
+            if isinstance(e, InterventionEvent):
+                for city, n in e.troops.items():
+                    extra[city] = extra.get(city, 0.0) + n * per * scale
+        return extra
+
+
+MECHANISM = Intervention()

@@ -30,19 +30,21 @@ fades with the time constant ``shock_memory_hours`` (the news of an event is
 overtaken by later news; unset: shocks are permanent). Only the killings leave a
 lasting mark, through ``per_killed``. The fading is uprising's design.
 
-Switched off (``enabled = false``) legitimacy is L0 throughout (Model I);
+Switched off (``enabled = false``) the mechanism is absent from the run and legitimacy is L0
+throughout (Model I);
 ``feedback = false`` keeps the shocks and drops F.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 from pydantic import Field
 
-from .base import Context, Observation, Params, TickInputs, meta
+from .base import Changes, Context, Event, InputsView, Mechanism, Observation, Params, Time, meta
 
 LEMOS = "Lemos, Lopes & Coelho (2016) Int J Intell Syst 31(2):106"
 
@@ -75,45 +77,58 @@ class LegitimacyParams(Params):
                                 json_schema_extra=meta("hours", LEMOS + " (system support)"))
 
 
-class Legitimacy:
-    """Runtime of :class:`LegitimacyParams`."""
+class LegitimacyEvent(Event):
+    """A scripted legitimacy shock from ``at`` on."""
+
+    instant = True
+    kind: Literal["legitimacy"]
+    at: Time
+    delta: float = Field(ge=-1.0, le=1.0, description="signed change of legitimacy")
+
+
+@dataclass(frozen=True)
+class LegitimacyState:
+    activity: np.ndarray  # the smoothed active and violent citizens per 1,000 residents
+    shock: np.ndarray  # the shocks' sum, faded
+
+
+class Legitimacy(Mechanism):
+    """Legitimacy from shocks and feedback (the equations of the module's docstring)."""
 
     name = "legitimacy"
+    parameters = LegitimacyParams
+    events = (LegitimacyEvent,)
+    recorded = ("legitimacy_loss",)  # the driver records the legitimacy itself, with or without this mechanism
 
-    def __init__(self, params: LegitimacyParams, ctx: Context):
-        self.params = params
-        self.ctx = ctx
-        self.shocks = ctx.events_of("legitimacy")
-        tau = params.memory_hours
-        self.follow = 1.0 if tau == 0 else 1.0 - math.exp(-ctx.clock.tick_hours / tau)
-        fade = params.shock_memory_hours
-        self.keep = 1.0 if fade is None else math.exp(-ctx.clock.tick_hours / fade)
-        self.per_1000 = 1000.0 / (ctx.agents.astype(np.float64))  # per agent -> per 1,000 residents
-        self.national_per_1000 = 1000.0 / float(ctx.agents.sum())
+    def init(self, params: LegitimacyParams, ctx: Context) -> LegitimacyState:
+        return LegitimacyState(np.zeros(ctx.n), np.zeros(ctx.n))
 
-    def init(self) -> dict[str, np.ndarray]:
-        return {"activity": np.zeros(self.ctx.n), "shock": np.zeros(self.ctx.n)}
+    @staticmethod
+    def per_1000(params: LegitimacyParams, ctx: Context, count: np.ndarray) -> np.ndarray:
+        """``count`` (agents) per 1,000 residents: the country's, in every city, or each city's own."""
+        if params.scope == "national":
+            return np.full(ctx.n, count.sum() * (1000.0 / float(ctx.agents.sum())))
+        return count * (1000.0 / (ctx.agents.astype(np.float64)))
 
-    def _per_1000(self, count: np.ndarray) -> np.ndarray:
-        if self.params.scope == "national":
-            return np.full(self.ctx.n, count.sum() * self.national_per_1000)
-        return count * self.per_1000
-
-    def apply(self, state: dict[str, np.ndarray], step: int, obs: Observation, inputs: TickInputs) -> dict:
-        p = self.params
-        if not p.enabled:
-            return state
-        shock = state["shock"] * self.keep if self.keep != 1.0 else state["shock"]
-        for e in self.shocks:
+    def step(self, params: LegitimacyParams, ctx: Context, state: LegitimacyState, step: int, obs: Observation,
+             now: InputsView) -> tuple[LegitimacyState, Changes]:
+        p = params
+        tau = p.memory_hours
+        follow = 1.0 if tau == 0 else 1.0 - math.exp(-ctx.clock.tick_hours / tau)
+        keep = 1.0 if p.shock_memory_hours is None else math.exp(-ctx.clock.tick_hours / p.shock_memory_hours)
+        shock = state.shock * keep if keep != 1.0 else state.shock
+        for e in ctx.events_of("legitimacy"):
             if e.first == step:
                 shock = shock + np.where(e.cities, e.spec.delta, 0.0)
-        activity = state["activity"] + (self._per_1000(obs.active + obs.violent) - state["activity"]) * self.follow
-        loss = np.zeros(self.ctx.n)
+        activity = state.activity + (self.per_1000(p, ctx, obs.active + obs.violent) - state.activity) * follow
+        loss = np.zeros(ctx.n)
         if p.feedback:
-            loss = (p.per_active * activity + p.per_jailed * self._per_1000(obs.jailed)
-                    + p.per_killed * self._per_1000(obs.killed))
+            loss = (p.per_active * activity + p.per_jailed * self.per_1000(p, ctx, obs.jailed)
+                    + p.per_killed * self.per_1000(p, ctx, obs.killed))
             if p.max_loss is not None:
                 loss = p.max_loss * -np.expm1(-loss / p.max_loss)
-        inputs.legitimacy = np.clip(self.ctx.base_legitimacy + shock - loss, 0.0, 1.0)
-        inputs.report["legitimacy_loss"] = loss
-        return {"activity": activity, "shock": shock}
+        legitimacy = np.clip(ctx.base_legitimacy + shock - loss, 0.0, 1.0)
+        return LegitimacyState(activity, shock), Changes(legitimacy=legitimacy, report={"legitimacy_loss": loss})
+
+
+MECHANISM = Legitimacy()

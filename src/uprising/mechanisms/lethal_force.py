@@ -13,16 +13,19 @@ given), and adds ``order_penalty`` to the cost of being caught in every citizen'
 net risk, ``N = R * P * (1 + penalty)`` (:data:`uprising.kernels.codes.FP_PENALTY`):
 the fear of being shot deters as well as kills.
 
-Switched off, nobody is killed by the security forces (Model I arrests only).
+Switched off, the mechanism is absent from the run: nobody is killed by the security forces
+(Model I arrests only), and ``shoot_order`` events are ignored.
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 import numpy as np
 from pydantic import Field
 
 from ..kernels import codes
-from .base import Context, Observation, Params, TickInputs, meta
+from .base import Changes, Context, Event, InputsView, Mechanism, Observation, Params, Time, meta
 
 MORO = "Moro (2016) PLoS ONE 11(4):e0154175; Epstein (2002) Model II"
 
@@ -45,30 +48,34 @@ class LethalForceParams(Params):
                              json_schema_extra=meta("probability per killing", "uprising; targets.csv bystanders"))
 
 
-class LethalForce:
-    """Runtime of :class:`LethalForceParams`."""
+class ShootOrderEvent(Event):
+    """An order to use lethal force (lethal_force.order_* values) from ``at`` on."""
+
+    kind: Literal["shoot_order"]
+    at: Time
+    end: Time | None = None
+
+
+class LethalForce(Mechanism):
+    """The kill probabilities and the order's fear term in each city (the module's docstring)."""
 
     name = "lethal_force"
+    parameters = LethalForceParams
+    events = (ShootOrderEvent,)
+    recorded = ("shoot_order",)
 
-    def __init__(self, params: LethalForceParams, ctx: Context):
-        self.params = params
-        self.ctx = ctx
-        self.orders = ctx.events_of("shoot_order")
-
-    def init(self) -> None:
-        return None
-
-    def apply(self, state: None, step: int, obs: Observation, inputs: TickInputs) -> None:
-        p = self.params
-        if not p.enabled:
-            return None
-        order = np.zeros(self.ctx.n, dtype=bool)
-        for e in self.orders:
+    def step(self, params: LethalForceParams, ctx: Context, state: None, step: int, obs: Observation,
+             now: InputsView) -> tuple[None, Changes]:
+        p = params
+        order = np.zeros(ctx.n, dtype=bool)
+        for e in ctx.events_of("shoot_order"):
             if e.on(step):
                 order |= e.cities
-        inputs.set(codes.FP_KILL_VIOLENT, np.where(order, p.order_kill_violent, p.kill_violent))
-        inputs.set(codes.FP_KILL_ACTIVE, np.where(order, p.order_kill_active, p.kill_active))
-        inputs.set(codes.FP_PENALTY, np.where(order, p.order_penalty, 0.0))
-        inputs.set(codes.FP_BYSTANDER, p.bystander)
-        inputs.report["shoot_order"] = order.astype(np.float64)
-        return None
+        return None, Changes(fp={codes.FP_KILL_VIOLENT: np.where(order, p.order_kill_violent, p.kill_violent),
+                                 codes.FP_KILL_ACTIVE: np.where(order, p.order_kill_active, p.kill_active),
+                                 codes.FP_PENALTY: np.where(order, p.order_penalty, 0.0),
+                                 codes.FP_BYSTANDER: p.bystander},
+                             report={"shoot_order": order.astype(np.float64)})
+
+
+MECHANISM = LethalForce()

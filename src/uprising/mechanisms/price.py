@@ -16,18 +16,21 @@ The shift is added to every citizen's hardship in rule A, ``G = (H + shift)(1 - 
 (:data:`uprising.kernels.codes.FP_HARDSHIP_SHIFT`), so it raises the grievance of
 the already hard-pressed most in absolute terms. It is not clipped at 1: relative
 deprivation can exceed the baseline scale. A cap below ``before`` gives a negative
-shift (relief) unless ``relief`` is off. Switched off, the shift is 0 (Model I).
+shift (relief) unless ``relief`` is off. Switched off, the mechanism is absent from the run:
+the shift is 0 (Model I), and neither the price nor the shift is reported.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from pydantic import Field
 
 from ..kernels import codes
-from .base import Context, Observation, Params, TickInputs, meta
+from .base import Changes, Context, Event, InputsView, Mechanism, Observation, Params, Time, meta
 
 KIM = "Kim & Hanneman (2011) JASSS 14(3):1 (relative deprivation)"
 
@@ -49,35 +52,47 @@ class PriceParams(Params):
                          json_schema_extra=meta("switch", "uprising"))
 
 
-class PriceShock:
-    """Runtime of :class:`PriceParams` over a compiled scenario."""
+class PriceEvent(Event):
+    """The price in the named cities from ``at`` on."""
+
+    instant = True
+    kind: Literal["price"]
+    at: Time
+    price: float = Field(ge=0.0, le=1e6, description="new retail price")
+
+
+@dataclass(frozen=True)
+class PriceState:
+    price: np.ndarray  # the price in each city
+    shift: np.ndarray  # the hardship felt in each city
+
+
+class PriceShock(Mechanism):
+    """Hardship from the price path (the equations of the module's docstring)."""
 
     name = "price"
+    parameters = PriceParams
+    events = (PriceEvent,)
+    recorded = ("price", "hardship_shift")
 
-    def __init__(self, params: PriceParams, ctx: Context):
-        self.params = params
-        self.ctx = ctx
-        self.events = sorted(ctx.events_of("price"), key=lambda e: e.first)
+    def init(self, params: PriceParams, ctx: Context) -> PriceState:
+        return PriceState(np.full(ctx.n, params.before), np.zeros(ctx.n))
+
+    def step(self, params: PriceParams, ctx: Context, state: PriceState, step: int, obs: Observation,
+             now: InputsView) -> tuple[PriceState, Changes]:
         tau = params.adjustment_hours
-        self.follow = 1.0 if tau == 0 else 1.0 - math.exp(-ctx.clock.tick_hours / tau)
-
-    def init(self) -> dict[str, np.ndarray]:
-        n = self.ctx.n
-        return {"price": np.full(n, self.params.before), "shift": np.zeros(n)}
-
-    def apply(self, state: dict[str, np.ndarray], step: int, obs: Observation, inputs: TickInputs) -> dict:
-        p = self.params
-        price = state["price"]
-        for e in self.events:
+        follow = 1.0 if tau == 0 else 1.0 - math.exp(-ctx.clock.tick_hours / tau)
+        price = state.price
+        for e in sorted(ctx.events_of("price"), key=lambda e: e.first):
             if e.first == step:
                 price = np.where(e.cities, e.spec.price, price)
-        rel = price / p.before - 1.0
-        if not p.relief:
+        rel = price / params.before - 1.0
+        if not params.relief:
             rel = np.maximum(rel, 0.0)
-        target = p.elasticity * self.ctx.lpg_dependence * rel
-        shift = state["shift"] + (target - state["shift"]) * self.follow
-        inputs.report["price"] = price
-        if p.enabled:
-            inputs.set(codes.FP_HARDSHIP_SHIFT, shift)
-            inputs.report["hardship_shift"] = shift
-        return {"price": price, "shift": shift}
+        target = params.elasticity * ctx.lpg_dependence * rel
+        shift = state.shift + (target - state.shift) * follow
+        return PriceState(price, shift), Changes(fp={codes.FP_HARDSHIP_SHIFT: shift},
+                                                 report={"price": price, "hardship_shift": shift})
+
+
+MECHANISM = PriceShock()

@@ -23,7 +23,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from ..kernels import codes
-from .base import Context, Observation, Params, TickInputs, meta
+from .base import Changes, Context, InputsView, Mechanism, Observation, Params, meta
 
 EPSTEIN = "Epstein (2002) PNAS 99(suppl 3):7243, rule C"
 
@@ -43,22 +43,22 @@ class RepressionParams(Params):
                                    json_schema_extra=meta("per hour", "uprising (calibrated); 1 is Epstein's rule C"))
 
 
-class Repression:
-    """Runtime of :class:`RepressionParams` (the capacity and term are compiled into the kernel's switches)."""
+class Repression(Mechanism):
+    """The injury and arrest probabilities (the capacity and term are compiled into the kernel's switches
+    by the driver and the scenario). It has no switch: it is always in the run."""
 
     name = "repression"
+    parameters = RepressionParams
 
-    def __init__(self, params: RepressionParams, ctx: Context):
-        self.params = params
-        self.ctx = ctx
-        self.idle = 1.0 - ctx.per_tick(params.arrest_per_hour)
+    def step(self, params: RepressionParams, ctx: Context, state: None, step: int, obs: Observation,
+             now: InputsView) -> tuple[None, Changes]:
+        fp = {}
+        if params.injure > 0:
+            fp[codes.FP_INJURE] = params.injure
+        idle = 1.0 - ctx.per_tick(params.arrest_per_hour)
+        if idle > 0:
+            fp[codes.FP_COP_IDLE] = idle
+        return None, Changes(fp=fp)
 
-    def init(self) -> None:
-        return None
 
-    def apply(self, state: None, step: int, obs: Observation, inputs: TickInputs) -> None:
-        if self.params.injure > 0:
-            inputs.set(codes.FP_INJURE, self.params.injure)
-        if self.idle > 0:
-            inputs.set(codes.FP_COP_IDLE, self.idle)
-        return None
+MECHANISM = Repression()
