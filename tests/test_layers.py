@@ -37,7 +37,6 @@ KNOWN: dict[tuple[str, str], str] = {
     ("uprising.validate", "uprising.viz.validation_plots"): "validation: figures drawn at the edge",
     # the experiment drivers draw their figures (issue 12, deliverable 3)
     ("uprising.experiment.calibrate", "uprising.viz.calibration_plots"): "calibrate: figures drawn by the cli",
-    ("uprising.experiment.sensitivity", "uprising.viz.sensitivity_plots"): "sensitivity: figures drawn by the cli",
 }
 
 

@@ -24,6 +24,7 @@ import pytest
 
 from conftest import ROOT, SCENARIOS, cli_cmd
 from uprising.experiment import Experiment, ResultStore, run_experiment
+from uprising.cli.experiments import draw_sensitivity
 from uprising.experiment.sensitivity import SensitivityError, analyse, metadata, responses, write_outputs
 from uprising.cli import main
 from uprising.scenario import Scenario
@@ -218,7 +219,7 @@ def test_morris_known_answer_in_process(tmp_path):
     r = rows[(LEG, "legitimacy", "mu_star")]
     assert r["conf_low"] <= r["value"] <= r["conf_high"]
     assert rows[(LEG, "legitimacy", "mu")]["conf_low"] is None  # mu and sigma have no interval
-    written = write_outputs(table, tmp_path / "out")
+    written = write_outputs(table, tmp_path / "out") + draw_sensitivity(table, tmp_path / "out")
     assert {p.name for p in written} >= {"indices.csv", "indices.parquet", "indices.md",
                                          "sensitivity_helpers_legitimacy.png", "mean_active_fraction.svg"}
     assert "| outcome | parameter | mu_star | mu | sigma |" in (tmp_path / "out" / "indices.md").read_text()

@@ -78,7 +78,7 @@ def connect(cluster: str | None):
     unreachable scheduler is a :class:`UsageFailure` naming ``--cluster``."""
     if cluster is None:
         return None, None
-    from ..experiment.runner import dask_executor
+    from ..execution import dask_executor
 
     try:
         return dask_executor(cluster)

@@ -46,8 +46,8 @@ def _runs(n: int) -> str:
 @contextlib.contextmanager
 def _executor(cluster: str | None, workers: int | None) -> Iterator[Any]:
     """Where the runs go: the Dask scheduler at ``cluster`` (closed on leaving), else ``workers`` local
-    processes (one per CPU when None)."""
-    from ..country import ensemble as E
+    processes (one per CPU when None). An unreachable scheduler is a one-line usage error."""
+    from ..execution import executor_for
 
     if cluster:
         ex, close = connect(cluster)
@@ -56,7 +56,7 @@ def _executor(cluster: str | None, workers: int | None) -> Iterator[Any]:
         finally:
             close()
     else:
-        with E.executor_for(workers) as ex:
+        with executor_for(workers) as ex:
             yield ex
 
 

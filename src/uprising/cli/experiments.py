@@ -293,6 +293,21 @@ def runs_export(out: Path, store_dir: Path | None, what: str) -> None:
 
 
 # ------------------------------------------------------------------ sensitivity
+def draw_sensitivity(table: Any, out_dir: Path) -> list[Path]:
+    """One figure per outcome of a table of indices (:func:`uprising.experiment.sensitivity.analyse`): bars
+    with their intervals, ``OUTCOME.png`` and ``OUTCOME.svg`` in ``out_dir``. Returns the paths written."""
+    from ..experiment.sensitivity import metadata, outcome_stem
+    from ..viz import sensitivity_plots
+
+    meta = metadata(table)
+    rows = table.to_pylist()
+    written: list[Path] = []
+    for outcome in dict.fromkeys(r["outcome"] for r in rows):
+        mine = [r for r in rows if r["outcome"] == outcome]
+        written += sensitivity_plots.indices_figure(mine, meta, outcome, out_dir / outcome_stem(outcome))
+    return written
+
+
 @click.command("sensitivity")
 @click.argument("experiment_path", metavar="EXPERIMENT", type=click.Path(path_type=Path))
 @_where_to_run
@@ -338,7 +353,9 @@ def sensitivity_cmd(ctx: click.Context, experiment_path: Path, store_dir: Path |
     except SensitivityError as exc:
         raise UsageFailure(str(exc)) from None
     out_dir = out_dir if out_dir is not None else store.root / "sensitivity"
-    written = write_outputs(table, out_dir, plots=not no_plot)
+    written = write_outputs(table, out_dir)
+    if not no_plot:
+        written += draw_sensitivity(table, out_dir)
     from rich.console import Console
     from rich.table import Table
 
@@ -549,7 +566,7 @@ def cluster_local(workers: int, port: int, host: str, dashboard_port: int) -> No
     import logging
     import os
 
-    from ..experiment.runner import SINGLE_THREAD_ENV
+    from ..execution import SINGLE_THREAD_ENV
 
     os.environ.update(SINGLE_THREAD_ENV)  # the worker processes inherit it
     logging.getLogger("distributed").setLevel(logging.ERROR)

@@ -24,7 +24,9 @@ gives the same table. ``mu`` and ``sigma`` have no interval.
 :func:`analyse` returns a tidy :class:`pyarrow.Table` (outcome, parameter, method,
 index, value, conf_low, conf_high; second-order rows name the pair as
 ``a:b``) whose schema metadata records how it was made; :func:`write_outputs`
-writes it as CSV, Parquet and Markdown, with one figure per outcome.
+writes it as CSV, Parquet and Markdown. This module draws nothing: ``uprising sensitivity``
+draws one figure per outcome (:func:`uprising.cli.experiments.draw_sensitivity`), named by
+:func:`outcome_stem`.
 """
 
 from __future__ import annotations
@@ -248,7 +250,8 @@ def wide(table: pa.Table, with_ci: bool = True) -> tuple[list[str], list[list[st
     return ["outcome", "parameter", *indices], rows
 
 
-def _safe(name: str) -> str:
+def outcome_stem(name: str) -> str:
+    """The stem of an outcome's files (its figure): the name with runs of other characters made ``_``."""
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "outcome"
 
 
@@ -282,9 +285,9 @@ def markdown(table: pa.Table) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_outputs(table: pa.Table, out: str | Path, plots: bool = True) -> list[Path]:
-    """Write ``indices.csv``, ``indices.parquet``, ``indices.md`` and, with ``plots``, ``OUTCOME.png`` and
-    ``OUTCOME.svg`` for each outcome into ``out`` (created). Returns the paths written."""
+def write_outputs(table: pa.Table, out: str | Path) -> list[Path]:
+    """Write ``indices.csv``, ``indices.parquet`` and ``indices.md`` into ``out`` (created). Returns the paths
+    written."""
     import pyarrow.csv as pcsv
     import pyarrow.parquet as pq
 
@@ -300,11 +303,4 @@ def write_outputs(table: pa.Table, out: str | Path, plots: bool = True) -> list[
     path = out / "indices.md"
     path.write_text(markdown(table), encoding="utf-8")
     written.append(path)
-    if plots:
-        from ..viz import sensitivity_plots
-
-        m = metadata(table)
-        for outcome in dict.fromkeys(table.column("outcome").to_pylist()):
-            rows = [r for r in table.to_pylist() if r["outcome"] == outcome]
-            written += sensitivity_plots.indices_figure(rows, m, outcome, out / _safe(outcome))
     return written
