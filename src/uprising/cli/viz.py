@@ -77,22 +77,27 @@ def report_cmd(path: Path, out_file: Path | None, replicates: int | None, scale:
     """One self-contained HTML report of a scenario or an experiment: the model in the ODD protocol, the
     parameter table with sources, figures of a fresh small ensemble, and the validation status."""
     need_plot_extra()
-    from ..report import build_report
+    import os
 
-    bars: dict[str, Progress] = {}
+    from ..execution import executor_for, run_many
+    from ..report import COUNTRY, build_report, plan_report, read_checkout_record
+    from ..validate import repo_root
+    from ..viz.report_figures import draw_figures
 
-    def progress(label: str, done: int, total: int) -> None:
-        if label not in bars:
-            bars[label] = Progress(label).__enter__()
-        bars[label](done, total, None)
-        if done >= total:
-            bars.pop(label).__exit__(None, None, None)
+    plan = plan_report(path, out_file, replicates=replicates, scale=scale, seed=seed, steps=steps,
+                       targets_path=targets_path)
+    click.echo(plan.describe_ensemble(), err=True)
+    # a country's runs go to worker processes; Model I's short runs stay in this process unless --workers asks
+    pooled = plan.replicates > 1 and (plan.kind == COUNTRY or (workers or 1) > 1)
+    with Progress(f"{plan.scenario.name}: runs") as bar:
+        def progress(done: int, total: int) -> None:
+            bar(done, total, None)
 
-    try:
-        written = build_report(path, out_file, replicates=replicates, scale=scale, seed=seed, steps=steps,
-                               workers=workers, targets_path=targets_path, progress=progress,
-                               log=lambda line: click.echo(line, err=True))
-    finally:
-        for bar in bars.values():
-            bar.__exit__(None, None, None)
+        if pooled:
+            with executor_for(workers or min(plan.replicates, os.cpu_count() or 1)) as executor:
+                results = run_many(plan.tasks(), executor, progress)
+        else:
+            results = run_many(plan.tasks(), None, progress)
+    click.echo("figures", err=True)
+    written = build_report(plan, results, figures=draw_figures(plan, results), record=read_checkout_record(repo_root()))
     click.echo(str(written))
