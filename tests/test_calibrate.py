@@ -287,13 +287,13 @@ def test_run2_files_are_valid():
 def test_calibration_on_a_dask_executor(tmp_path):
     """The same driver on Dask's ClientExecutor (an in-process LocalCluster: two single-threaded workers)."""
     distributed = pytest.importorskip("distributed")
-    from uprising.experiment.runner import dask_executor
+    from uprising.execution import dask_executor
 
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as lc:
         executor, close = dask_executor(lc.scheduler_address)
         try:
             result = calibrate(tiny_experiment(), TARGETS, tmp_path / "store", tmp_path / "out", executor,
-                               populations=2, population_size=16, check_replicates=2, plots=False)
+                               populations=2, population_size=16, check_replicates=2)
         finally:
             close()
     post = {row["parameter"]: row for row in result.posterior}
@@ -301,4 +301,4 @@ def test_calibration_on_a_dask_executor(tmp_path):
     particles = pq.read_table(result.out / "particles.parquet").to_pylist()
     store = ResultStore(tmp_path / "store", create=False)
     assert len(particles) == 32 and all(p["run_id"] in store.completed() for p in particles)
-    assert not (result.out / "posterior.png").exists()
+    assert not (result.out / "posterior.png").exists()  # the driver draws nothing; the command does

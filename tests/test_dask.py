@@ -26,7 +26,8 @@ os.environ.setdefault("UPRISING_TEST_DIR", tempfile.mkdtemp(prefix="uprising-tes
 import experiment_helpers as H  # noqa: E402
 from conftest import ROOT, SCENARIOS, cli_cmd  # noqa: E402
 from uprising.experiment import Experiment  # noqa: E402
-from uprising.experiment.runner import dask_executor, run_experiment  # noqa: E402
+from uprising.execution import dask_executor  # noqa: E402
+from uprising.experiment.runner import run_experiment  # noqa: E402
 from uprising.experiment.store import PROVENANCE, ResultStore  # noqa: E402
 
 distributed = pytest.importorskip("distributed")

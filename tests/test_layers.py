@@ -35,8 +35,6 @@ KNOWN: dict[tuple[str, str], str] = {
     ("uprising.report", "uprising.viz.style"): "report: figures drawn at the edge",
     # validate draws its figures itself (issue 12, deliverable 5: R1)
     ("uprising.validate", "uprising.viz.validation_plots"): "validation: figures drawn at the edge",
-    # the experiment drivers draw their figures (issue 12, deliverable 3)
-    ("uprising.experiment.calibrate", "uprising.viz.calibration_plots"): "calibrate: figures drawn by the cli",
 }
 
 

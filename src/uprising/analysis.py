@@ -12,6 +12,7 @@ Cell kinds are :mod:`uprising.kernels.codes` values: ``EMPTY``, ``QUIET``,
 from __future__ import annotations
 
 import math
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -164,3 +165,42 @@ def transition_after_cops_leave(before: np.ndarray, after: np.ndarray, hardship:
     other = deterred & ~(c1 < c0)
     turned = after == codes.ACTIVE
     return int(fell.sum()), int((fell & turned).sum()), int(other.sum()), int((other & turned).sum())
+
+
+# --------------------------------------------------------------------------- intervals
+#: resamples of :func:`bootstrap_ci`
+BOOTSTRAP_RESAMPLES = 2000
+
+
+def bootstrap_ci(groups: Sequence[np.ndarray] | np.ndarray, rng: np.random.Generator,
+                 stat: Callable[[np.ndarray], float] = np.mean,
+                 n: int = BOOTSTRAP_RESAMPLES) -> tuple[float, float]:
+    """95% percentile bootstrap interval of ``stat`` over the pooled values, resampling whole groups.
+
+    ``groups`` is either a list of arrays, one per run (a cluster bootstrap:
+    values within one run, such as its outbursts, are not independent, so each
+    resample draws whole runs and keeps that dependence inside it), or a 1-D
+    array of values, each its own group (one value per replicate). Each of the
+    ``n`` resamples draws as many groups as there are, with replacement, from
+    ``rng``; the interval is the 2.5% and 97.5% quantiles of ``stat`` over the
+    resamples (Efron and Tibshirani 1993, the percentile interval). Empty groups
+    are dropped; with fewer than two groups the interval is (NaN, NaN).
+    """
+    if isinstance(groups, np.ndarray) and groups.ndim == 1:
+        values = groups
+        if values.size < 2:
+            return math.nan, math.nan
+        idx = rng.integers(0, values.size, size=(n, values.size))
+        if stat is np.mean:  # the same numbers as the loop below, at once
+            vals = values[idx].mean(axis=1)
+        else:
+            vals = np.array([stat(values[row]) for row in idx], dtype=float)
+    else:
+        groups = [g for g in groups if g.size]
+        if len(groups) < 2:
+            return math.nan, math.nan
+        vals = np.empty(n)
+        idx = rng.integers(0, len(groups), size=(n, len(groups)))
+        for i in range(n):
+            vals[i] = stat(np.concatenate([groups[j] for j in idx[i]]))
+    return float(np.quantile(vals, 0.025)), float(np.quantile(vals, 0.975))

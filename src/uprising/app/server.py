@@ -125,19 +125,16 @@ class JobRequest(BaseModel):
 
 
 # ---------------------------------------------------------------------- measurements
+#: the explorer's cumulative series: what they sum
+CUMULATIVE = {"killed": ("killed_protesters", "killed_bystanders", "killed_security"),
+              "injured": ("injured_protesters", "injured_security")}
+
+
 def _series(r, name: str, i: int | None) -> np.ndarray:
     """A run's ``name`` per step in people, for city ``i`` (None: all cities); killed and injured cumulative."""
-    def col(c: str) -> np.ndarray:
-        return (r.column(c)[i] if i is not None else r.national(c)).astype(float)
-
-    if name == "killed":
-        x = col("killed_protesters") + col("killed_bystanders") + col("killed_security")
-    elif name == "injured":
-        x = col("injured_protesters") + col("injured_security")
-    else:
-        return col(name) / r.scale
-    x[0] = 0.0
-    return np.cumsum(x) / r.scale
+    if name in CUMULATIVE:
+        return r.people(CUMULATIVE[name], i, cumulative=True)
+    return r.people(name, i)
 
 
 def _band(runs: np.ndarray) -> dict[str, list[float]]:
@@ -159,7 +156,7 @@ def summary(results) -> dict[str, Any]:
             "deaths": _median([O.killed_by(r)["total"] for r in results]),
             "detained": _median([O.detained_by(r, r.clock.day_of(r.steps)) for r in results]),
             "injured": _median([sum(O.injured(r).values()) for r in results]),
-            "agents": int(results[0].citizens.sum()), "residents_per_agent": round(1.0 / results[0].scale, 3)}
+            "agents": int(results[0].citizens.sum()), "residents_per_agent": round(results[0].residents_per_agent, 3)}
 
 
 def arm_results(job: Any, arm: str) -> tuple[str, list]:

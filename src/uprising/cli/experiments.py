@@ -182,6 +182,16 @@ def runs_check(store_dir: Path | None) -> None:
                                                         if moved else "; nothing to quarantine"))
 
 
+@runs_group.command("compact")
+@_store_option
+def runs_compact(store_dir: Path | None) -> None:
+    """Pack the runs stored as single files into one Parquet dataset per experiment (faster queries)."""
+    store = _open_store(store_dir)
+    packed = store.compact()
+    click.echo(f"{store.root}: {packed} runs packed into {store.compacted_dir}" if packed else
+               f"{store.root}: nothing to pack")
+
+
 @runs_group.command("ls")
 @_store_option
 @click.option("--failed", is_flag=True, help="Only the failed runs, with their errors.")
@@ -230,11 +240,9 @@ def runs_show(run_id: str, store_dir: Path | None) -> None:
         click.echo(f"run {rid}: ok")
         for key, value in row.items():
             click.echo(f"  {key:32} {_fmt(value)}")
-        series = store.series_path(rid)
-        if series.is_file():
-            n = store.series(rid).num_rows
-            click.echo(f"  {'series':32} {series} ({n} rows)")
-        click.echo(f"  {'outcomes file':32} {store.outcomes_path(rid)}")
+        series, outcomes = store.files_of(rid)
+        click.echo(f"  {'series':32} {series} ({store.series(rid).num_rows} rows)")
+        click.echo(f"  {'outcomes file':32} {outcomes}")
         click.echo(f"  reproduce: simulate(scenario, seed={row['seed']}, replicate={row['replicate']}) with the "
                    "scenario stored in the outcomes file's metadata (ResultStore.scenario(id))")
         return
@@ -433,6 +441,23 @@ class _CalibrationProgress:
                        f"{info['replicates']} times each")
 
 
+def draw_calibration(result: Any) -> dict[str, Path]:
+    """The figures of a calibration (:class:`uprising.experiment.calibrate.CalibrationResult`) in its folder:
+    ``posterior.png`` (every population's marginals, the last one's pairwise densities, the posterior median
+    and the best set marked) and ``epsilon.png`` (epsilon and acceptance rate per population)."""
+    from ..viz import calibration_plots
+
+    median = {r["parameter"]: r["q50"] for r in result.posterior}
+    return {
+        "posterior.png": calibration_plots.posterior_pairs(
+            result.particles, list(result.ranges), result.ranges, result.out / "posterior.png",
+            title=f"{result.experiment}: posterior (last population dark, earlier lighter)", median=median,
+            best={n: float(v) for n, v in result.best_parameters.items()}),
+        "epsilon.png": calibration_plots.epsilon_per_population(
+            result.population_rows, result.out / "epsilon.png", title=f"{result.experiment}: epsilon per population"),
+    }
+
+
 @click.command("calibrate")
 @click.argument("experiment_path", metavar="EXPERIMENT", type=click.Path(path_type=Path))
 @click.option("--targets", "targets_path", type=click.Path(path_type=Path), required=True,
@@ -505,8 +530,7 @@ def calibrate_cmd(experiment_path: Path, targets_path: Path, store_dir: Path | N
     try:
         with _CalibrationProgress(exp.name) as progress:
             result = calibrate(exp, targets, store, out_dir, executor, workers=workers, populations=populations,
-                               population_size=population_size, progress=progress, targets_source=str(targets_path),
-                               plots=not no_plot)
+                               population_size=population_size, progress=progress, targets_source=str(targets_path))
     except KeyboardInterrupt:
         how = "terminated" if terminated else "interrupted"
         click.echo(f"uprising: {how}: calibration stopped; pyabc's {out_dir / 'abc.db'} holds the populations "
@@ -520,6 +544,8 @@ def calibrate_cmd(experiment_path: Path, targets_path: Path, store_dir: Path | N
     finally:
         if close is not None:
             close()
+    if not no_plot:
+        result.files.update(draw_calibration(result))
     from rich.console import Console
     from rich.table import Table
 

@@ -15,6 +15,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..analysis import bootstrap_ci
 from . import observables as O
 from .simulate import CountryResult
 
@@ -38,7 +39,7 @@ OUTCOMES: dict[str, tuple[str, str, Callable[[CountryResult], float]]] = {
     "detained_total": ("detained by 20 Jan", "people",
                        lambda r: O.detained_by(r, r.clock.day_of(r.steps))),
     "peak_unrest": ("peak active + violent", "people", lambda r: O.peak(r)[0]),
-    "peak_violent": ("peak violent", "people", lambda r: float(r.national("violent").max()) / r.scale),
+    "peak_violent": ("peak violent", "people", lambda r: float(r.people("violent").max())),
     "unrest_person_days": ("unrest, person-days", "person-days",
                            lambda r: float(O.national_unrest(r)[1:].sum()) * r.clock.tick_hours / 24.0),
     "end_of_unrest": ("unrest ends (day of January)", "day", _end_day),
@@ -58,14 +59,12 @@ class Comparison:
     replicates: int
 
 
-def bootstrap_ci(values: np.ndarray, rng: np.random.Generator) -> tuple[float, float]:
-    """95% percentile interval of the mean of ``values`` over replicates."""
+def mean_ci(values: np.ndarray, rng: np.random.Generator) -> tuple[float, float]:
+    """95% bootstrap interval of the mean of ``values`` (one per replicate): :func:`uprising.analysis.bootstrap_ci`
+    with :data:`BOOTSTRAP` resamples; a single replicate's interval is its value."""
     if len(values) < 2:
         return float(values.mean()), float(values.mean())
-    idx = rng.integers(0, len(values), size=(BOOTSTRAP, len(values)))
-    means = values[idx].mean(axis=1)
-    lo, hi = np.percentile(means, [2.5, 97.5])
-    return float(lo), float(hi)
+    return bootstrap_ci(np.asarray(values, dtype=float), rng, np.mean, BOOTSTRAP)
 
 
 def outcome_table(results: list[CountryResult]) -> dict[str, np.ndarray]:
@@ -83,8 +82,8 @@ def compare(baseline: list[CountryResult], variants: dict[str, list[CountryResul
         for outcome in OUTCOMES:
             rng = np.random.default_rng(BOOTSTRAP_SEED)
             b, v = base[outcome], table[outcome]
-            out.append(Comparison(outcome, name, float(b.mean()), bootstrap_ci(b, rng), float(v.mean()),
-                                  bootstrap_ci(v, rng), float((v - b).mean()), bootstrap_ci(v - b, rng), len(v)))
+            out.append(Comparison(outcome, name, float(b.mean()), mean_ci(b, rng), float(v.mean()),
+                                  mean_ci(v, rng), float((v - b).mean()), mean_ci(v - b, rng), len(v)))
     return out
 
 

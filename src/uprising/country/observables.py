@@ -1,7 +1,7 @@
 """Pure measurements of a country run, in residents: onsets, peaks, detentions, deaths, the end of unrest.
 
-Counts of agents are divided by the scale (agents per resident) so that they
-compare with the official figures whatever the scale. Definitions (docs/kazakhstan.md):
+Counts of agents are in residents (:meth:`CountryResult.people`: divided by the scale, agents per
+resident) so that they compare with the official figures whatever the scale. Definitions (docs/kazakhstan.md):
 
 * a city's **onset** is the first step at which its active and violent citizens reach
   ``onset_per_1000`` per 1,000 of its citizens (default 1: about 150 people in
@@ -58,42 +58,34 @@ def peak_violence_day(result: CountryResult, city: str) -> dt.date | None:
 
 def detained_by(result: CountryResult, day: dt.date) -> float:
     """Arrests and sweep detentions up to the end of ``day``, in residents."""
-    k = step_at_end_of(result, day)
-    total = result.national("arrests")[1:k + 1].sum() + result.national("swept")[1:k + 1].sum()
-    return float(total) / result.scale
+    return result.total_people(("arrests", "swept"), upto=step_at_end_of(result, day))
 
 
 def detained_curve(result: CountryResult) -> np.ndarray:
     """Cumulative detentions per step, in residents."""
-    per_step = result.national("arrests") + result.national("swept")
-    per_step[0] = 0
-    return np.cumsum(per_step) / result.scale
+    return result.people(("arrests", "swept"), cumulative=True)
 
 
 def killed_by(result: CountryResult, day: dt.date | None = None) -> dict[str, float]:
     """Protesters, bystanders and security personnel killed (up to the end of ``day``; default: the run)."""
     k = result.steps if day is None else step_at_end_of(result, day)
-    out = {name: float(result.national(f"killed_{name}")[1:k + 1].sum()) / result.scale
-           for name in ("protesters", "bystanders", "security")}
+    out = {name: result.total_people(f"killed_{name}", upto=k) for name in ("protesters", "bystanders", "security")}
     out["total"] = out["protesters"] + out["bystanders"] + out["security"]
     return out
 
 
 def deaths_curve(result: CountryResult) -> np.ndarray:
-    per_step = (result.national("killed_protesters") + result.national("killed_bystanders")
-                + result.national("killed_security"))
-    per_step[0] = 0
-    return np.cumsum(per_step) / result.scale
+    """Cumulative deaths (protesters, bystanders and security) per step, in residents."""
+    return result.people(("killed_protesters", "killed_bystanders", "killed_security"), cumulative=True)
 
 
 def injured(result: CountryResult) -> dict[str, float]:
-    return {name: float(result.national(f"injured_{name}")[1:].sum()) / result.scale
-            for name in ("protesters", "security")}
+    return {name: result.total_people(f"injured_{name}") for name in ("protesters", "security")}
 
 
 def national_unrest(result: CountryResult) -> np.ndarray:
     """Active and violent citizens over all cities, per step, in residents."""
-    return result.unrest().sum(axis=0) / result.scale
+    return result.people(("active", "violent"))
 
 
 def peak(result: CountryResult) -> tuple[float, dt.datetime]:
@@ -124,7 +116,7 @@ def summary(result: CountryResult, onset_per_1000: float = 1.0) -> dict[str, obj
     return {
         "steps": result.steps,
         "agents": int(result.citizens.sum()),
-        "residents_per_agent": 1.0 / result.scale,
+        "residents_per_agent": result.residents_per_agent,
         "peak_unrest": top,
         "peak_time": when.strftime("%Y-%m-%d %H:%M"),
         "detained_total": detained_by(result, last_day),
@@ -133,7 +125,7 @@ def summary(result: CountryResult, onset_per_1000: float = 1.0) -> dict[str, obj
         "deaths_bystanders": killed["bystanders"],
         "deaths_security": killed["security"],
         "injured_security": injured(result)["security"],
-        "site_attacks": float(result.national("site_attacks")[1:].sum()) / result.scale,
+        "site_attacks": result.total_people("site_attacks"),
         "end_of_unrest": str(end_of_unrest_day(result) or "not by the end"),
         "onsets": {name: str(onset_day(result, name, onset_per_1000) or "-") for name in result.names},
         "agent_steps_per_second": float(result.citizens.sum() + result.column("cops")[:, 0].sum()) * result.steps

@@ -403,6 +403,9 @@ class CalibrationResult:
     simulations: int
     wall_seconds: float
     files: dict[str, Path] = field(default_factory=dict)
+    ranges: dict[str, tuple[float, float]] = field(default_factory=dict)  # each parameter's prior range
+    particles: list[dict[str, Any]] = field(default_factory=list)  # every particle of every population
+    population_rows: list[dict[str, Any]] = field(default_factory=list)  # per population: epsilon, rates, ...
 
 
 def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
@@ -416,8 +419,8 @@ def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> floa
 def calibrate(experiment: Experiment, targets: list[Target], store: ResultStore | str | Path, out: str | Path,
               executor: cf.Executor | None = None, *, workers: int | None = None, populations: int = 4,
               population_size: int = 50, check_replicates: int = 10, minimum_epsilon: float = 0.0,
-              progress: CalibrationProgress | None = None, targets_source: str = "<targets>",
-              plots: bool = True) -> CalibrationResult:
+              progress: CalibrationProgress | None = None,
+              targets_source: str = "<targets>") -> CalibrationResult:
     """Run ABC-SMC for ``experiment``'s parameter ranges against ``targets``; write the outputs into ``out``.
 
     ``executor``: any :class:`concurrent.futures.Executor` (left open); None makes the
@@ -427,7 +430,8 @@ def calibrate(experiment: Experiment, targets: list[Target], store: ResultStore 
     replicates of each candidate for the best parameter set through the store (see
     the module's docstring) and keeps the nearest. Files already in ``out`` with the
     names of :data:`OUTPUT_FILES` are replaced. Raises :class:`ScenarioError` for an
-    experiment without ranges.
+    experiment without ranges. Draws nothing: the result carries the particles and populations that
+    ``uprising calibrate`` draws (``posterior.png``, ``epsilon.png``).
     """
     import pyabc
 
@@ -473,11 +477,12 @@ def calibrate(experiment: Experiment, targets: list[Target], store: ResultStore 
                 pool.shutdown(wait=True, cancel_futures=True)
     store.refresh_catalog()
 
-    files = _write_outputs(out, experiment, targets, ranges, record, best, targets_source, population_size, plots)
+    files = _write_outputs(out, experiment, targets, ranges, record, best, targets_source, population_size)
     result = CalibrationResult(experiment.name, out, store.root, len(record["populations"]), population_size,
                                record["posterior"], best["parameters"], best["rule"], record["best_particle"],
                                best["check"], best["candidates"], int(history.total_nr_simulations),
-                               time.perf_counter() - started, files)
+                               time.perf_counter() - started, files, ranges=dict(ranges),
+                               particles=record["particles"], population_rows=record["populations"])
     _write_json(out / "calibration.json", {
         "experiment": experiment.name, "experiment_file": experiment.source, "targets_file": targets_source,
         "targets": [t.__dict__ for t in targets], "store": str(store.root), "abc_db": str(out / "abc.db"),
@@ -672,8 +677,8 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 
 
 def _write_outputs(out: Path, experiment: Experiment, targets: list[Target], ranges: dict[str, tuple[float, float]],
-                   record: dict[str, Any], best: dict[str, Any], targets_source: str, population_size: int,
-                   plots: bool) -> dict[str, Path]:
+                   record: dict[str, Any], best: dict[str, Any], targets_source: str,
+                   population_size: int) -> dict[str, Path]:
     files: dict[str, Path] = {"abc.db": out / "abc.db"}
     _write_table(record["posterior"], None, out / "posterior.csv")
     files["posterior.csv"] = out / "posterior.csv"
@@ -704,14 +709,4 @@ def _write_outputs(out: Path, experiment: Experiment, targets: list[Target], ran
                      f"target {row['target']:g} (scale {row['scale']:g})")
     (out / "best.toml").write_text("\n".join(lines) + "\n" + described.to_toml(), encoding="utf-8")
     files["best.toml"] = out / "best.toml"
-    if plots:
-        from ..viz import calibration_plots
-
-        median = {r["parameter"]: r["q50"] for r in record["posterior"]}
-        files["posterior.png"] = calibration_plots.posterior_pairs(
-            record["particles"], list(ranges), ranges, out / "posterior.png",
-            title=f"{experiment.name}: posterior (last population dark, earlier lighter)", median=median,
-            best={n: float(v) for n, v in params.items()})
-        files["epsilon.png"] = calibration_plots.epsilon_per_population(
-            record["populations"], out / "epsilon.png", title=f"{experiment.name}: epsilon per population")
     return files

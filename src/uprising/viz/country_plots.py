@@ -5,7 +5,7 @@ Optional layer: the core never imports it.
 Each ``plot_*`` function writes one figure to the path it is given, in the format its suffix names (PNG, SVG
 or PDF; :func:`uprising.viz.style.save`), and returns the path. The ``*_figure`` functions build the same
 figure and return it unsaved (``uprising plot`` writes one figure in several formats). Counts are in people
-(agents divided by the scale), or per 1,000 residents; times are the scenario's local clock times.
+(agents divided by the scale: ``CountryResult.people``), or per 1,000 residents; times are the scenario's local clock times.
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def _events(ax, result: CountryResult) -> None:
 
 
 def _scale_note(result: CountryResult) -> str:
-    return f"1 agent per {1 / result.scale:,.0f} residents"
+    return f"1 agent per {result.residents_per_agent:,.0f} residents"
 
 
 # ------------------------------------------------------------------ per city
@@ -143,21 +143,20 @@ def national_figure(results: Sequence[CountryResult]):
     r0 = results[0]
     x = r0.times()
     fig, (a0, a1, a2) = plt.subplots(1, 3, figsize=(15, 4.4))
-    quiet = np.array([r.national("quiet") / r.scale for r in results])
+    quiet = np.array([r.people("quiet") for r in results])
     _band(a0, x, quiet, COLOURS["quiet"], "quiet")
     a0.set_ylabel("people")
     a0.set_title("Quiet citizens")
     for key, label in (("active", "active (peaceful)"), ("violent", "violent"), ("jailed", "jailed")):
-        _band(a1, x, np.array([r.national(key) / r.scale for r in results]), COLOURS[key], label)
+        _band(a1, x, np.array([r.people(key) for r in results]), COLOURS[key], label)
     a1.set_ylabel("people at once")
     a1.set_title("Active, violent and jailed")
     _band(a2, x, np.array([O.deaths_curve(r) for r in results]), COLOURS["killed"], "killed (all)")
-    prot = np.array([np.cumsum(np.r_[0, r.national("killed_protesters")[1:]]) / r.scale for r in results])
+    prot = np.array([r.people("killed_protesters", cumulative=True) for r in results])
     _band(a2, x, prot, COLOURS["violent"], "killed: protesters", ls=":")
-    sec = np.array([np.cumsum(np.r_[0, r.national("killed_security")[1:]]) / r.scale for r in results])
+    sec = np.array([r.people("killed_security", cumulative=True) for r in results])
     _band(a2, x, sec, COLOURS["security"], "killed: security", ls="--")
-    injured = np.array([np.cumsum(np.r_[0, (r.national("injured_security") + r.national("injured_protesters"))[1:]])
-                        / r.scale for r in results])
+    injured = np.array([r.people(("injured_security", "injured_protesters"), cumulative=True) for r in results])
     _band(a2, x, injured, COLOURS["injured"], "injured (protesters and security)")
     a2.set_ylabel("people (cumulative)")
     a2.set_title("Killed and injured")
@@ -190,10 +189,10 @@ def record_figure(results: Sequence[CountryResult], targets: Sequence | None):
     _band(a1, x, np.array([O.detained_curve(r) for r in results]), COLOURS["detained"],
           "model: detained (arrests + sweeps)")
     _band(a2, x, np.array([O.deaths_curve(r) for r in results]), COLOURS["killed"], "model: deaths, all")
-    sec = np.array([np.cumsum(np.r_[0, r.national("killed_security")[1:]]) / r.scale for r in results])
+    sec = np.array([r.people("killed_security", cumulative=True) for r in results])
     _band(a2, x, sec, COLOURS["security"], "model: deaths, security")
     _band(a3, x, np.array([O.national_unrest(r) for r in results]), COLOURS["active"], "model: active + violent")
-    _band(a3, x, np.array([r.national("violent") / r.scale for r in results]), COLOURS["violent"], "model: violent")
+    _band(a3, x, np.array([r.people("violent") for r in results]), COLOURS["violent"], "model: violent")
     shown = set()
     for t in targets or []:
         if t.kind != "count":
