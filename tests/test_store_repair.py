@@ -133,3 +133,126 @@ def test_runs_commands_report_the_quarantine_in_one_line_and_keep_working(done, 
     assert code == 0 and err == "" and out.count("ok") >= 3
     code, out, err = run("runs", "query", "SELECT count(*) AS n FROM outcomes", "--store", str(store.root))
     assert code == 0 and "3" in out
+
+
+# ------------------------------------------------------------------ compaction (issue #13.2)
+def _views(store: ResultStore) -> tuple[list, list]:
+    out = store.query("SELECT * EXCLUDE (wall_seconds, worker, finished_at) FROM outcomes ORDER BY run_id").to_pylist()
+    series = store.query("SELECT run_id, step, active, jailed FROM series ORDER BY run_id, step").to_pylist()
+    return out, series
+
+
+def test_compaction_keeps_every_answer_and_removes_the_single_files(done, capsys):
+    exp, store = done
+    before = _views(store)
+    ids = exp.run_ids()
+    one = {rid: (store.stored_outcomes(rid), store.outcome_row(rid), store.scenario(rid), store.result(rid))
+           for rid in ids}
+    assert store.compact(part_runs=3) == 4
+    assert not list(store.outcomes_dir.glob("*.parquet")) and not list(store.runs_dir.glob("*.parquet"))
+    parts = sorted(p.name.split("-")[0] for p in (store.compacted_dir / "tiny-repair").iterdir())
+    assert parts == ["outcomes"] * 2 + ["series"] * 2, parts
+    fresh = ResultStore(store.root)
+    assert fresh.completed() == set(ids) and all(fresh.has(r) for r in ids)
+    assert _views(fresh) == before
+    for rid, (outcomes, row, scenario, result) in one.items():
+        assert fresh.stored_outcomes(rid) == outcomes and fresh.outcome_row(rid) == row
+        assert fresh.scenario(rid) == scenario
+        again = fresh.result(rid)
+        assert (again.counts == result.counts).all() and (again.legitimacy == result.legitimacy).all()
+    with cf.ThreadPoolExecutor(2) as pool:
+        summary = run_experiment(exp, fresh, executor=pool)
+    assert (summary.already, summary.completed) == (4, 0), "compacted runs count as done"
+
+
+def test_outcomes_added_after_compaction_are_computed_from_the_packed_series(done, tmp_path):
+    exp, store = done
+    store.compact()
+    path = tmp_path / "more.toml"
+    path.write_text(TINY.replace('"peak_active_fraction"]', '"peak_active_fraction", "final_jailed_fraction"]'))
+    more = Experiment.load(path)
+    with cf.ThreadPoolExecutor(2) as pool:
+        summary = run_experiment(more, store, executor=pool)
+    assert summary.reevaluated == 4 and summary.completed == 0, "from the packed series, not simulated again"
+    rows = store.query("SELECT run_id, final_jailed_fraction FROM outcomes").to_pylist()
+    assert len(rows) == 4 and all(r["final_jailed_fraction"] is not None for r in rows)
+    assert count(store, "series") == 4 * 31
+
+
+def test_a_compaction_cut_short_leaves_one_row_per_run_and_is_tidied(done, tmp_path):
+    import shutil
+
+    exp, store = done
+    keep = tmp_path / "copies"
+    keep.mkdir()
+    for path in [*store.outcomes_dir.glob("*.parquet"), *store.runs_dir.glob("*.parquet")]:
+        shutil.copy2(path, keep / f"{path.parent.name}-{path.name}")
+    store.compact()
+    for copy in keep.iterdir():  # as if killed after writing the parts, before removing the single files
+        folder, name = copy.name.split("-", 1)
+        shutil.copy2(copy, store.root / folder / name)
+    assert count(store, "outcomes") == 4 and count(store, "series") == 4 * 31
+    assert not list(store.outcomes_dir.glob("*.parquet")), "verify removed the packed leftovers"
+
+
+def test_forgetting_a_packed_run_takes_it_out_of_its_part(done):
+    exp, store = done
+    store.compact()
+    victim = exp.run_ids()[0]
+    series = store.series(victim)
+    store.forget_outcomes(victim)
+    assert victim not in store.completed() and store.series_path(victim).is_file()
+    assert store.series(victim).equals(series)
+    assert count(store, "outcomes") == 3
+
+
+def test_a_packed_run_with_outcomes_added_later_is_packed_again_once(done, tmp_path):
+    exp, store = done
+    store.compact()
+    path = tmp_path / "more.toml"
+    path.write_text(TINY.replace('"peak_active_fraction"]', '"peak_active_fraction", "final_jailed_fraction"]'))
+    with cf.ThreadPoolExecutor(2) as pool:
+        run_experiment(Experiment.load(path), store, executor=pool)
+    before = _views(store)
+    assert store.compact() == 4
+    assert not list(store.outcomes_dir.glob("*.parquet"))
+    assert _views(store) == before and count(store, "series") == 4 * 31
+    rid = exp.run_ids()[0]
+    assert "final_jailed_fraction" in store.stored_outcomes(rid)
+
+
+def test_a_large_finished_sweep_compacts_itself(tmp_path, monkeypatch):
+    from uprising.experiment import runner
+
+    monkeypatch.setattr(runner, "COMPACT_AT", 3)  # 4 runs here: as if past the threshold
+    path = tmp_path / "exp.toml"
+    path.write_text(TINY, encoding="utf-8")
+    store = ResultStore(tmp_path / "store")
+    with cf.ThreadPoolExecutor(2) as pool:
+        run_experiment(Experiment.load(path), store, executor=pool)
+    assert store.loose_runs() == 0 and len(store.completed()) == 4 and count(store, "outcomes") == 4
+
+
+def test_runs_compact_command(done, capsys):
+    from uprising.cli import main
+
+    exp, store = done
+    try:
+        main(["runs", "compact", "--store", str(store.root)])
+    except SystemExit as exc:
+        assert exc.code in (0, None)
+    assert "4 runs packed" in capsys.readouterr().out and store.loose_runs() == 0
+
+
+def test_runs_show_names_the_part_of_a_packed_run(done, capsys):
+    from uprising.cli import main
+
+    exp, store = done
+    store.compact()
+    rid = exp.run_ids()[1]
+    try:
+        main(["runs", "show", rid, "--store", str(store.root)])
+    except SystemExit as exc:
+        assert exc.code in (0, None)
+    out = capsys.readouterr().out
+    assert f"run {rid}: ok" in out and "compacted" in out and "(31 rows)" in out

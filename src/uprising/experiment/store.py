@@ -10,6 +10,9 @@ Layout under the store's root::
     failures/<run_id>.json      a run that raised: the error, its traceback, the parameters
     experiments/<name>.json     the plan of each experiment run into this store (its run ids)
     catalog.duckdb              DuckDB views over the files (rebuilt from them at any time)
+    compacted/<experiment>/     finished runs packed into one Parquet dataset per experiment: parts
+                                outcomes-<token>.parquet and series-<token>.parquet of up to 2,000 runs
+                                (:meth:`ResultStore.compact`; a store of 10^5 single files is slow to query)
     quarantine/runs|outcomes/   files found unreadable (truncated, not Parquet), moved aside, never deleted
     verified.txt                the files already found readable (name, size, mtime), so each is checked once
 
@@ -44,6 +47,7 @@ import contextlib
 import json
 import math
 import os
+import re
 import secrets
 import socket
 import time
@@ -54,6 +58,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..kernels import codes
@@ -69,6 +74,15 @@ if TYPE_CHECKING:  # pragma: no cover
 #: they differ from one execution to another and are left out of reproducibility checks.
 PROVENANCE = ("wall_seconds", "worker", "finished_at")
 _HOST = socket.gethostname()
+#: columns a compacted outcomes part adds to each row, for what a single file keeps in its metadata
+_SCENARIO = "_scenario"
+_OUTCOME_NAMES = "_outcome_names"
+_PRIVATE = (_SCENARIO, _OUTCOME_NAMES)
+#: runs per compacted part, and the number of single outcomes files at which a finished sweep compacts them
+PART_RUNS = 2000
+COMPACT_AT = 2000
+#: run ids of each compacted outcomes part read so far in this process: path -> (mtime_ns, size, ids)
+_PART_IDS: dict[str, tuple[int, int, list[str]]] = {}
 
 
 @dataclass(frozen=True)
@@ -149,6 +163,7 @@ class ResultStore:
         self.failures_dir = self.root / "failures"
         self.experiments_dir = self.root / "experiments"
         self.quarantine_dir = self.root / "quarantine"
+        self.compacted_dir = self.root / "compacted"
         #: what :meth:`verify` moved aside through this object (the catalog verifies before each query)
         self.quarantined: list[Quarantined] = []
         if create:
@@ -245,7 +260,9 @@ class ResultStore:
         seen = self._verified()
         moved: list[Quarantined] = []
         fresh: list[str] = []
-        for folder in (self.outcomes_dir, self.runs_dir):
+        part_dirs = [Path(e.path) for e in os.scandir(self.compacted_dir) if e.is_dir()] \
+            if self.compacted_dir.is_dir() else []
+        for folder in (self.outcomes_dir, self.runs_dir, *part_dirs):
             if not folder.is_dir():
                 continue
             for entry in os.scandir(folder):
@@ -263,6 +280,15 @@ class ResultStore:
                     fresh.append(key)
                     continue
                 run_id = entry.name[:-8]
+                if folder in part_dirs:  # a whole part: its runs are not done any more
+                    partner = Path(entry.path).with_name(entry.name.replace("series-", "outcomes-", 1)
+                                                         if entry.name.startswith("series-") else
+                                                         entry.name.replace("outcomes-", "series-", 1))
+                    moved.append(self._quarantine(Path(entry.path), reason, f"(the part {entry.name})"))
+                    if partner.is_file():
+                        moved.append(self._quarantine(partner, "the other half of an unreadable part",
+                                                      f"(the part {partner.name})"))
+                    continue
                 moved.append(self._quarantine(Path(entry.path), reason, run_id))
                 if folder == self.runs_dir and self.outcomes_path(run_id).is_file():
                     moved.append(self._quarantine(self.outcomes_path(run_id), "its run's series was unreadable",
@@ -271,7 +297,20 @@ class ResultStore:
             with open(self.root / "verified.txt", "a", encoding="utf-8") as fh:
                 fh.write("".join(k + "\n" for k in fresh))
         self.quarantined.extend(moved)
+        self._clean_packed_leftovers()
         return moved
+
+    def _clean_packed_leftovers(self) -> None:
+        """Remove single files of runs that a compaction cut short had already packed (older than their part)."""
+        packed = self._compacted()
+        if not packed or not self.outcomes_dir.is_dir():
+            return
+        for entry in os.scandir(self.outcomes_dir):
+            rid = entry.name[:-8]
+            if entry.name.endswith(".parquet") and rid in packed:
+                with contextlib.suppress(FileNotFoundError):
+                    if entry.stat().st_mtime_ns <= packed[rid].stat().st_mtime_ns:
+                        self._drop_loose(rid, entry.stat().st_mtime_ns)
 
     def _verified(self) -> set[str]:
         path = self.root / "verified.txt"
@@ -288,17 +327,155 @@ class ResultStore:
             target = target_dir / f"{path.name}.{n}"
             n += 1
         os.replace(path, target)
+        _PART_IDS.pop(str(path), None)
         return Quarantined(path, target, reason, run_id)
+
+    # ---------------------------------------------------------------- compaction
+    def compact(self, part_runs: int = PART_RUNS) -> int:
+        """Pack the runs stored as single files into one Parquet dataset per experiment,
+        ``compacted/<experiment>/``, in parts of at most ``part_runs`` runs; returns how many runs it packed.
+
+        A query reads every file of a view, and 10^5 small files cost far more to open than one file of
+        10^5 rows. Each part's series file is written first, then its outcomes file (the part's
+        completion marker), both atomically; only then are the runs' single files removed. A compaction
+        cut short leaves runs both in a part and as files: :meth:`verify` removes such leftovers, and until
+        then the views keep one row per run. Unreadable files are quarantined first and never packed.
+        """
+        self.verify()
+        packed_before = self._compacted()
+        loose = sorted(e.name[:-8] for e in os.scandir(self.outcomes_dir) if e.name.endswith(".parquet")) \
+            if self.outcomes_dir.is_dir() else []
+        by_experiment: dict[str, list[tuple[str, pa.Table, int]]] = {}
+        for rid in loose:
+            path = self.outcomes_path(rid)
+            try:
+                mtime = path.stat().st_mtime_ns
+                row = pq.read_table(path)
+            except FileNotFoundError:
+                continue
+            meta = row.schema.metadata or {}
+            row = row.replace_schema_metadata(None)
+            row = row.append_column(_SCENARIO, pa.array([meta.get(b"uprising.scenario", b"").decode()]))
+            row = row.append_column(_OUTCOME_NAMES, pa.array([meta.get(b"uprising.outcomes", b"[]").decode()]))
+            experiment = str(row.column("experiment")[0].as_py()) if "experiment" in row.column_names else ""
+            by_experiment.setdefault(experiment, []).append((rid, row, mtime))
+        packed = 0
+        for experiment, items in by_experiment.items():
+            folder = self.compacted_dir / (re.sub(r"[^A-Za-z0-9._-]", "_", experiment) or "_")
+            folder.mkdir(parents=True, exist_ok=True)
+            for first in range(0, len(items), part_runs):
+                chunk = items[first:first + part_runs]
+                token = f"{time.time_ns():x}-{secrets.token_hex(4)}"
+                series = []
+                for rid, _, _ in chunk:
+                    if self.series_path(rid).is_file():
+                        series.append(pq.read_table(self.series_path(rid)).replace_schema_metadata(None))
+                    elif rid in packed_before:  # outcomes added later to a packed run: its series moves along
+                        series.append(self.series(rid).replace_schema_metadata(None))
+                if series:
+                    self._write_parquet(folder / f"series-{token}.parquet",
+                                        pa.concat_tables(series, promote_options="default"))
+                self._write_parquet(folder / f"outcomes-{token}.parquet",
+                                    pa.concat_tables([row for _, row, _ in chunk], promote_options="default"))
+                repacked: dict[Path, set[str]] = {}
+                for rid, _, mtime in chunk:
+                    if rid in packed_before:
+                        repacked.setdefault(packed_before[rid], set()).add(rid)
+                for part, rids in repacked.items():
+                    self._remove_from_part(part, rids)
+                for rid, _, mtime in chunk:
+                    self._drop_loose(rid, mtime)
+                packed += len(chunk)
+        return packed
+
+    def _remove_from_part(self, part: Path, run_ids: set[str]) -> None:
+        """Rewrite a compacted part (outcomes and series) without ``run_ids``; remove it when empty."""
+        drop = pa.array(sorted(run_ids), pa.string())
+        for path in (_series_part(part), part):
+            if not path.is_file():
+                continue
+            rest = pq.read_table(path)
+            rest = rest.filter(pc.invert(pc.is_in(rest.column("run_id"), value_set=drop)))
+            if rest.num_rows:
+                self._write_parquet(path, rest)
+            else:
+                path.unlink()
+            _PART_IDS.pop(str(path), None)
+
+    def files_of(self, run_id: str) -> tuple[Path, Path]:
+        """The files that hold a completed run's series and outcomes row (its own, or its compacted part's)."""
+        if self.outcomes_path(run_id).is_file():
+            part = self._compacted().get(run_id)
+            series = self.series_path(run_id)
+            return (series if series.is_file() or part is None else _series_part(part)), self.outcomes_path(run_id)
+        part = self._compacted()[run_id]
+        return _series_part(part), part
+
+    def loose_runs(self) -> int:
+        """How many completed runs are stored as single files (not yet compacted)."""
+        if not self.outcomes_dir.is_dir():
+            return 0
+        return sum(1 for e in os.scandir(self.outcomes_dir) if e.name.endswith(".parquet"))
+
+    def _drop_loose(self, run_id: str, packed_mtime: int) -> None:
+        """Remove a packed run's single files, unless its outcomes file changed since it was packed."""
+        path = self.outcomes_path(run_id)
+        with contextlib.suppress(FileNotFoundError):
+            if path.stat().st_mtime_ns != packed_mtime:
+                return  # rewritten meanwhile (outcomes added): the newer row stays a file and wins
+            self.series_path(run_id).unlink(missing_ok=True)
+            path.unlink()
+
+    def _compacted_parts(self) -> list[Path]:
+        """The compacted outcomes parts (each with its series part of the same token)."""
+        if not self.compacted_dir.is_dir():
+            return []
+        # sorted by token (the time of packing, hex digits of fixed width), so that a newer part wins below
+        return sorted((Path(e.path) / f.name for e in os.scandir(self.compacted_dir) if e.is_dir()
+                       for f in os.scandir(e.path) if f.name.startswith("outcomes-") and f.name.endswith(".parquet")),
+                      key=lambda p: p.name)
+
+    def _compacted(self) -> dict[str, Path]:
+        """Run id -> the compacted outcomes part that holds it (the ids of each part read once a process)."""
+        out: dict[str, Path] = {}
+        for part in self._compacted_parts():
+            try:
+                st = part.stat()
+            except FileNotFoundError:
+                continue
+            cached = _PART_IDS.get(str(part))
+            if cached is None or cached[:2] != (st.st_mtime_ns, st.st_size):
+                ids = pq.read_table(part, columns=["run_id"]).column("run_id").to_pylist()
+                cached = _PART_IDS[str(part)] = (st.st_mtime_ns, st.st_size, ids)
+            for rid in cached[2]:
+                out[rid] = part
+        return out
+
+    def _compacted_row(self, run_id: str) -> dict[str, Any]:
+        part = self._compacted()[run_id]
+        return pq.read_table(part, filters=[("run_id", "=", run_id)]).to_pylist()[0]
+
+    def _expand(self, run_id: str) -> None:
+        """Take a run out of its compacted part and write it back as single files (to change its row)."""
+        part = self._compacted()[run_id]
+        row = self._compacted_row(run_id)
+        series = self.series(run_id)
+        self._write_parquet(self.series_path(run_id), series)
+        meta = {b"uprising.scenario": row[_SCENARIO].encode(), b"uprising.outcomes": row[_OUTCOME_NAMES].encode()}
+        table = pa.Table.from_pylist([{k: v for k, v in row.items() if k not in _PRIVATE}])
+        self._write_parquet(self.outcomes_path(run_id), table.replace_schema_metadata(meta))
+        self._remove_from_part(part, {run_id})
 
     # ---------------------------------------------------------------- state of runs
     def has(self, run_id: str) -> bool:
-        """Whether the run completed (its outcomes row exists)."""
-        return self.outcomes_path(run_id).is_file()
+        """Whether the run completed (its outcomes row exists, as a file or in a compacted part)."""
+        return self.outcomes_path(run_id).is_file() or run_id in self._compacted()
 
     def completed(self) -> set[str]:
-        """Ids of the completed runs (one directory listing)."""
-        return {e.name[:-8] for e in os.scandir(self.outcomes_dir) if e.name.endswith(".parquet")} \
+        """Ids of the completed runs (one directory listing, and the run ids of the compacted parts)."""
+        loose = {e.name[:-8] for e in os.scandir(self.outcomes_dir) if e.name.endswith(".parquet")} \
             if self.outcomes_dir.is_dir() else set()
+        return loose | set(self._compacted())
 
     def failed(self) -> set[str]:
         """Ids of runs whose last attempt failed and that have not completed since."""
@@ -359,6 +536,10 @@ class ResultStore:
 
     def stored_outcomes(self, run_id: str) -> dict[str, float]:
         """The outcomes recorded in a completed run's row, by name."""
+        if not self.outcomes_path(run_id).is_file() and run_id in self._compacted():
+            row = self._compacted_row(run_id)
+            names = json.loads(row[_OUTCOME_NAMES])
+            return {n: row[n] for n in names if n in row}
         table = pq.read_table(self.outcomes_path(run_id))
         names = json.loads((table.schema.metadata or {}).get(b"uprising.outcomes", b"[]"))
         row = table.to_pylist()[0]
@@ -381,6 +562,8 @@ class ResultStore:
 
     def forget_outcomes(self, run_id: str) -> None:
         """Remove a run's outcomes row (the run is then not complete; its series stays)."""
+        if run_id in self._compacted():
+            self._expand(run_id)
         with contextlib.suppress(FileNotFoundError):
             self.outcomes_path(run_id).unlink()
 
@@ -425,6 +608,8 @@ class ResultStore:
         """The outcomes row of a completed run, as a dict."""
         path = self.outcomes_path(run_id)
         if not path.is_file():
+            if run_id in self._compacted():
+                return {k: v for k, v in self._compacted_row(run_id).items() if k not in _PRIVATE}
             raise StoreError(f"{self.root}: run {run_id!r} has not completed")
         return pq.read_table(path).to_pylist()[0]
 
@@ -436,15 +621,27 @@ class ResultStore:
         return json.loads(path.read_text(encoding="utf-8"))
 
     def scenario(self, run_id: str) -> Scenario:
-        """The scenario a completed run ran (from its outcomes file's metadata)."""
-        meta = pq.read_schema(self.outcomes_path(run_id)).metadata or {}
-        return Scenario.from_dict(tomllib.loads(meta[b"uprising.scenario"].decode()), source=run_id)
+        """The scenario a completed run ran (from its outcomes file's metadata, or its compacted row)."""
+        return Scenario.from_dict(tomllib.loads(self._scenario_toml(run_id)), source=run_id)
+
+    def _scenario_toml(self, run_id: str) -> str:
+        path = self.outcomes_path(run_id)
+        if not path.is_file() and run_id in self._compacted():
+            return self._compacted_row(run_id)[_SCENARIO]
+        meta = pq.read_schema(path).metadata or {}
+        return meta[b"uprising.scenario"].decode()
 
     def series(self, run_id: str) -> pa.Table:
         """The stored time series of a run."""
         path = self.series_path(run_id)
         if not path.is_file():
-            raise StoreError(f"{self.root}: run {run_id!r} has no series file")
+            part = self._compacted().get(run_id)
+            if part is None:
+                raise StoreError(f"{self.root}: run {run_id!r} has no series file")
+            table = pq.read_table(_series_part(part), filters=[("run_id", "=", run_id)])
+            keep = [c for c in table.column_names if table.column(c).null_count < table.num_rows]
+            meta = {b"uprising.scenario": self._scenario_toml(run_id).encode(), b"uprising.run_id": run_id.encode()}
+            return table.select(keep).replace_schema_metadata(meta)
         return pq.read_table(path)
 
     def result(self, run_id: str) -> Result:
@@ -466,17 +663,36 @@ class ResultStore:
         run_glob = _sql_string(str(self.runs_dir / "*.parquet"))
         fail_glob = _sql_string(str(self.failures_dir / "*.json"))
         has = (lambda d, pat: d.is_dir() and any(d.glob(pat)))
+        parts = sorted(self._compacted_parts())
+        sources = []
         if has(self.outcomes_dir, "*.parquet"):
-            con.execute(f"CREATE OR REPLACE VIEW outcomes AS SELECT * FROM read_parquet({out_glob}, union_by_name = true)")
+            sources.append(f"SELECT * FROM read_parquet({out_glob}, union_by_name = true)")
+        if parts:
+            files = ", ".join(_sql_string(str(p)) for p in parts)
+            sources.append(f"SELECT * EXCLUDE ({_SCENARIO}, {_OUTCOME_NAMES}) FROM read_parquet([{files}], "
+                           "union_by_name = true)")
+        if len(sources) == 2:
+            # a run in a part and as a file: a compaction cut short, or outcomes added later: the newest row wins
+            con.execute(f"CREATE OR REPLACE VIEW outcomes AS SELECT * FROM ({sources[0]} UNION ALL BY NAME "
+                        f"{sources[1]}) QUALIFY row_number() OVER (PARTITION BY run_id ORDER BY finished_at DESC) = 1")
+        elif sources:
+            con.execute(f"CREATE OR REPLACE VIEW outcomes AS {sources[0]}")
         else:
             con.execute("CREATE OR REPLACE VIEW outcomes AS SELECT NULL::VARCHAR AS run_id, NULL::VARCHAR AS experiment, "
                         "NULL::VARCHAR AS scenario_hash, NULL::BIGINT AS replicate, NULL::BIGINT AS seed, "
                         "NULL::BIGINT AS root_seed, NULL::BIGINT AS point_index, NULL::BIGINT AS steps, "
                         "NULL::BIGINT AS citizens, NULL::DOUBLE AS wall_seconds, NULL::VARCHAR AS worker, "
                         "NULL::DOUBLE AS finished_at, NULL::VARCHAR AS status WHERE false")
+        series_parts = [_series_part(p) for p in parts if _series_part(p).is_file()]
+        series_sources = []
         if has(self.runs_dir, "*.parquet"):
+            series_sources.append(f"SELECT * FROM read_parquet({run_glob}, union_by_name = true)")
+        if series_parts:
+            files = ", ".join(_sql_string(str(p)) for p in series_parts)
+            series_sources.append(f"SELECT * FROM read_parquet([{files}], union_by_name = true)")
+        if series_sources:
             # a series without its outcomes row belongs to a run that did not complete: left out
-            con.execute(f"CREATE OR REPLACE VIEW series AS SELECT * FROM read_parquet({run_glob}, union_by_name = true) "
+            con.execute(f"CREATE OR REPLACE VIEW series AS SELECT * FROM ({' UNION ALL BY NAME '.join(series_sources)}) "
                         "WHERE run_id IN (SELECT run_id FROM outcomes)")
         else:
             con.execute("CREATE OR REPLACE VIEW series AS SELECT NULL::VARCHAR AS run_id, NULL::BIGINT AS step "
@@ -621,6 +837,11 @@ class ResultStore:
             raise StoreError(f"outcome {outcome!r} is not one of the experiment's: {', '.join(experiment.outcomes)}")
         values = table.column(outcome).to_numpy(zero_copy_only=False).astype(float)
         return values.reshape(len(experiment.points()), experiment.replicates)
+
+
+def _series_part(outcomes_part: Path) -> Path:
+    """The series part that goes with a compacted outcomes part (same token)."""
+    return outcomes_part.with_name("series-" + outcomes_part.name.removeprefix("outcomes-"))
 
 
 def parquet_problem(path: Path) -> str | None:
