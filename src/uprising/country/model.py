@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 from dataclasses import dataclass
+from typing import Iterable
 
 import numpy as np
 
@@ -24,15 +25,29 @@ from ..mechanisms.base import CompiledEvent, Context, Mechanism, Observation, Pa
 from .scenario import CountryScenario, city_seed
 
 
+def running(mechanisms: Iterable[tuple[Mechanism, Params]]) -> list[tuple[Mechanism, Params]]:
+    """Those of the (mechanism, parameters) pairs that take part in a run, in their order: the ones switched
+    on (``enabled``) and the ones without a switch (repression). A switched-off mechanism is absent."""
+    return [(mechanism, params) for mechanism, params in mechanisms if getattr(params, "enabled", True)]
+
+
 def switched_on(scenario: CountryScenario) -> list[tuple[Mechanism, Params]]:
     """The mechanisms of the scenario's registry that take part in its runs, in run order, with their
-    parameters: those switched on (``enabled``), and those without a switch (repression)."""
-    out = []
-    for mechanism in type(scenario).mechanisms:
-        params = getattr(scenario, mechanism.name)
-        if getattr(params, "enabled", True):
-            out.append((mechanism, params))
-    return out
+    parameters (:func:`running`)."""
+    return running((mechanism, getattr(scenario, mechanism.name)) for mechanism in type(scenario).mechanisms)
+
+
+def step_inputs(mechanisms: list[tuple[Mechanism, Params]], states: list, ctx: Context, k: int,
+                obs: Observation) -> TickInputs:
+    """The kernel's inputs of step ``k``: Model I's neutral inputs with each mechanism's changes
+    (:class:`uprising.mechanisms.base.Changes`) applied in order, each mechanism reading a read-only view of
+    the inputs as those before it left them (contagion reads the blackout's level, escalation the guarded
+    sites). ``states`` holds one state per mechanism and is updated to their new states."""
+    inputs = TickInputs.neutral(ctx)
+    for i, (mechanism, params) in enumerate(mechanisms):
+        states[i], changes = mechanism.step(params, ctx, states[i], k, obs, inputs.view())
+        inputs.apply(changes)
+    return inputs
 
 
 def compile_events(scenario: CountryScenario) -> tuple[CompiledEvent, ...]:
@@ -70,11 +85,7 @@ class CountryModel:
         within a step no city reads another's state, and each draws from its own stream, so the
         results are the same bit for bit with any number of threads.
         """
-        inputs = TickInputs.neutral(self.ctx)
-        for i, (mechanism, params) in enumerate(self.mechanisms):
-            self.mech_states[i], changes = mechanism.step(params, self.ctx, self.mech_states[i], k, self.obs,
-                                                          inputs.view())
-            inputs.apply(changes)
+        inputs = step_inputs(self.mechanisms, self.mech_states, self.ctx, k, self.obs)
         out = np.zeros((self.ctx.n, codes.OUT_ALL_SIZE), dtype=np.int64)
 
         def advance(c: int) -> None:

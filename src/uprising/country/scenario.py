@@ -20,7 +20,6 @@ with a one-line message naming the file, the field and what is allowed.
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import hashlib
 import json
 import math

@@ -1,0 +1,46 @@
+"""The information channel (:mod:`uprising.mechanisms.contagion`): its equations (tests/mechanism_helpers.py says how these tests are built); the blackout's
+cut of its push is in tests/test_mechanism_blackout.py."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from mechanism_helpers import context, contagion_push, fp, observation, run
+from uprising.kernels import codes
+from uprising.mechanisms.contagion import Contagion, ContagionParams
+
+
+# ================================================================== part 1: equations on a hand-built context
+
+
+def test_contagion_distance_kernel_and_media_term():
+    ctx = context()
+    obs = observation(active=[100, 20, 0], violent=[50, 0, 10])
+    params = ContagionParams(distance_weight=0.2, distance_km=200.0, media_weight=0.05)
+    ins = run(Contagion(), params, ctx, [1], obs)[0]
+    expected = contagion_push(params, obs, ctx)
+    np.testing.assert_allclose(fp(ins, codes.FP_EXTERNAL), expected, rtol=1e-12)
+    np.testing.assert_allclose(ins.report["information"], expected, rtol=1e-12)
+    # by hand for city 1: 0.2 (e^(-100/200) 150/1000 + e^(-300/200) 10/250) + 0.05 (160 / 1250)
+    assert expected[1] == pytest.approx(0.2 * (math.exp(-0.5) * 0.15 + math.exp(-1.5) * 0.04) + 0.05 * 160 / 1250)
+    # a city's own unrest does not push it: unrest in city 0 only gives city 0 nothing
+    alone = run(Contagion(), params, ctx, [1], observation(active=[300, 0, 0]))[0]
+    assert fp(alone, codes.FP_EXTERNAL)[0] == 0.0 and (fp(alone, codes.FP_EXTERNAL)[1:] > 0).all()
+    # the nearer city gets the larger distance push (media alone is the same for both)
+    near_only = run(Contagion(), params.model_copy(update={"media_weight": 0.0}), ctx, [1],
+                    observation(active=[300, 0, 0]))[0]
+    assert near_only.fp[1, codes.FP_EXTERNAL] > near_only.fp[2, codes.FP_EXTERNAL] > 0
+
+
+def test_contagion_memory_smooths_the_news():
+    ctx = context()
+    params = ContagionParams(distance_weight=0.0, media_weight=1.0, memory_hours=12.0)
+    ins = run(Contagion(), params, ctx, range(1, 4), observation(active=[500, 0, 0]))
+    u = 0.0
+    for inputs in ins:
+        u = u + (500.0 - u) * (1.0 - math.exp(-1.0 / 12.0))
+        # the media term of city 1: the unrest of the others (cities 0 and 2) over their 1,250 agents
+        assert inputs.fp[1, codes.FP_EXTERNAL] == pytest.approx(u / 1250.0, rel=1e-12)
