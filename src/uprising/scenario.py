@@ -329,15 +329,15 @@ def _to_scenario_error(exc: ValidationError, source: str, data: dict[str, Any]) 
         if rest:
             return ScenarioError(source, f"{loc}.{field}", rest)
         return ScenarioError(source, loc or "(scenario)", text)
-    field_info = _field_info(err["loc"])
-    allowed = allowed_values(field_info)
+    allowed = allowed_values(field_at(Scenario, err["loc"]))
     got = err.get("input")
     detail = msg[0].lower() + msg[1:] if msg else kind
     return ScenarioError(source, loc, f"{detail} (got {got!r}){'; allowed: ' + allowed if allowed else ''}")
 
 
-def _field_info(loc: tuple) -> Any:
-    model: Any = Scenario
+def field_at(model: type[BaseModel], loc: tuple | list) -> Any:
+    """The pydantic field that an error's location ``loc`` names in ``model`` (descending into nested models):
+    the deepest field found along it, or None."""
     info = None
     for part in loc:
         if not isinstance(part, str) or model is None or part not in model.model_fields:
@@ -353,8 +353,8 @@ def allowed_values(info: Any) -> str:
     In this order: the field's own ``json_schema_extra["allowed"]`` text if it states one; its choices
     (a ``Literal``, as ``a | b``); its bounds (``[`` ``]`` inclusive, ``(`` ``)`` strict, ``-inf``/``inf``
     for a missing side); ``true | false`` for a bool; ``YYYY-MM-DDTHH:MM (local)`` for a date-time;
-    ``N numbers`` for a list of fixed length, else ``list``; ``NAME = VALUE table`` for a mapping; then
-    ``, or left out`` for an optional field. ``""`` when none of these applies (tables show "any").
+    ``N numbers`` for a list of fixed length; then ``, or left out`` for an optional field. ``""`` when none
+    of these says more than the type (a plain list or table, free text): tables show "any", errors nothing.
     """
     if info is None:
         return ""
@@ -395,10 +395,6 @@ def allowed_values(info: Any) -> str:
         text = "YYYY-MM-DDTHH:MM (local)"
     elif get_origin(base) is list and shortest is not None and shortest == longest:
         text = f"{shortest} numbers"
-    elif get_origin(base) is list:
-        text = "list"
-    elif get_origin(base) is dict:
-        text = "NAME = VALUE table"
     else:
         return ""
     return text + (", or left out" if optional else "")

@@ -48,7 +48,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
-from ..scenario import Scenario, ScenarioError, Schedule, read_toml
+from ..scenario import Scenario, ScenarioError, Schedule, allowed_values, field_at, read_toml
 from . import outcomes as _outcomes
 
 DesignKind = Literal["factorial", "lhs", "sobol", "morris"]
@@ -454,31 +454,7 @@ def _to_error(exc: ValidationError, source: str, prefix: str = "", model: type[B
         return ScenarioError(source, where, f"unknown key; allowed keys: {', '.join(parent.model_fields)}")
     if err["type"] == "missing":
         return ScenarioError(source, where, "required")
-    allowed = _allowed(model, loc)
+    allowed = allowed_values(field_at(model, loc))
     msg = err["msg"]
     detail = msg[0].lower() + msg[1:] if msg else err["type"]
     return ScenarioError(source, where, f"{detail} (got {err.get('input')!r}){'; allowed: ' + allowed if allowed else ''}")
-
-
-def _allowed(model: type[BaseModel], loc: list[str]) -> str:
-    info = None
-    for part in loc:
-        if model is None or part not in model.model_fields:
-            break
-        info = model.model_fields[part]
-        ann = info.annotation
-        model = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
-    if info is None:
-        return ""
-    ann = info.annotation
-    if get_origin(ann) is Literal:
-        return " | ".join(get_args(ann))
-    lo = hi = None
-    for m in info.metadata:
-        lo = getattr(m, "ge", lo)
-        hi = getattr(m, "le", hi)
-    if lo is not None or hi is not None:
-        return f"[{lo}, {hi}]"
-    if ann is bool:
-        return "true | false"
-    return ""
