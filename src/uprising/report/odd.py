@@ -79,11 +79,16 @@ class OddText:
         return dict(split_sections(self.text)[1]).get(title)
 
 
+def odd_folder():
+    """The package's folder of ODD pages (``uprising/report/odd/``), as an importlib resource."""
+    return resources.files(__package__).joinpath("odd")
+
+
 def load_odd_text(name: str) -> OddText:
     """The ODD page ``name`` (:data:`MODEL_ONE_TEXT` or :data:`COUNTRY_TEXT`) from the package's data.
 
     Raises :class:`OddTextMissing` when the package has no copy (the report would lack its general text)."""
-    resource = resources.files(__package__).joinpath("odd", name)
+    resource = odd_folder().joinpath(name)
     try:
         text = resource.read_text(encoding="utf-8")
     except (FileNotFoundError, NotADirectoryError, OSError) as exc:

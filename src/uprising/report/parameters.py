@@ -71,7 +71,7 @@ def model_one_parameter_rows(scenario: Scenario, data: dict[str, Any], notes: Fi
     default, reference and source. ``data`` is the scenario's table as the file gives it."""
     rows = []
     skip = set(skip)
-    for name, info in Scenario.model_fields.items():
+    for name, info in type(scenario).model_fields.items():
         if name in skip or name in ("name", "description"):
             continue
         unit, ref = unit_and_reference(info)
@@ -87,17 +87,19 @@ def model_one_parameter_rows(scenario: Scenario, data: dict[str, Any], notes: Fi
     return rows
 
 
-def rule_names() -> list[str]:
-    """The fields of Scenario that are rules of the step (all but :data:`NOT_RULES` and the schedules)."""
-    return [name for name, info in Scenario.model_fields.items()
+def rule_names(schema: type[Scenario] = Scenario) -> list[str]:
+    """The fields of the Model I schema that are rules of the step (all but :data:`NOT_RULES` and the
+    schedules), in the schema's order."""
+    return [name for name, info in schema.model_fields.items()
             if name not in NOT_RULES and info.annotation is not Schedule]
 
 
 def rule_rows(scenario: Scenario, data: dict[str, Any], notes: FileNotes) -> list[list[Any]]:
     """One row per rule of the step (:func:`rule_names`): value, unit, meaning and source."""
     rows = []
-    for name in rule_names():
-        info = Scenario.model_fields[name]
+    fields = type(scenario).model_fields
+    for name in rule_names(type(scenario)):
+        info = fields[name]
         unit, _ = unit_and_reference(info)
         rows.append([code(name), fmt(getattr(scenario, name)), unit, info.description or "",
                      source_cell(notes, name, name in data)])
@@ -109,8 +111,9 @@ def switch_rows(rules: Scenario, set_keys: set[str], notes: FileNotes, prefix: s
     """One row per Model I switch (a field whose unit is in :data:`SWITCH_UNITS`): its value here, where it
     acts (docs/model.md's element 3), its meaning and its source; the tile size follows when tiled."""
     places = switch_places(model_text)
+    fields = type(rules).model_fields
     rows, classes = [], []
-    for name, info in Scenario.model_fields.items():
+    for name, info in fields.items():
         unit, _ = unit_and_reference(info)
         if unit not in SWITCH_UNITS:
             continue
@@ -126,7 +129,7 @@ def switch_rows(rules: Scenario, set_keys: set[str], notes: FileNotes, prefix: s
         classes.append("this" if name in ("activation", "tile_size") else "")
     if rules.activation == "tiled":
         rows.append([code("tile_size"), fmt(rules.tile_size), md.inline(places.get("tile_size", "")),
-                     Scenario.model_fields["tile_size"].description or "",
+                     fields["tile_size"].description or "",
                      source_cell(notes, f"{prefix}tile_size", "tile_size" in set_keys)])
         classes.append("this")
     return rows, classes
