@@ -183,3 +183,16 @@ def test_without_a_checkout_record_the_report_says_so(tmp_path):
     assert "General description, from <code>docs/model.md, element 7</code>" in page  # the ODD text is there
     assert read_checkout_record(tmp_path) is None  # a folder without docs/ is no checkout
     assert isinstance(read_checkout_record(ROOT), CheckoutRecord)
+
+
+def test_uprising_report_without_its_odd_text_stops_in_one_line_before_running(monkeypatch, tmp_path, capsys):
+    from uprising.cli import main
+
+    monkeypatch.setattr(odd, "odd_folder", lambda: tmp_path / "nothing")
+    out = tmp_path / "out" / "r.html"
+    with pytest.raises(SystemExit) as stop:
+        main(["report", str(RUN2), "--replicates", "1", "--steps", "10", "--out", str(out)])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("uprising: error: ") and "model.md is not installed" in err[0]
+    assert not out.parent.exists()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from .common import Progress, need_plot_extra
+from .common import Progress, UsageFailure, need_plot_extra
 
 
 @click.command("plot")
@@ -80,12 +80,15 @@ def report_cmd(path: Path, out_file: Path | None, replicates: int | None, scale:
     import os
 
     from ..execution import executor_for, run_many
-    from ..report import COUNTRY, build_report, plan_report, read_checkout_record
+    from ..report import COUNTRY, OddTextMissing, build_report, plan_report, read_checkout_record
     from ..validate import repo_root
     from ..viz.report_figures import draw_figures
 
-    plan = plan_report(path, out_file, replicates=replicates, scale=scale, seed=seed, steps=steps,
-                       targets_path=targets_path)
+    try:
+        plan = plan_report(path, out_file, replicates=replicates, scale=scale, seed=seed, steps=steps,
+                           targets_path=targets_path)
+    except OddTextMissing as exc:  # a broken install: say so in one line, before anything runs
+        raise UsageFailure(str(exc)) from None
     click.echo(plan.describe_ensemble(), err=True)
     # a country's runs go to worker processes; Model I's short runs stay in this process unless --workers asks
     pooled = plan.replicates > 1 and (plan.kind == COUNTRY or (workers or 1) > 1)

@@ -21,7 +21,7 @@ from typing import Any, Sequence
 from ..scenario import Scenario, ScenarioError, read_toml
 from .html import Figure, Markdown, Report, render_html
 from .notes import FileNotes, read_notes
-from .odd import COUNTRY_TEXT, MODEL_ONE_TEXT, load_odd_text
+from .odd import COUNTRY_TEXT, MODEL_ONE_TEXT, OddText, load_odd_text
 from .record import CheckoutRecord
 
 DEFAULT_REPLICATES = 4
@@ -46,7 +46,8 @@ class ReportPlan:
     ``scenario`` is the scenario reported on (an experiment's base scenario, at the experiment's or
     ``--steps``'s steps; a country scenario as in its file) and ``scenario_path``, ``data``, ``notes`` its
     file, table and comments. ``ensemble_scenario`` is what the ensemble runs (a country scenario at the
-    report's ``scale``)."""
+    report's ``scale``). ``model_text`` is docs/model.md's ODD text, and ``country_text``
+    docs/country-model.md's for a country scenario."""
 
     path: Path
     kind: str
@@ -65,6 +66,8 @@ class ReportPlan:
     file_notes: FileNotes | None = None
     targets_path: Path | None = None
     targets: Any = None
+    model_text: OddText | None = None
+    country_text: OddText | None = None
     started: float = field(default_factory=time.perf_counter)
 
     @property
@@ -111,7 +114,7 @@ def plan_report(path: str | Path, out: str | Path | None = None, *, replicates: 
     Defaults: ``replicates`` 4, ``scale`` 0.005 (country scenarios), the scenario's steps (Model I; an
     experiment's own steps), ``out`` ``results/NAME-report.html``; a country scenario's targets are
     ``NAME-targets.csv`` beside it (:func:`uprising.country.fit.find_targets`). Bad input raises
-    :class:`ScenarioError`."""
+    :class:`ScenarioError`; a package without its ODD text raises :class:`~uprising.report.odd.OddTextMissing`."""
     path = Path(path)
     source = str(path)
     data = read_toml(path, "scenario or experiment")
@@ -165,6 +168,8 @@ def plan_report(path: str | Path, out: str | Path | None = None, *, replicates: 
         name = exp.name if exp is not None else scenario.name
         plan = ReportPlan(path, kind, Path(), name, replicates, seed, scenario, scenario, base_path, base_data,
                           base_notes, steps=steps, experiment=exp, file_notes=notes, started=started)
+    plan.model_text = load_odd_text(MODEL_ONE_TEXT)
+    plan.country_text = load_odd_text(COUNTRY_TEXT) if kind == COUNTRY else None
     plan.out = Path("results") / f"{re.sub(r'[^A-Za-z0-9._-]+', '_', plan.name)}-report.html" if out is None else out
     return plan
 
@@ -208,7 +213,7 @@ def render_report(plan: ReportPlan, results: Sequence, *, figures: Sequence[Figu
         rep.meta = [("scenario", str(plan.path)), ("kind", f"country: {len(scenario.cities)} cities, Model I on each"),
                     ("hash", scenario.hash()),
                     ("ensemble", f"{plan.replicates} runs at scale {plan.scale:g}, root seed {plan.seed}")]
-        country_sections(rep, md, load_odd_text(COUNTRY_TEXT), load_odd_text(MODEL_ONE_TEXT), plan.path, scenario,
+        country_sections(rep, md, plan.country_text, plan.model_text, plan.path, scenario,
                          plan.data, plan.notes, plan.replicates, plan.scale, plan.seed, plan.targets, plan.targets_path)
         rep.validation.extend(country_validation(scenario, plan.targets, plan.targets_path, list(results), plan.scale,
                                                  record, md))
@@ -229,7 +234,7 @@ def render_report(plan: ReportPlan, results: Sequence, *, figures: Sequence[Figu
             from .experiment import experiment_parts
 
             rep.extra.append(("experiment", "The experiment's design", experiment_parts(exp, plan.path, plan.file_notes)))
-        model_one_sections(rep, md, load_odd_text(MODEL_ONE_TEXT), plan.scenario_path, scenario, plan.data, plan.notes,
+        model_one_sections(rep, md, plan.model_text, plan.scenario_path, scenario, plan.data, plan.notes,
                            plan.replicates, plan.seed)
         rep.validation.extend(model_one_validation(plan.scenario_path, scenario, record, md))
     rep.figures.extend(figures)
