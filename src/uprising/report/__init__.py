@@ -34,8 +34,7 @@ from __future__ import annotations
 
 from .build import (COUNTRY, DEFAULT_REPLICATES, DEFAULT_SCALE, EXPERIMENT, MODEL_ONE, ReportPlan, build_report,
                     file_kind, plan_report, render_report)
-from .html import Figure
-from .model_one import runs_phrase
+from .html import Figure, runs_phrase
 from .notes import FileNotes, read_notes
 from .odd import OddText, OddTextMissing, load_odd_text
 from .record import CheckoutRecord, read_checkout_record

@@ -138,6 +138,11 @@ class Figure:
         return Raw(f'<img class="figure" alt="figure" src="data:image/png;base64,{data}">')
 
 
+def runs_phrase(n: int) -> str:
+    """How a figure's caption names the ensemble it draws."""
+    return "1 run" if n == 1 else f"{n} runs, median and 5-95% band"
+
+
 @dataclass
 class Report:
     """The parts of a report page, filled section by section, then written by :func:`render_html`."""

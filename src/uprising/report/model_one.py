@@ -39,11 +39,6 @@ def paper_run(path: Path | None, scenario: Scenario) -> int | None:
     return None
 
 
-def runs_phrase(n: int) -> str:
-    """How a figure's caption names the ensemble it draws."""
-    return "1 run" if n == 1 else f"{n} runs, median and 5-95% band"
-
-
 def model_one_sections(rep: Report, md: Markdown, text: OddText, path: Path, scenario: Scenario,
                        data: dict[str, Any], notes: FileNotes, replicates: int, seed: int) -> None:
     """Fill the seven ODD elements and the parameter table of ``rep`` for a Model I scenario.
