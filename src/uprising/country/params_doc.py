@@ -11,14 +11,14 @@ carries, then the fields of each event kind, of a city and of the clock. The sty
 
 from __future__ import annotations
 
-import datetime as dt
 import types
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from ..mechanisms.base import Event
+from ..scenario import allowed_values
 from .scenario import City, ClockSpec, CountryScenario
 
 #: fields every event kind has (described once, under the events table)
@@ -42,49 +42,18 @@ def _base(ann: Any) -> Any:
     return ann
 
 
-def _is_time(ann: Any) -> bool:
-    ann = _base(ann)
-    if ann is dt.datetime:
-        return True
-    return any(a is dt.datetime for a in get_args(ann))
-
-
 def _allowed(info: Any) -> str:
-    """What a field accepts: its choices, its bounds (``(`` or ``)`` for strict ones), or a short form."""
-    ann = info.annotation
-    base = _base(ann)
-    lo = hi = None
-    lo_open = hi_open = False
-    shortest = longest = None
-    for m in info.metadata:
-        if getattr(m, "ge", None) is not None:
-            lo = m.ge
-        if getattr(m, "gt", None) is not None:
-            lo, lo_open = m.gt, True
-        if getattr(m, "le", None) is not None:
-            hi = m.le
-        if getattr(m, "lt", None) is not None:
-            hi, hi_open = m.lt, True
-        shortest = getattr(m, "min_length", shortest)
-        longest = getattr(m, "max_length", longest)
-    if get_origin(base) is Literal:
-        text = " | ".join(str(v) for v in get_args(base))
-    elif lo is not None or hi is not None:
-        text = (f"{'(' if lo_open else '['}{'-inf' if lo is None else lo}, "
-                f"{'inf' if hi is None else hi}{')' if hi_open else ']'}")
-    elif base is bool:
-        text = "true | false"
-    elif _is_time(base):
-        text = "YYYY-MM-DDTHH:MM (local)"
-    elif get_origin(base) is list and shortest is not None and shortest == longest:
-        text = f"{shortest} numbers"
-    elif get_origin(base) is dict:
-        text = "city = count"
-    elif get_origin(base) is list:
-        text = "list"
-    else:
-        text = "any"
-    return text + (", or left out" if _optional(ann) else "")
+    """What a field accepts (:func:`uprising.scenario.allowed_values`), or for a field it says nothing about,
+    its shape: ``city = count`` for a table, ``list`` for a list, else ``any``."""
+    text = allowed_values(info)
+    if text:
+        return text
+    base = _base(info.annotation)
+    if get_origin(base) is dict:
+        return "city = count"
+    if get_origin(base) is list:
+        return "list"
+    return "any"
 
 
 def _default(info: Any) -> str:

@@ -25,7 +25,7 @@ import json
 import math
 import zlib
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal, Sequence, Union, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Sequence, Union, get_args, get_origin
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
@@ -34,7 +34,7 @@ from ..clock import Clock, format_time
 from ..kernels.geometry import extent
 from ..mechanisms import MECHANISMS
 from ..mechanisms.base import Event, Mechanism, Time, event_kind
-from ..scenario import Scenario, ScenarioError, read_toml
+from ..scenario import Scenario, ScenarioError, allowed_values, read_toml
 
 #: Fields of Model I's scenario that a country sets itself (per city or from its clock and mechanisms).
 COUNTRY_OWNED = {
@@ -430,7 +430,7 @@ def pydantic_error(exc: ValidationError, source: str, root: type[BaseModel], dat
     if kind == "union_tag_invalid" or kind == "union_tag_not_found":
         return ScenarioError(source, f"{path}.kind" if path else "kind",
                              f"unknown or missing event kind; allowed: {' | '.join(_kinds(root))}")
-    allowed = _allowed(info)
+    allowed = allowed_values(info)
     detail = msg[0].lower() + msg[1:] if msg else kind
     return ScenarioError(source, path, f"{detail} (got {err.get('input')!r})" + (f"; allowed: {allowed}" if allowed else ""))
 
@@ -473,23 +473,6 @@ def _model_of(ann: Any) -> type[BaseModel] | None:
         if found is not None and get_origin(ann) is not Union:
             return found
     return None
-
-
-def _allowed(info: Any) -> str:
-    if info is None:
-        return ""
-    ann = info.annotation
-    if get_origin(ann) is Literal:
-        return " | ".join(get_args(ann))
-    lo = hi = None
-    for m in info.metadata:
-        lo = getattr(m, "ge", getattr(m, "gt", lo))
-        hi = getattr(m, "le", getattr(m, "lt", hi))
-    if lo is not None or hi is not None:
-        return f"[{lo}, {hi}]"
-    if ann is bool:
-        return "true | false"
-    return ""
 
 
 def deep_copy(data: dict[str, Any]) -> dict[str, Any]:
