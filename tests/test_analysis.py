@@ -1,4 +1,4 @@
-"""The measurements of Epstein's named results (uprising.analysis) and the suite's statistics helpers."""
+"""The measurements of Epstein's named results and their statistics (uprising.analysis); the suite's verdicts."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from uprising import analysis as A
-from uprising import validate as V
+from uprising import validation as V
 from uprising.kernels import codes
 from uprising.kernels.geometry import offsets
 
@@ -107,16 +107,16 @@ def test_wilson_and_fisher_against_scipy():
     stats = pytest.importorskip("scipy.stats")
     for k1, n1, k2, n2 in [(9, 10, 1, 10), (5, 20, 3, 20), (0, 10, 0, 10), (20, 20, 0, 20)]:
         expect = stats.fisher_exact([[k1, n1 - k1], [k2, n2 - k2]], alternative="greater").pvalue
-        assert V.fisher_exact_greater(k1, n1, k2, n2) == pytest.approx(expect, rel=1e-9)
-    lo, hi = V.wilson(5, 20)
+        assert A.fisher_exact_greater(k1, n1, k2, n2) == pytest.approx(expect, rel=1e-9)
+    lo, hi = A.wilson(5, 20)
     ci = stats.binomtest(5, 20).proportion_ci(method="wilson")
     assert (lo, hi) == pytest.approx((ci.low, ci.high), abs=1e-6)
 
 
 def test_paper_distance_and_verdicts():
-    assert V.paper_distance(60, 708) == 0
-    assert V.paper_distance(60 + 55, 708) == pytest.approx(1)
-    assert V.paper_distance(math.nan, 700) == math.inf
+    assert A.paper_distance(60, 708) == 0
+    assert A.paper_distance(60 + 55, 708) == pytest.approx(1)
+    assert A.paper_distance(math.nan, 700) == math.inf
     assert V.number_verdict(60, 58, (50, 65)) == "matches"
     assert V.number_verdict(60, 50, (48, 52)) == "close"
     assert V.number_verdict(60, 20, (18, 22)) == "differs"
@@ -127,7 +127,7 @@ def test_run2_stats_pool_episodes_and_drop_burn_in():
     a = np.zeros(300, dtype=np.int64)
     for s in (20, 120, 160, 260):  # the first outburst falls in the burn-in
         a[s:s + 4] = 100
-    st_ = V.run2_stats([a, a], burn_in=50)
+    st_ = A.run2_stats([a, a], burn_in=50)
     assert st_["episodes"] == 6 and st_["wait_n"] == 4
     assert st_["wait_mean"] == pytest.approx((40 + 100) / 2) and st_["size_mean"] == 400
     assert st_["gap_mean"] == pytest.approx((36 + 96) / 2)
@@ -144,11 +144,11 @@ def test_tension_stats_release_and_build_up_signs():
         deterred[s:s + 5] = 0  # ... and is spent in the outburst
         t0 = s + 5
     one = {"active": active, "deterred": deterred}
-    st_ = V.tension_stats([one], burn_in=10)
+    st_ = A.tension_stats([one], burn_in=10)
     assert st_["outbursts"] == 3 and st_["release_mean"] > 90 and st_["buildup_mean"] > 90
     assert V.tension_verdict(st_) == "not reproduced"  # one run: no interval over runs, so no claim
-    assert V.tension_verdict(V.tension_stats([one, one], burn_in=10)) == "reproduced"
-    flat = V.tension_stats([{"active": active, "deterred": np.full(n, 50.0)}] * 2, burn_in=10)
+    assert V.tension_verdict(A.tension_stats([one, one], burn_in=10)) == "reproduced"
+    flat = A.tension_stats([{"active": active, "deterred": np.full(n, 50.0)}] * 2, burn_in=10)
     assert flat["release_mean"] == 0 and V.tension_verdict(flat) == "not reproduced"
 
 

@@ -17,9 +17,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from uprising import validate as V
+from uprising import analysis as A
+from uprising import validation as V
+from uprising.validation import runs
 from uprising.cli import cli
 from uprising.scenario import Scenario
+from uprising.viz.validation_plots import suite_figures
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPER_DIR = ROOT / "scenarios" / "epstein-2002"
@@ -34,11 +37,11 @@ def paper_run(n: int, **changes) -> Scenario:
 @pytest.fixture(scope="module")
 def run2_floor():
     """Run 2 as shipped (floor rule, Euclidean vision): 16 runs of 700 steps, first 100 dropped."""
-    return [V._run2_job(paper_run(2), seed, 700) for seed in SEEDS]
+    return [runs.run2_job(paper_run(2), seed, steps=700) for seed in SEEDS]
 
 
 def test_run2_as_shipped_gives_punctuated_equilibrium(run2_floor):
-    st = V.run2_stats([r["active"] for r in run2_floor], burn_in=100)
+    st = A.run2_stats([r["active"] for r in run2_floor], burn_in=100)
     # Bands: the quick suite (20 runs x 900 steps) measured 37 outbursts per 1000 steps, waits 27 (sd 9) and
     # total activation 811 (sd 474, 95% CI 767-860). With 16 runs x 600 steps (~350 outbursts) the standard
     # error of the mean size is about 474 / sqrt(350) * 1.3 (runs are clusters) ~ 33, of the wait ~ 1;
@@ -50,16 +53,17 @@ def test_run2_as_shipped_gives_punctuated_equilibrium(run2_floor):
 
 
 def test_run2_arrest_rule_decides():
-    ratio = [V._run2_job(paper_run(2, arrest_rule="ratio"), seed, 700)["active"] for seed in SEEDS]
-    assert V.run2_stats(ratio, burn_in=100)["episodes"] == 0  # the paper's printed rule: no outbursts
-    rounded = [V._run2_job(paper_run(2, arrest_rule="round_half_even"), seed, 700)["active"] for seed in SEEDS]
-    st = V.run2_stats(rounded, burn_in=100)
+    ratio = [runs.run2_job(paper_run(2, arrest_rule="ratio"), seed, steps=700)["active"] for seed in SEEDS]
+    assert A.run2_stats(ratio, burn_in=100)["episodes"] == 0  # the paper's printed rule: no outbursts
+    rounded = [runs.run2_job(paper_run(2, arrest_rule="round_half_even"), seed, steps=700)["active"]
+               for seed in SEEDS]
+    st = A.run2_stats(rounded, burn_in=100)
     # quick suite: 388 (CI 351-431); the floor rule's band above starts at 650
     assert st["episodes"] > 100 and st["size_mean"] < 550
 
 
 def test_tension_builds_in_calm_and_is_released(run2_floor):
-    st = V.tension_stats(run2_floor, burn_in=100)
+    st = A.tension_stats(run2_floor, burn_in=100)
     # quick suite: release 201 (CI 195-207), build-up 206 (CI 199-212), all positive; band halves and doubles it
     assert V.tension_verdict(st) == "reproduced"
     assert 100 <= st["release_mean"] <= 400 and 100 <= st["buildup_mean"] <= 400
@@ -67,8 +71,8 @@ def test_tension_builds_in_calm_and_is_released(run2_floor):
 
 
 def test_run1_deception():
-    jobs = [V._run1_job(paper_run(1), seed, 100, (50, 100), 100) for seed in range(8)]
-    st = V.run1_stats(jobs)
+    jobs = [runs.run1_job(paper_run(1), seed, steps=100, snapshots=(50, 100), null_draws=100) for seed in range(8)]
+    st = A.run1_stats(jobs)
     # quick suite: r = -0.133 against -0.030 shuffled; 38% of deterred citizens turn active when the cops in
     # their vision fell against 19% otherwise. Bands: the r of one snapshot has sd ~ 0.02.
     assert st["defined"] == 16
@@ -81,8 +85,8 @@ def test_run1_deception():
 
 def test_runs_3_and_4_before_and_after_the_event():
     for seed in range(6):
-        r3 = V._run34_job(paper_run(3), seed, 120)
-        r4 = V._run34_job(paper_run(4), seed, 120)
+        r3 = runs.run34_job(paper_run(3), seed, steps=120)
+        r4 = runs.run34_job(paper_run(4), seed, steps=120)
         # row t is the state after step t; the schedules act from step 77 on.
         # L = 0.9 gives G = 0.1 H <= T = 0.1: nobody can be active before (strict inequality in rule A)
         assert r3["legitimacy"][76] == r4["legitimacy"][76] == 0.9
@@ -98,10 +102,10 @@ def test_runs_3_and_4_before_and_after_the_event():
 def test_run34_stats_and_verdict():
     quiet = [np.zeros(200, dtype=np.int64)] * 10
     loud = [np.r_[np.zeros(80), np.full(120, 300)].astype(np.int64)] * 10
-    st = V.run34_stats(quiet, loud, [1120] * 10, 77)
+    st = A.run34_stats(quiet, loud, [1120] * 10, 77)
     assert st["run3"]["fraction"] == 0 and st["run4"]["fraction"] == 1 and st["fisher_p"] < 1e-4
     assert V.run34_verdict(st) == "reproduced"
-    assert V.run34_verdict(V.run34_stats(loud, loud, [1120] * 10, 77)) == "not reproduced: both paths explode"
+    assert V.run34_verdict(A.run34_stats(loud, loud, [1120] * 10, 77)) == "not reproduced: both paths explode"
 
 
 TINY = dataclasses.replace(V.QUICK, name="tiny", seeds_run1=2, steps_run1=40, snapshots_run1=(40,), null_draws=20,
@@ -113,7 +117,8 @@ def test_validate_writes_report_figures_and_json(tmp_path):
     out.write_text("# Validation\n\n<!-- mesa-equivalence:start -->\nkept\n<!-- mesa-equivalence:end -->\n")
     res = V.run_suite(TINY, workers=1, root=ROOT, mesa_dir=tmp_path / "no-mesa")
     assert res.mesa is None and res.closest in res.run2
-    V.write_report(res, out, tmp_path / "figures", tmp_path / "v.json", ROOT, "uprising validate --quick")
+    figures = suite_figures(res, tmp_path / "figures", out.parent)
+    V.write_report(res, out, tmp_path / "v.json", ROOT, "uprising validate --quick", figures)
     text = out.read_text()
     for heading in ("### Summary", "### Run 2: punctuated equilibrium", "### Run 1: deception",
                     "### Runs 3 and 4", "### Tension"):
@@ -129,6 +134,11 @@ def test_validate_writes_report_figures_and_json(tmp_path):
         assert f"figures/{png.name}" in text
     data = json.loads((tmp_path / "v.json").read_text())
     assert data["closest_run2"] == res.closest and set(data["run2"]) == set(res.run2)
+    # every variant measured carries its changes: its scenario is rebuilt without reading its key
+    assert set(data["changes"]) >= set(res.run2) | set(res.run1) | set(res.run34)
+    assert data["changes"]["round_half_even-von_neumann"] == {"arrest_rule": "round_half_even",
+                                                              "vision_shape": "von_neumann"}
+    assert data["changes"]["floor-euclidean-all-move"]["movement"] is True
 
 
 def test_validate_cli(tmp_path, monkeypatch):
@@ -155,7 +165,7 @@ def test_validate_cli_bad_root(tmp_path, capfd):
 @pytest.mark.skipif(not (ROOT / "docs" / "data" / "mesa-validation.json").exists(), reason="no Mesa data")
 def test_mesa_data_is_measured_like_ours():
     mesa = V.load_mesa(ROOT / "docs" / "data")
-    st = V.mesa_stats(mesa, V.QUICK)
+    st = A.mesa_stats(mesa, V.QUICK.burn_in)
     assert st["meta"]["mesa_version"].startswith("3.")
     if "run2" in st:
         # Mesa's own rules: small outbursts (model-notes: 190 per outburst, waits ~57)

@@ -1,7 +1,8 @@
 """Statistics of runs, as pure functions over arrays (no simulation here).
 
 These are the measurements of Epstein (2002)'s named results that the
-validation suite (:mod:`uprising.validate`) reports. They take plain arrays, so
+validation suite (:mod:`uprising.validation`) reports, with their statistics
+(outbursts, waits, bootstrap and Wilson intervals, Fisher's exact test). They take plain arrays, so
 the same function measures an uprising run and a Mesa run (the Mesa side builds
 a grid of cell kinds from its agents; see ``benchmarks/mesa_validation.py``).
 
@@ -204,3 +205,193 @@ def bootstrap_ci(groups: Sequence[np.ndarray] | np.ndarray, rng: np.random.Gener
         for i in range(n):
             vals[i] = stat(np.concatenate([groups[j] for j in idx[i]]))
     return float(np.quantile(vals, 0.025)), float(np.quantile(vals, 0.975))
+
+
+# --------------------------------------------------------------------------- Epstein (2002)'s named results
+# The statistics of the validation suite (:mod:`uprising.validation`), over plain arrays of runs.
+
+#: the paper's Run 2 numbers (Epstein 2002, Run 2, as transcribed in model-notes §3)
+PAPER = {
+    "run2_wait_mean": 60.0, "run2_wait_sd": 55.0,
+    "run2_size_mean": 708.0, "run2_size_sd": 230.0,
+}
+OUTBURST_THRESHOLD = 50  # Run 2: an outburst is a period with more than 50 actives
+RUN34_EVENT_STEP = 77  # Runs 3 and 4: legitimacy starts to fall (3) or drops (4) at t = 77
+
+
+def wilson(k: int, n: int) -> tuple[float, float]:
+    """95% Wilson score interval of a proportion k/n."""
+    if n == 0:
+        return math.nan, math.nan
+    z = 1.959964
+    p = k / n
+    den = 1 + z * z / n
+    mid = (p + z * z / (2 * n)) / den
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+    return max(0.0, mid - half), min(1.0, mid + half)
+
+
+def fisher_exact_greater(k1: int, n1: int, k2: int, n2: int) -> float:
+    """One-sided Fisher exact p that proportion 1 exceeds proportion 2 (hypergeometric tail)."""
+    total, successes = n1 + n2, k1 + k2
+    denom = math.comb(total, n1)
+    p = 0.0
+    for k in range(k1, min(n1, successes) + 1):
+        p += math.comb(successes, k) * math.comb(total - successes, n1 - k) / denom
+    return min(1.0, p)
+
+
+def run2_stats(actives: list[np.ndarray], burn_in: int, seed: int = 0) -> dict:
+    """Outbursts after ``burn_in``: counts, waits (onset and gap), total activation, with CIs.
+
+    Means and sds are over all episodes of all runs (pooled); the 95%
+    intervals of the means come from a bootstrap over runs.
+    """
+    rng = np.random.default_rng(seed)
+    per_waits, per_gaps, per_sizes, n_eps, steps = [], [], [], [], 0
+    act_frac = []
+    for a in actives:
+        a = np.asarray(a)[burn_in:]
+        steps += len(a)
+        ep = outbursts(a, OUTBURST_THRESHOLD)
+        n_eps.append(len(ep))
+        per_waits.append(waits(ep, "onset").astype(float))
+        per_gaps.append(waits(ep, "gap").astype(float))
+        per_sizes.append(np.array([e[2] for e in ep], dtype=float))
+        act_frac.append(a.mean())
+    w, g, s = (np.concatenate(x) if x else np.zeros(0) for x in (per_waits, per_gaps, per_sizes))
+    out = {"runs": len(actives), "steps_per_run": steps // max(len(actives), 1), "episodes": int(sum(n_eps)),
+           "episodes_per_1000_steps": 1000.0 * sum(n_eps) / max(steps, 1),
+           "mean_active": float(np.mean(act_frac)) if act_frac else math.nan}
+    for name, vals, groups in (("wait", w, per_waits), ("gap", g, per_gaps), ("size", s, per_sizes)):
+        out[f"{name}_n"] = int(vals.size)
+        out[f"{name}_mean"] = float(vals.mean()) if vals.size else math.nan
+        out[f"{name}_sd"] = float(vals.std(ddof=1)) if vals.size > 1 else math.nan
+        lo, hi = bootstrap_ci(groups, rng) if vals.size > 1 else (math.nan, math.nan)
+        out[f"{name}_ci"] = (lo, hi)
+    out["distance"] = paper_distance(out["wait_mean"], out["size_mean"])
+    return out
+
+
+def paper_distance(wait_mean: float, size_mean: float) -> float:
+    """How far an ensemble's Run 2 means lie from the paper's, in units of the paper's sds.
+
+    ``sqrt(((wait - 60) / 55)**2 + ((size - 708) / 230)**2)``; infinite when there are no outbursts.
+    """
+    if not (math.isfinite(wait_mean) and math.isfinite(size_mean)):
+        return math.inf
+    return math.hypot((wait_mean - PAPER["run2_wait_mean"]) / PAPER["run2_wait_sd"],
+                      (size_mean - PAPER["run2_size_mean"]) / PAPER["run2_size_sd"])
+
+
+def run34_stats(run3: list[np.ndarray], run4: list[np.ndarray], citizens: list[int], event: int) -> dict:
+    """Gradual (Run 3) against sudden (Run 4) loss of legitimacy, seed by seed.
+
+    An explosion is a peak of more than 50 actives from the event step on
+    (row ``event`` of a run's counts is the state after the first step under
+    the new legitimacy).
+    """
+    def side(actives):
+        peaks = np.array([int(np.max(np.asarray(a)[event:])) for a in actives])  # row t: after step t
+        k = int(np.sum(peaks > OUTBURST_THRESHOLD))
+        return {"peaks": peaks, "exploded": k, "n": len(peaks), "fraction": k / max(len(peaks), 1),
+                "fraction_ci": wilson(k, len(peaks)), "peak_mean": float(peaks.mean()),
+                "peak_median": float(np.median(peaks)), "peak_max": int(peaks.max())}
+    s3, s4 = side(run3), side(run4)
+    p = fisher_exact_greater(s4["exploded"], s4["n"], s3["exploded"], s3["n"])
+    both = sum(1 for a, b in zip(s3["peaks"], s4["peaks"]) if b > a)
+    return {"run3": s3, "run4": s4, "fisher_p": p, "run4_higher_same_seed": both / max(len(run3), 1)}
+
+
+def tension_stats(runs: list[dict], burn_in: int, window: int = 5, seed: int = 0) -> dict:
+    """Epstein's fig. 8: tension builds in calm and is released in outbursts.
+
+    For every outburst with ``window`` calm steps on both sides: *release* is
+    the mean number of deterred citizens (quiet, G > T) in the ``window`` steps
+    before it minus that in the ``window`` steps after it; *build-up* is, for
+    each calm spell between two outbursts, the deterred count just before the
+    next outburst minus that just after the previous one. Both should be
+    positive; their 95% intervals come from a bootstrap over runs.
+    """
+    rng = np.random.default_rng(seed)
+    releases, buildups = [], []
+    for run in runs:
+        a = np.asarray(run["active"])
+        d = np.asarray(run["deterred"], dtype=float)
+        ep = [e for e in outbursts(a, OUTBURST_THRESHOLD) if e[0] >= burn_in]
+        rel, bld = [], []
+        for i, (s, dur, _) in enumerate(ep):
+            e = s + dur
+            if s - window < burn_in or e + window > len(a):
+                continue
+            rel.append(d[s - window:s].mean() - d[e:e + window].mean())
+        for (s0, dur0, _), (s1, _, _) in zip(ep, ep[1:]):
+            e0 = s0 + dur0
+            if s1 - e0 >= 2 * window:
+                bld.append(d[s1 - window:s1].mean() - d[e0:e0 + window].mean())
+        releases.append(np.asarray(rel))
+        buildups.append(np.asarray(bld))
+    r = np.concatenate(releases) if releases else np.zeros(0)
+    b = np.concatenate(buildups) if buildups else np.zeros(0)
+    out = {"outbursts": int(r.size), "calm_spells": int(b.size)}
+    for name, vals, groups in (("release", r, releases), ("buildup", b, buildups)):
+        out[f"{name}_mean"] = float(vals.mean()) if vals.size else math.nan
+        out[f"{name}_positive"] = float(np.mean(vals > 0)) if vals.size else math.nan
+        out[f"{name}_ci"] = bootstrap_ci(groups, rng) if vals.size > 1 else (math.nan, math.nan)
+    mean_det = [np.asarray(run["deterred"])[burn_in:].mean() for run in runs]
+    out["deterred_mean"] = float(np.mean(mean_det)) if mean_det else math.nan
+    return out
+
+
+def run1_stats(jobs: list[dict]) -> dict:
+    """Run 1 (deception) over runs: the correlation of :func:`deception` against its shuffles, and transitions.
+
+    ``jobs`` are runs' records (each: ``records``, one dict per snapshot with
+    ``r_obs``, ``null_mean``, ``p_perm``, ``active``; ``transitions``, the sums of
+    :func:`transition_after_cops_leave`). A snapshot counts as *below the
+    shuffles* when fewer than 5% of them gave a lower r; the 95% interval of the
+    mean r is over the runs' means (normal approximation).
+    """
+    recs = [r for j in jobs for r in j["records"]]
+    obs = np.array([r["r_obs"] for r in recs], dtype=float)
+    ok = np.isfinite(obs)
+    nm = np.array([r["null_mean"] for r in recs], dtype=float)
+    sig = np.array([r["p_perm"] < 0.05 for r in recs]) & ok  # below 95% of the shuffles (one-sided)
+    ft = np.sum([j["transitions"] for j in jobs], axis=0) if jobs else np.zeros(4, int)
+    seed_means = [np.nanmean([r["r_obs"] for r in j["records"]]) for j in jobs if j["records"]]
+    seed_means = np.array([m for m in seed_means if np.isfinite(m)])
+    half = 1.96 * seed_means.std(ddof=1) / math.sqrt(seed_means.size) if seed_means.size > 1 else math.nan
+    return {"snapshots": int(len(recs)), "defined": int(ok.sum()),
+            "r_obs_mean": float(obs[ok].mean()) if ok.any() else math.nan,
+            "r_obs_ci": (float(seed_means.mean() - half), float(seed_means.mean() + half)) if seed_means.size > 1
+            else (math.nan, math.nan),
+            "null_mean": float(np.nanmean(nm)) if np.isfinite(nm).any() else math.nan,
+            "significant": float(sig.sum() / max(ok.sum(), 1)),
+            "mean_active": float(np.mean([r["active"] for r in recs])) if recs else math.nan,
+            "fell_total": int(ft[0]), "fell_turned": int(ft[1]), "other_total": int(ft[2]),
+            "other_turned": int(ft[3])}
+
+
+def mesa_stats(mesa: dict, burn_in: int) -> dict:
+    """Mesa's runs (``benchmarks/mesa_validation.py``'s series and deception records) measured by the same
+    functions as ours: Run 2 and tension after ``burn_in``, Runs 3 and 4, Run 1 per Mesa setting."""
+    out: dict = {"meta": mesa["meta"]}
+    s = mesa["series"]
+    if "run2" in s:
+        out["run2"] = run2_stats([r["active"] for r in s["run2"]], burn_in)
+        out["tension"] = tension_stats(s["run2"], burn_in)
+    if "run3" in s and "run4" in s:
+        out["run34"] = run34_stats([r["active"] for r in s["run3"]], [r["active"] for r in s["run4"]],
+                                   [int(r["citizens"][0]) for r in s["run3"]], RUN34_EVENT_STEP)
+    dec = mesa["deception"]
+    for setting in sorted({d["setting"] for d in dec}):
+        recs = [d for d in dec if d["setting"] == setting]
+        by_seed: dict[int, list] = {}
+        for d in recs:
+            by_seed.setdefault(d["seed"], []).append(d)
+        jobs = [{"records": v, "transitions": (0, 0, 0, 0)} for v in by_seed.values()]
+        kw = mesa["meta"].get("settings", {}).get(setting, {}).get("kwargs", {})
+        label = (f"vision {kw['citizen_vision']} (von Neumann), everyone moves" if "citizen_vision" in kw
+                 else setting)
+        out.setdefault("run1", {})[label] = run1_stats(jobs)
+    return out

@@ -174,9 +174,9 @@ def single_thread(warm: bool = False) -> None:
 
     The environment is also set in the parent while it spawns the pool's
     processes (libraries read it at import); the kernels are serial in any case.
-    A worker also exits by itself when its parent dies. ``warm=True`` runs a 3-step simulation so that loading the compiled kernels
-    (about a second from numba's cache) is not counted in the first run's
-    ``wall_seconds``; then everything loaded so far (numba's and pyarrow's
+    A worker also exits by itself when its parent dies. ``warm=True`` runs a
+    3-step simulation so that loading the compiled kernels (about a second from
+    numba's cache) is not counted in the first run's ``wall_seconds``; then everything loaded so far (numba's and pyarrow's
     objects, over 10^5) is moved out of the garbage collector's sight
     (:func:`gc.freeze`): a full collection of them costs ~0.12 s, and the
     collections at a worker's exit made every pool's shutdown ~0.6 s longer.

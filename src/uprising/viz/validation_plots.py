@@ -1,12 +1,15 @@
 """Figures of the validation suite, in the style of Epstein (2002)'s.
 
-Each function takes plain arrays and dictionaries (what :mod:`uprising.validate`
-computes) and writes one PNG; none runs a simulation.
+Each function takes plain arrays and dictionaries (what :mod:`uprising.validation`
+computes) and writes one PNG; none runs a simulation. :func:`suite_figures` draws
+every figure of a suite's result (the command line calls it, then hands the paths
+to :func:`uprising.validation.write_report`).
 """
 
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import matplotlib
@@ -16,7 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
 
-from ..analysis import outbursts  # noqa: E402
+from ..analysis import PAPER, RUN34_EVENT_STEP, deception, outbursts  # noqa: E402
 from ..kernels import codes  # noqa: E402
 
 ACTIVE_RED = "#c0392b"
@@ -174,3 +177,35 @@ def tension(active: np.ndarray, deterred: np.ndarray, path: Path, title: str, st
     ax.set_xlabel("step (tick)")
     ax.set_title(title, fontsize=9, loc="left")
     return _save(fig, path)
+
+
+def suite_figures(res, fig_dir: Path, rel_to: Path) -> dict[str, str]:
+    """Write a validation suite's figures (a :class:`uprising.validation.SuiteResult`) into ``fig_dir``; their
+    paths relative to ``rel_to`` (the Markdown's folder), by name."""
+    fig_dir = Path(fig_dir)
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    out: dict[str, Path] = {}
+    lab = res.run2_labels
+    keep = set(res.search_path) | {res.closest}
+    keep |= set(res.headline_keys())
+    points = {lab[k]: st for k, st in res.run2.items() if k in keep}
+    if res.mesa and res.mesa.get("run2"):
+        points[res.mesa_label()] = res.mesa["run2"]
+    out["run2_map"] = run2_map(points, PAPER, fig_dir / "validation-run2-map.png", highlight=lab[res.closest])
+    samples = {lab[res.closest]: res.run2_sizes[res.closest]}
+    if "mesa-rules" in res.run2_sizes and res.closest != "mesa-rules":
+        samples[lab["mesa-rules"]] = res.run2_sizes["mesa-rules"]
+    out["run2_hist"] = run2_histograms(samples, PAPER, fig_dir / "validation-run2-histograms.png")
+    series = {f"{lab[k]} (seed 0)": r["active"] for k, r in res.run2_examples.items()}
+    out["run2_series"] = run2_timeseries(series, fig_dir / "validation-run2-series.png")
+    if res.run1_example is not None:
+        grid, null = res.run1_example
+        out["run1"] = run1_deception(grid, null, float(deception(grid, 1.7, "euclidean")),
+                                     fig_dir / "validation-run1.png", "Run 1 (floor, euclidean), seed 0")
+    panels = {lab.get(k, k): res.run34_paths[k] for k in ("floor-euclidean", "mesa-rules", "ratio-euclidean")
+              if k in res.run34_paths}
+    out["run34"] = run34_overlay(panels, fig_dir / "validation-run34.png", RUN34_EVENT_STEP)
+    ex = res.run2_example
+    out["tension"] = tension(ex["active"], ex["deterred"], fig_dir / "validation-tension.png",
+                             f"Run 2 ({lab[ex['variant']]}, seed {ex['seed']}): actives and tension")
+    return {k: os.path.relpath(p, rel_to) for k, p in out.items()}
