@@ -431,10 +431,10 @@ def make_figure(job: Job, kind: str, path: Path) -> Path:
         return P.plot_map(results, path)
     targets = None
     if job.source_path is not None:
-        candidate = job.source_path.with_name(job.source_path.stem + "-targets.csv")
-        if candidate.is_file():
-            from ..country.fit import load_targets
+        from ..country.fit import find_targets, load_targets
 
+        candidate = find_targets(Path(job.source_path))
+        if candidate is not None:
             try:
                 targets = load_targets(candidate, results[0].scenario).targets
             except ScenarioError:

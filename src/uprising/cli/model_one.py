@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from ..scenario import Scenario, ScenarioError, parse_sets, read_toml
-from .common import UsageFailure, file_stem
+from .common import Progress, UsageFailure, file_stem
 
 
 def apply_sets(scenario: Scenario, sets: tuple[str, ...], source: str) -> Scenario:
@@ -61,20 +61,18 @@ def run(scenario_path: Path, steps: int | None, seed: int, sets: tuple[str, ...]
         if value is not None:
             raise UsageFailure(f"{name}: only for country scenarios (files with [[cities]])")
     from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
     from rich.table import Table
 
     from ..simulate import simulate
 
     scenario = apply_sets(Scenario.load(scenario_path), sets, str(scenario_path))
     total = scenario.steps if steps is None else steps
-    console = Console(stderr=True)
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} steps"),
-                  TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False) as bar:
-        task = bar.add_task(f"{scenario.name} (compiling kernels on first use)", total=total)
+    with Progress(f"{scenario.name} (compiling kernels on first use)", unit="steps") as bar:
+        bar(0, total, None)
+        bar.label = scenario.name
 
         def progress(done: int, all_: int) -> None:
-            bar.update(task, completed=done, description=scenario.name)
+            bar(done, total, None)
 
         result = simulate(scenario, total, seed, snapshot_every=snapshot_every, progress=progress,
                           chunk=max(1, min(250, total // 20 or 1)))
@@ -122,21 +120,18 @@ def bench(sizes: str, steps: int | None, repeats: int, scenario_path: Path | Non
         edges = [int(s) for s in sizes.split(",") if s.strip()]
     except ValueError:
         raise UsageFailure(f"--sizes: {sizes!r}: expected comma-separated integers, e.g. 40,100,1000") from None
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
     table = Table(title="uprising agent-steps per second (median)")
     for col in ("lattice", "activation", "agents", "steps", "agent-steps/s", "bytes/agent"):
         table.add_column(col, justify="right")
     cases = [(edge, activation) for edge in edges for activation in ("random_sequential", "tiled")]
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), console=Console(stderr=True)) as bar:
-        task = bar.add_task("timing", total=len(cases))
-        for edge, activation in cases:
-            bar.update(task, description=f"{edge}x{edge} {activation}")
+    with Progress("timing", unit="cases") as bar:
+        for done, (edge, activation) in enumerate(cases):
+            bar.label = f"{edge}x{edge} {activation}"
+            bar(done, len(cases), None)
             m = measure(edge, activation, steps=steps, repeats=repeats, base=base)
             table.add_row(f"{edge}x{edge}", activation, str(m["agents"]), str(m["steps"]), f"{m['rate']:.3g}",
                           f"{m['bytes_per_agent']:.1f}")
-            bar.advance(task)
+        bar(len(cases), len(cases), None)
     Console().print(table)
 
 

@@ -121,14 +121,10 @@ def country_results(path: str | Path):
 def find_targets(result_path: Path, scenario_name: str) -> Path | None:
     """``NAME-targets.csv`` of the scenario named in a result's metadata: beside the result, in ./scenarios,
     or in the checkout's scenarios/ folder; None if there is none."""
+    from ..country.fit import find_targets as targets_of
     from ..validate import repo_root
 
-    name = f"{scenario_name.split(':')[0]}-targets.csv"
-    for folder in (result_path.parent, Path("scenarios"), repo_root() / "scenarios"):
-        candidate = folder / name
-        if candidate.is_file():
-            return candidate
-    return None
+    return targets_of(scenario_name, (result_path.parent, Path("scenarios"), repo_root() / "scenarios"))
 
 
 # ------------------------------------------------------------------ Model I figures
