@@ -92,6 +92,26 @@ def file_stem(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text)
 
 
+def seed_option(help: str = "Root seed."):
+    """The ``--seed`` option: the root seed of the runs (an integer, at least 0; default 0)."""
+    return click.option("--seed", type=click.IntRange(0, None), default=0, show_default=True, help=help)
+
+
+def sets_option(help: str = "Override a parameter; repeatable."):
+    """The ``--set KEY=VALUE`` option (repeatable), read by :func:`uprising.scenario.parse_sets`."""
+    return click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help=help)
+
+
+def workers_option(help: str = "Local worker processes (default: one per CPU)."):
+    """The ``--workers`` option: local worker processes, 1 to 1024 (default None: one per CPU)."""
+    return click.option("--workers", type=click.IntRange(1, 1024), default=None, help=help)
+
+
+def cluster_option(help: str = "Run on this Dask scheduler."):
+    """The ``--cluster tcp://HOST:PORT`` option: a Dask scheduler to run on (see :func:`connect`)."""
+    return click.option("--cluster", metavar="tcp://HOST:PORT", default=None, help=help)
+
+
 def need_plot_extra() -> None:
     """A :class:`UsageFailure` unless matplotlib (the 'plot' extra) is installed."""
     try:

@@ -17,7 +17,7 @@ from typing import Any, Iterator
 import click
 
 from ..scenario import parse_sets
-from .common import Progress, UsageFailure, connect, file_stem
+from .common import Progress, UsageFailure, cluster_option, connect, file_stem, seed_option, sets_option, workers_option
 
 
 def load_country(path: Path, sets: tuple[str, ...]):
@@ -213,13 +213,11 @@ def _where(command):
     for option in reversed((
         click.option("--replicates", type=click.IntRange(1, 100_000), default=20, show_default=True,
                      help="Runs per scenario (seeds 0..R-1 of --seed)."),
-        click.option("--seed", type=click.IntRange(0, None), default=0, show_default=True, help="Root seed."),
-        click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
-                     help="Override a parameter (dotted keys: price.elasticity, cities.Almaty.police_per_1000, "
+        seed_option(),
+        sets_option("Override a parameter (dotted keys: price.elasticity, cities.Almaty.police_per_1000, "
                           "cities.*.x, events.ID.at); repeatable."),
-        click.option("--workers", type=click.IntRange(1, 1024), default=None,
-                     help="Local worker processes (default: one per CPU)."),
-        click.option("--cluster", metavar="tcp://HOST:PORT", default=None, help="Run on this Dask scheduler."),
+        workers_option(),
+        cluster_option(),
         click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
                      help="Folder for tables and figures (default: results/NAME-COMMAND)."),
     )):

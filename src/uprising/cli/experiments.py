@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from .common import Progress, UsageFailure, connect
+from .common import Progress, UsageFailure, cluster_option, connect, workers_option
 
 DEFAULT_RESULTS = Path("results")
 
@@ -52,10 +52,8 @@ def _where_to_run(command):
     for option in reversed((
         click.option("--store", "store_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
                      help="Results store (default: results/NAME, NAME the experiment's)."),
-        click.option("--cluster", metavar="tcp://HOST:PORT", default=None,
-                     help="Run on this Dask scheduler (see `uprising cluster local`) instead of local processes."),
-        click.option("--workers", type=click.IntRange(1, 1024), default=None,
-                     help="Local worker processes (default: one per CPU)."),
+        cluster_option("Run on this Dask scheduler (see `uprising cluster local`) instead of local processes."),
+        workers_option(),
     )):
         command = option(command)
     return command

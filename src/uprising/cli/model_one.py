@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from ..scenario import Scenario, ScenarioError, parse_sets, read_toml
-from .common import Progress, UsageFailure, file_stem
+from .common import Progress, UsageFailure, cluster_option, file_stem, seed_option, sets_option, workers_option
 
 
 def apply_sets(scenario: Scenario, sets: tuple[str, ...], source: str) -> Scenario:
@@ -27,17 +27,16 @@ def apply_sets(scenario: Scenario, sets: tuple[str, ...], source: str) -> Scenar
 @click.command()
 @click.argument("scenario_path", metavar="SCENARIO", type=click.Path(path_type=Path))
 @click.option("--steps", type=click.IntRange(1, 10_000_000), default=None, help="Number of steps (default: the scenario's).")
-@click.option("--seed", type=click.IntRange(0, None), default=0, show_default=True, help="Root seed.")
-@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a parameter; repeatable.")
+@seed_option()
+@sets_option()
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("results"), show_default=True,
               help="Folder for the Parquet table and the PNG plot.")
 @click.option("--snapshot-every", type=click.IntRange(1, None), default=None, help="Keep the lattice every K steps.")
 @click.option("--no-plot", is_flag=True, help="Skip the PNG plot.")
 @click.option("--replicates", type=click.IntRange(1, 100_000), default=None,
               help="Country scenarios: runs of the ensemble (default 10).")
-@click.option("--workers", type=click.IntRange(1, 1024), default=None,
-              help="Country scenarios: local worker processes (default: one per CPU).")
-@click.option("--cluster", metavar="tcp://HOST:PORT", default=None, help="Country scenarios: a Dask scheduler.")
+@workers_option("Country scenarios: local worker processes (default: one per CPU).")
+@cluster_option("Country scenarios: a Dask scheduler.")
 @click.option("--targets", "targets_path", type=click.Path(path_type=Path), default=None,
               help="Country scenarios: the record to print the run against (default: NAME-targets.csv beside it).")
 def run(scenario_path: Path, steps: int | None, seed: int, sets: tuple[str, ...], out_dir: Path,
@@ -160,7 +159,8 @@ def validate(quick: bool, root: Path, out: Path, fig_dir: Path, json_path: Path,
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    from .. import validate as V
+    from .. import validation as V
+    from ..viz.validation_plots import suite_figures
 
     if not (root / "scenarios" / "epstein-2002" / "run2.toml").is_file():
         raise UsageFailure(f"{root / 'scenarios' / 'epstein-2002'}: the paper's scenario files are not there; "
@@ -190,19 +190,15 @@ def validate(quick: bool, root: Path, out: Path, fig_dir: Path, json_path: Path,
 
         with open(load_runs, "rb") as fh:
             res = pickle.load(fh)
-        for key, (r3, r4) in res.run34_paths.items():  # cheap: re-measured with the current definitions
-            res.run34[key] = V.run34_stats([r["active"] for r in r3], [r["active"] for r in r4],
-                                           [r["citizens"] for r in r3], V.RUN34_EVENT_STEP)
-        res.closest = V.choose_closest(res)
-        mesa = V.load_mesa(rel(mesa_data))
-        res.mesa = V.mesa_stats(mesa, res.budget) if mesa else None
+        V.remeasure(res, rel(mesa_data))  # cheap: re-measured with the current definitions
     if save_runs is not None:
         import pickle
 
         with open(save_runs, "wb") as fh:
             pickle.dump(res, fh)
     command = "uprising validate" + ("" if res.budget.name == "full" else " --quick")
-    path = V.write_report(res, rel(out), rel(fig_dir), rel(json_path), root, command)
+    figures = suite_figures(res, rel(fig_dir), rel(out).parent)
+    path = V.write_report(res, rel(out), rel(json_path), root, command, figures)
     best = res.run2[res.closest]
     click.echo(f"Run 2 closest to the paper: {res.run2_labels[res.closest]} (waits {best['wait_mean']:.0f} vs 60, "
                f"total activation {best['size_mean']:.0f} vs 708)")

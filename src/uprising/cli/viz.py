@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from .common import Progress, UsageFailure, need_plot_extra
+from .common import Progress, UsageFailure, need_plot_extra, seed_option, workers_option
 
 
 @click.command("plot")
@@ -65,11 +65,10 @@ def animate_cmd(result: Path, city: str | None, fmt: str | None, fps: str, out_f
               help="Runs of the fresh ensemble behind the figures (default: 4).")
 @click.option("--scale", type=float, default=None,
               help="Country scenarios: agents per resident of that ensemble (default: 0.005).")
-@click.option("--seed", type=click.IntRange(0, None), default=0, show_default=True, help="Root seed of the ensemble.")
+@seed_option("Root seed of the ensemble.")
 @click.option("--steps", type=click.IntRange(1, 10_000_000), default=None,
               help="Model I: steps per run (default: the scenario's, or the experiment's).")
-@click.option("--workers", type=click.IntRange(1, 1024), default=None,
-              help="Local worker processes (default: one per CPU).")
+@workers_option()
 @click.option("--targets", "targets_path", type=click.Path(path_type=Path), default=None,
               help="Country scenarios: the record (default: NAME-targets.csv beside the scenario).")
 def report_cmd(path: Path, out_file: Path | None, replicates: int | None, scale: float | None, seed: int,
