@@ -31,9 +31,11 @@ def plot_cmd(result: Path, formats: str, out_dir: Path | None, targets_path: Pat
     timelines, the national timeline, the record (with a targets file) and the map.
     """
     need_plot_extra()
+    from ..validation import repo_root
     from ..viz.publication import plot_result
 
-    written = plot_result(result, out_dir, formats, targets_path, log=lambda line: click.echo(line, err=True))
+    written = plot_result(result, out_dir, formats, targets_path, log=lambda line: click.echo(line, err=True),
+                          record_folders=(repo_root() / "scenarios",))
     for path in written:
         click.echo(str(path))
 
@@ -80,7 +82,7 @@ def report_cmd(path: Path, out_file: Path | None, replicates: int | None, scale:
 
     from ..execution import executor_for, run_many
     from ..report import COUNTRY, OddTextMissing, build_report, plan_report, read_checkout_record
-    from ..validate import repo_root
+    from ..validation import repo_root
     from ..viz.report_figures import draw_figures
 
     try:

@@ -22,9 +22,9 @@ from .record import CheckoutRecord
 
 def _suite():
     """The validation suite's module: its rule fields, its verdict rules, the paper's numbers."""
-    from .. import validate
+    from .. import validation
 
-    return validate
+    return validation
 
 
 def paper_run(path: Path | None, scenario: Scenario) -> int | None:

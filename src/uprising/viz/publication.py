@@ -118,13 +118,12 @@ def country_results(path: str | Path):
         raise ScenarioError(str(path), "(rows)", str(exc).replace(f"{path}: ", "")) from None
 
 
-def find_targets(result_path: Path, scenario_name: str) -> Path | None:
+def find_targets(result_path: Path, scenario_name: str, folders: Sequence[str | Path] = ()) -> Path | None:
     """``NAME-targets.csv`` of the scenario named in a result's metadata: beside the result, in ./scenarios,
-    or in the checkout's scenarios/ folder; None if there is none."""
+    or in one of ``folders`` (the command line passes the checkout's scenarios/); None if there is none."""
     from ..country.fit import find_targets as targets_of
-    from ..validate import repo_root
 
-    return targets_of(scenario_name, (result_path.parent, Path("scenarios"), repo_root() / "scenarios"))
+    return targets_of(scenario_name, (result_path.parent, Path("scenarios"), *folders))
 
 
 # ------------------------------------------------------------------ Model I figures
@@ -215,9 +214,13 @@ def country_figures(results, targets=None) -> dict[str, Callable[[], object]]:
 
 # ------------------------------------------------------------------ the command
 def plot_result(path: str | Path, out_dir: str | Path | None = None, formats: Sequence[str] = FORMATS,
-                targets_path: str | Path | None = None, log: Callable[[str], None] | None = None) -> list[Path]:
+                targets_path: str | Path | None = None, log: Callable[[str], None] | None = None,
+                record_folders: Sequence[str | Path] = ()) -> list[Path]:
     """Write every figure of the result table ``path`` to ``out_dir`` (default: beside it) as
-    ``STEM-FIGURE.FORMAT`` for each format; the paths written. Everything is read and checked first."""
+    ``STEM-FIGURE.FORMAT`` for each format; the paths written. Everything is read and checked first.
+
+    A country result's record is ``targets_path``, or else the scenario's targets file found by
+    :func:`find_targets` (beside the result, in ./scenarios, then in ``record_folders``)."""
     path = Path(path)
     formats = parse_formats(formats, str(path))
     kind = result_kind(path)
@@ -231,7 +234,7 @@ def plot_result(path: str | Path, out_dir: str | Path | None = None, formats: Se
         results = country_results(path)
         targets = None
         if targets_path is None:
-            targets_path = find_targets(path, results[0].scenario.name)
+            targets_path = find_targets(path, results[0].scenario.name, record_folders)
             if targets_path is not None and log:
                 log(f"record: {targets_path}")
         if targets_path is not None:
