@@ -66,7 +66,7 @@ def _ensemble(scenario, replicates: int, seed: int, workers: int | None, cluster
     side by side in a thread per core, with progress over its steps."""
     import os
 
-    from ..country import ensemble as E
+    from .. import execution as E
     from ..country.simulate import simulate_country
 
     if replicates == 1 and cluster is None and executor is None:
@@ -243,7 +243,7 @@ def fit_cmd(scenario_path: Path, targets_path: Path, replicates: int, seed: int,
     """Score an ensemble of SCENARIO against the record in --targets; optionally search parameters first."""
     from rich.console import Console
 
-    from ..country import ensemble as E
+    from .. import execution as E
     from ..country import fit as F
 
     scenario = load_country(scenario_path, sets)
@@ -321,7 +321,7 @@ def compare_cmd(scenario_path: Path, variant_names: tuple[str, ...], replicates:
     from rich.table import Table
 
     from ..country import compare as C
-    from ..country import ensemble as E
+    from .. import execution as E
 
     scenario = load_country(scenario_path, sets)
     names = list(variant_names) or list(scenario.variants)
