@@ -117,13 +117,13 @@ def test_country_doc_carries_the_current_mechanism_parameter_table():
 
 
 def test_country_doc_has_a_submodel_for_every_mechanism_module_and_event_kind():
+    from uprising.country.scenario import event_mechanism
     from uprising.mechanisms import MECHANISMS
-    from uprising.mechanisms.base import event_kind
 
     sections = _sections(COUNTRY_DOC.read_text())
     submodels = sections[7]
     modules = [_module_of(m) for m in MECHANISMS]
-    governing = {event_kind(cls): _module_of(m) for m in MECHANISMS for cls in m.events}
+    governing = event_mechanism(MECHANISMS)  # kind -> mechanism, named after its module
     headings = "\n".join(_subsection_headings(submodels))
     missing = [f"a ### subsection naming `uprising.mechanisms.{m}` (§7)" for m in modules
                if not _in_backticks(f"uprising.mechanisms.{m}", headings)]

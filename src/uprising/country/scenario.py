@@ -7,8 +7,10 @@ holds:
 * ``[rules]``: the Model I rules every city lattice follows (any field of
   :class:`uprising.scenario.Scenario` but those the country sets itself);
 * ``[[cities]]``: name, census population, coordinates and regional attributes;
-* one table per mechanism (:mod:`uprising.mechanisms`), each with ``enabled``;
-* ``[[events]]``: the timeline, each event with a kind, an ``id``, a time (``at``,
+* one table per mechanism of the registry (:data:`uprising.mechanisms.MECHANISMS`), each with
+  ``enabled`` but repression's; the class is built from the registry (:func:`scenario_class`);
+* ``[[events]]``: the timeline, each event with a kind (one of the mechanisms' event classes), an ``id``,
+  a time (``at``,
   or ``start`` and ``end``), the cities it concerns and its own fields;
 * ``[variants.NAME]``: counterfactuals as edits of the scenario (``drop`` events by
   id, ``set`` dotted keys).

@@ -24,5 +24,16 @@ from .base import Mechanism
 ORDER = ("price", "legitimacy", "emergency", "blackout", "contagion", "lethal_force", "intervention", "escalation",
          "repression", "detention")
 
+
+
+def _load(module: str) -> Mechanism:
+    """The ``MECHANISM`` of module ``module`` of this package, which must be named after it (its table)."""
+    mechanism = import_module(f"{__name__}.{module}").MECHANISM
+    if mechanism.name != module:
+        raise ImportError(f"uprising.mechanisms.{module}: its mechanism is named {mechanism.name!r}; "
+                          f"name it {module!r}, after its module")
+    return mechanism
+
+
 #: the registry: every mechanism, in the order a step runs them
-MECHANISMS: tuple[Mechanism, ...] = tuple(import_module(f"{__name__}.{module}").MECHANISM for module in ORDER)
+MECHANISMS: tuple[Mechanism, ...] = tuple(_load(module) for module in ORDER)
