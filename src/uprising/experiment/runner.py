@@ -36,7 +36,6 @@ from typing import Any, Callable
 
 from ..execution import (SINGLE_THREAD_ENV, default_executor, in_flight_capacity, single_thread_environment,
                          terminate_workers)
-from ..execution import dask_executor  # noqa: F401  (transitional: until the CLI imports it from uprising.execution)
 from ..scenario import Scenario
 from ..simulate import simulate
 from .outcomes import evaluate
