@@ -112,9 +112,25 @@ def cluster_option(help: str = "Run on this Dask scheduler."):
     return click.option("--cluster", metavar="tcp://HOST:PORT", default=None, help=help)
 
 
-def need_plot_extra() -> None:
-    """A :class:`UsageFailure` unless matplotlib (the 'plot' extra) is installed."""
+PLOT_EXTRA = "the 'plot' extra: pip install 'uprising[plot]'"
+
+
+def need_plot_extra(or_else: str = "") -> None:
+    """A :class:`UsageFailure` unless matplotlib (the 'plot' extra) is installed; ``or_else`` names the
+    command's way around it (such as ``--no-plot``)."""
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        raise UsageFailure("figures need the 'plot' extra: pip install 'uprising[plot]'") from None
+        raise UsageFailure(f"figures need {PLOT_EXTRA}" + (f" (or pass {or_else})" if or_else else "")) from None
+
+
+def plotting(module: str) -> Any:
+    """The figure module ``uprising.viz.MODULE``, or None after one line on stderr saying that the figures
+    are skipped, where the 'plot' extra is not installed (the tables are written all the same)."""
+    import importlib
+
+    try:
+        return importlib.import_module(f"uprising.viz.{module}")
+    except ImportError:
+        click.echo(f"figures skipped: they need {PLOT_EXTRA}", err=True)
+        return None

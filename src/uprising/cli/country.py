@@ -17,7 +17,8 @@ from typing import Any, Iterator
 import click
 
 from ..scenario import parse_sets
-from .common import Progress, UsageFailure, cluster_option, connect, file_stem, seed_option, sets_option, workers_option
+from .common import (Progress, UsageFailure, cluster_option, connect, file_stem, plotting, seed_option, sets_option,
+                     workers_option)
 
 
 def load_country(path: Path, sets: tuple[str, ...]):
@@ -187,10 +188,8 @@ def run_country(scenario_path: Path, seed: int, sets: tuple[str, ...], out_dir: 
 def _figures(results, targets, out_dir: Path, prefix: str, which: tuple[str, ...]) -> None:
     """Write the named country figures (cities, record, map) as PNG and print their paths; skipped, with a
     line saying why, without the 'plot' extra."""
-    try:
-        from ..viz import country_plots as P
-    except ImportError:
-        click.echo("plots skipped: install the 'plot' extra (pip install 'uprising[plot]')", err=True)
+    P = plotting("country_plots")
+    if P is None:
         return
     draw = {"cities": lambda path: P.plot_cities(results, path),
             "record": lambda path: P.plot_record(results, targets, path),
@@ -360,10 +359,7 @@ def compare_cmd(scenario_path: Path, variant_names: tuple[str, ...], replicates:
     (out_dir / "compare.md").write_text(C.markdown(rows) + "\n", encoding="utf-8")
     runs = _write_results(baseline + [r for runs in groups.values() for r in runs], out_dir / "runs.parquet")
     click.echo(f"tables:  {out_dir / 'compare.csv'}, compare.md; runs: {runs}")
-    try:
-        from ..viz import country_plots as P
-    except ImportError:
-        click.echo("plot skipped: install the 'plot' extra", err=True)
-    else:
+    P = plotting("country_plots")
+    if P is not None:
         click.echo(f"figure:  {P.plot_compare(baseline, groups, rows, out_dir / 'compare.png')}")
     click.echo(f"{len(tasks)} runs in {time.perf_counter() - started:.1f} s", err=True)

@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from .common import Progress, UsageFailure, cluster_option, connect, workers_option
+from .common import Progress, UsageFailure, cluster_option, connect, need_plot_extra, workers_option
 
 DEFAULT_RESULTS = Path("results")
 
@@ -345,11 +345,7 @@ def sensitivity_cmd(ctx: click.Context, experiment_path: Path, store_dir: Path |
         if name not in exp.outcomes:
             raise UsageFailure(f"--outcome: {name!r} is not one of {experiment_path}'s outcomes: {', '.join(exp.outcomes)}")
     if not no_plot:
-        try:
-            import matplotlib  # noqa: F401
-        except ImportError:
-            raise UsageFailure("matplotlib not installed; install the plot extra (pip install 'uprising[plot]') "
-                         "or pass --no-plot") from None
+        need_plot_extra("--no-plot")
     store_dir = store_dir if store_dir is not None else DEFAULT_RESULTS / exp.name
     ctx.invoke(experiment_cmd, experiment_path=experiment_path, store_dir=store_dir, cluster=cluster,
                workers=workers)  # the runs, resumable; exits 1 (some failed), 2, 130 or 143 as `experiment` does
@@ -502,11 +498,7 @@ def calibrate_cmd(experiment_path: Path, targets_path: Path, store_dir: Path | N
     ranges = check_ranges(exp)
     targets = load_targets(targets_path)
     if not no_plot:
-        try:
-            import matplotlib  # noqa: F401
-        except ImportError:
-            raise UsageFailure("matplotlib not installed; install the plot extra (pip install 'uprising[plot]') "
-                         "or pass --no-plot") from None
+        need_plot_extra("--no-plot")
     store_dir = store_dir if store_dir is not None else DEFAULT_RESULTS / exp.name
     if store_dir.exists() and not store_dir.is_dir():
         raise UsageFailure(f"--store: {store_dir}: not a folder")

@@ -12,7 +12,8 @@ from pathlib import Path
 import click
 
 from ..scenario import Scenario, ScenarioError, parse_sets, read_toml
-from .common import Progress, UsageFailure, cluster_option, file_stem, seed_option, sets_option, workers_option
+from .common import (Progress, UsageFailure, cluster_option, file_stem, plotting, seed_option, sets_option,
+                     workers_option)
 
 
 def apply_sets(scenario: Scenario, sets: tuple[str, ...], source: str) -> Scenario:
@@ -93,12 +94,9 @@ def run(scenario_path: Path, steps: int | None, seed: int, sets: tuple[str, ...]
                             kinds=np.stack([result.snapshots[k] for k in sorted(result.snapshots)]))
         click.echo(f"snapshots: {snap_path} (cell kinds: 0 empty, 1 quiet, 2 active, 3 jailed, 4 cop)")
     if not no_plot:
-        try:
-            from ..viz.plots import plot_run
-        except ImportError:
-            click.echo("plot skipped: install the 'plot' extra (pip install 'uprising[plot]')", err=True)
-        else:
-            click.echo(f"plot:  {plot_run(result, out_dir / f'{stem}.png')}")
+        plots = plotting("plots")
+        if plots is not None:
+            click.echo(f"plot:  {plots.plot_run(result, out_dir / f'{stem}.png')}")
 
 
 @click.command()
