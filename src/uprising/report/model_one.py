@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ..analysis import OUTBURST_THRESHOLD, PAPER
 from ..scenario import Scenario, ScenarioError, parse_value
 from .html import Markdown, Raw, Report, code, esc, fmt, table
 from .notes import FileNotes
@@ -80,7 +81,7 @@ def model_one_sections(rep: Report, md: Markdown, text: OddText, path: Path, sce
     # 4
     rep.add(4, Raw(f"<p><b>Observation in this report.</b> {replicates} run{'s' if replicates != 1 else ''} of "
                    f"{scenario.steps:,} steps (root seed {seed}, replicates 0 to {replicates - 1}); an outburst is a "
-                   f"spell of more than {_suite().OUTBURST_THRESHOLD} actives.</p>"))
+                   f"spell of more than {OUTBURST_THRESHOLD} actives.</p>"))
     rep.add(4, general(md, text.element(4), "docs/model.md, element 4"))
     # 5
     rep.add(5, Raw(f"<p><b>This scenario.</b> Placement <code>{esc(scenario.placement)}</code>: {citizens:,} citizens "
@@ -212,8 +213,8 @@ def model_one_validation(path: Path, scenario: Scenario, record: CheckoutRecord 
             wci = tuple(_num(x) for x in st.get("wait_ci", [None, None]))
             sci = tuple(_num(x) for x in st.get("size_ci", [None, None]))
             return [label(k), _n(st.get("episodes_per_1000_steps"), 1), f"{_n(w)} ({_n(wci[0])}-{_n(wci[1])})",
-                    V.number_verdict(V.PAPER["run2_wait_mean"], w, wci), f"{_n(s)} ({_n(sci[0])}-{_n(sci[1])})",
-                    V.number_verdict(V.PAPER["run2_size_mean"], s, sci),
+                    V.number_verdict(PAPER["run2_wait_mean"], w, wci), f"{_n(s)} ({_n(sci[0])}-{_n(sci[1])})",
+                    V.number_verdict(PAPER["run2_size_mean"], s, sci),
                     data.get("verdicts", {}).get("tension", {}).get(k, "-")]
     elif section == "run1":
         headers = ("rules", "r (cops in vision vs. active)", "r, cops shuffled", "verdict")

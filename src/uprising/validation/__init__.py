@@ -21,7 +21,6 @@ Every number in the report is computed from runs made by the command (or, for
 Mesa, by ``benchmarks/mesa_validation.py``); nothing is typed in except the paper's values.
 """
 
-from ..analysis import PAPER
 from .markdown import MARK_END, MARK_START, render_markdown, splice
 from .output import summary_json, write_report
 from .suite import (FULL, QUICK, Budget, SuiteResult, choose_closest, commit_of, load_mesa, remeasure, repo_root,
@@ -30,7 +29,7 @@ from .variants import (RULE_FIELDS, Variant, grid_variants, implementation_varia
                        sensitivity_variants, variant_of)
 from .verdicts import number_verdict, run1_verdict, run34_verdict, tension_verdict
 
-__all__ = ["PAPER", "RULE_FIELDS", "MARK_END", "MARK_START", "render_markdown", "splice", "summary_json", "write_report", "FULL", "QUICK",
+__all__ = ["RULE_FIELDS", "MARK_END", "MARK_START", "render_markdown", "splice", "summary_json", "write_report", "FULL", "QUICK",
            "Budget", "SuiteResult", "choose_closest", "commit_of", "load_mesa", "remeasure", "repo_root",
            "run_suite", "Variant", "grid_variants", "implementation_variants", "rule_set", "sensitivity_variants",
            "variant_of", "number_verdict", "run1_verdict", "run34_verdict", "tension_verdict"]
