@@ -192,7 +192,8 @@ class TickInputs:
     legitimacy: np.ndarray
     fp: np.ndarray  # n x codes.FP_SIZE
     cop_target: np.ndarray  # int64
-    report: dict[str, np.ndarray] = field(default_factory=dict)  # per-city values recorded by the driver
+    report: dict[str, np.ndarray] = field(default_factory=dict)  # per-city values (read-only), by name
+    _view: InputsView | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def neutral(cls, ctx: Context) -> "TickInputs":
@@ -200,9 +201,12 @@ class TickInputs:
         return cls(ctx.base_legitimacy.copy(), np.zeros((ctx.n, codes.FP_SIZE)), ctx.police.copy())
 
     def view(self) -> InputsView:
-        """These inputs, read-only (what a mechanism's ``step`` sees as ``now``)."""
-        return InputsView(_read_only(self.legitimacy), _read_only(self.fp), _read_only(self.cop_target),
-                          MappingProxyType({k: _read_only(v) for k, v in self.report.items()}))
+        """These inputs, read-only (what a mechanism's ``step`` sees as ``now``): views, not copies, so
+        the view follows later changes of ``fp`` and ``report``."""
+        if self._view is None:
+            self._view = InputsView(_read_only(self.legitimacy), _read_only(self.fp), _read_only(self.cop_target),
+                                    MappingProxyType(self.report))
+        return self._view
 
     def apply(self, changes: Changes) -> None:
         """Write one mechanism's :class:`Changes` (the driver does this in the registry's order)."""
@@ -210,9 +214,12 @@ class TickInputs:
             self.fp[:, column] = values
         if changes.legitimacy is not None:
             self.legitimacy = changes.legitimacy
+            self._view = None
         if changes.cop_target is not None:
             self.cop_target = changes.cop_target
-        self.report.update(changes.report)
+            self._view = None
+        for name, values in changes.report.items():
+            self.report[name] = _read_only(np.asarray(values))
 
 
 class Mechanism:
