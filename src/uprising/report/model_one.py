@@ -14,18 +14,13 @@ from typing import Any
 
 from ..analysis import OUTBURST_THRESHOLD, PAPER
 from ..scenario import Scenario, ScenarioError, parse_value
+from ..validation import RULE_FIELDS, number_verdict, rule_set
 from .html import Markdown, Raw, Report, code, esc, fmt, table
 from .notes import FileNotes
 from .odd import OddText, general, split_sections
 from .parameters import (PARAM_HEADERS, RULE_HEADERS, SWITCH_HEADERS, activation_sentence, model_one_parameter_rows,
                          rule_rows, switch_rows)
 from .record import CheckoutRecord
-
-def _suite():
-    """The validation suite's module: its rule fields, its verdict rules, the paper's numbers."""
-    from .. import validation
-
-    return validation
 
 
 def paper_run(path: Path | None, scenario: Scenario) -> int | None:
@@ -120,10 +115,9 @@ def _rule_view(s: Scenario, rule_fields: tuple[str, ...]) -> dict[str, Any]:
 def _changes_from_key(key: str, record: CheckoutRecord) -> dict[str, Any]:
     """The scenario changes of a suite key written before the suite recorded each variant's changes
     (``floor-euclidean+order=act_then_move``, ``floor-euclidean-all-move``, ``mesa-rules``)."""
-    V = _suite()
     if key in ("mesa-rules", "netlogo-rules"):
         fname = "mesa-default.toml" if key == "mesa-rules" else "netlogo-rebellion.toml"
-        return dict(V.rule_set(record.scenarios / fname))
+        return dict(rule_set(record.scenarios / fname))
     changes: dict[str, Any] = {}
     base = key
     if key.endswith("-all-move"):
@@ -164,7 +158,6 @@ def _n(x: Any, digits: int = 0) -> str:
 def model_one_validation(path: Path, scenario: Scenario, record: CheckoutRecord | None, md: Markdown) -> list[Raw]:
     """The verdicts of the validation suite (docs/data/validation.json in ``record``) that concern a Model I
     scenario: the rows of the rule combinations it runs under, and every combination measured."""
-    V = _suite()
     run = paper_run(path, scenario)
     parts: list[Raw] = []
     if record is None or record.suite is None:
@@ -193,11 +186,11 @@ def model_one_validation(path: Path, scenario: Scenario, record: CheckoutRecord 
         return parts
     paper_path = record.scenarios / "epstein-2002" / f"run{run if run != 4 else 3}.toml"
     paper = Scenario.load(paper_path) if paper_path.is_file() else scenario
-    mine = _rule_view(scenario, V.RULE_FIELDS)
+    mine = _rule_view(scenario, RULE_FIELDS)
     labels = data.get("labels", {})
     keys = list(data.get(section, {}))
     matching = [k for k in keys if (s := variant_scenario(k, data, paper, record)) is not None
-                and _rule_view(s, V.RULE_FIELDS) == mine]
+                and _rule_view(s, RULE_FIELDS) == mine]
 
     def label(k: str) -> str:
         return labels.get(k, k.replace("-", ", ").replace("+", "; "))
@@ -213,8 +206,8 @@ def model_one_validation(path: Path, scenario: Scenario, record: CheckoutRecord 
             wci = tuple(_num(x) for x in st.get("wait_ci", [None, None]))
             sci = tuple(_num(x) for x in st.get("size_ci", [None, None]))
             return [label(k), _n(st.get("episodes_per_1000_steps"), 1), f"{_n(w)} ({_n(wci[0])}-{_n(wci[1])})",
-                    V.number_verdict(PAPER["run2_wait_mean"], w, wci), f"{_n(s)} ({_n(sci[0])}-{_n(sci[1])})",
-                    V.number_verdict(PAPER["run2_size_mean"], s, sci),
+                    number_verdict(PAPER["run2_wait_mean"], w, wci), f"{_n(s)} ({_n(sci[0])}-{_n(sci[1])})",
+                    number_verdict(PAPER["run2_size_mean"], s, sci),
                     data.get("verdicts", {}).get("tension", {}).get(k, "-")]
     elif section == "run1":
         headers = ("rules", "r (cops in vision vs. active)", "r, cops shuffled", "verdict")
