@@ -23,6 +23,7 @@ class Progress:
     line every 10% (so a log file stays short).
 
     Called as ``progress(done, todo, record)``; a ``record`` whose status is ``failed`` is counted and shown.
+    A driver that reports several labelled phases calls :meth:`phase` instead: a bar, or lines, per phase.
     """
 
     def __init__(self, label: str, already: int = 0, unit: str = "runs"):
@@ -32,11 +33,11 @@ class Progress:
         self.unit = unit
         self.console = Console(stderr=True)
         self.bar = None
-        self.task = None
         self.started = time.perf_counter()
         self.failed = 0
-        self.next_line = 0
         self.already = already
+        # per shown line of progress (None: the main one, else a phase's label): rich task, next logged count, start
+        self._shown: dict[str | None, dict[str, Any]] = {None: {"task": None, "next": 0, "started": self.started}}
 
     def __enter__(self) -> "Progress":
         if self.console.is_terminal:
@@ -57,20 +58,29 @@ class Progress:
         if record is not None and record.get("status") == "failed":
             self.failed += 1
         note = f" ({self.failed} failed)" if self.failed else ""
+        self._show(None, self.label, done, todo, note)
+
+    def phase(self, label: str, done: int, todo: int) -> None:
+        """``done`` of ``todo`` in the phase ``label`` (the ``progress(label, done, total)`` of a driver with
+        several phases, such as the validation suite)."""
+        self._show(label, label, done, todo)
+
+    def _show(self, key: str | None, label: str, done: int, todo: int, note: str = "") -> None:
+        shown = self._shown.setdefault(key, {"task": None, "next": 0, "started": time.perf_counter()})
         if self.bar is not None:
-            if self.task is None:
-                self.task = self.bar.add_task(self.label, total=todo)
-            self.bar.update(self.task, completed=done, description=f"{self.label}{note}")
+            if shown["task"] is None:
+                shown["task"] = self.bar.add_task(label, total=todo)
+            self.bar.update(shown["task"], completed=done, description=f"{label}{note}")
             return
         if todo == 0:
             return
-        if done >= self.next_line or done == todo:
-            elapsed = time.perf_counter() - self.started
+        if done >= shown["next"] or done == todo:
+            elapsed = time.perf_counter() - shown["started"]
             eta = f", eta {elapsed / done * (todo - done):.0f} s" if 0 < done < todo else ""
-            click.echo(f"{self.label}: {done}/{todo} {self.unit} ({100 * done // todo}%){note}, {elapsed:.0f} s{eta}",
+            click.echo(f"{label}: {done}/{todo} {self.unit} ({100 * done // todo}%){note}, {elapsed:.0f} s{eta}",
                        err=True)
-            while self.next_line <= done:
-                self.next_line += max(1, todo // 10)
+            while shown["next"] <= done:
+                shown["next"] += max(1, todo // 10)
 
 
 def connect(cluster: str | None):

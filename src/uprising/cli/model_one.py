@@ -154,9 +154,6 @@ def validate(quick: bool, root: Path, out: Path, fig_dir: Path, json_path: Path,
     """Reproduce Epstein (2002)'s named results under each rule combination; write docs/validation.md."""
     import os
 
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
     from .. import validation as V
     from ..viz.validation_plots import suite_figures
 
@@ -166,23 +163,9 @@ def validate(quick: bool, root: Path, out: Path, fig_dir: Path, json_path: Path,
     rel = (lambda p: p if p.is_absolute() else root / p)
     budget = V.QUICK if quick else V.FULL
     workers = workers or os.cpu_count() or 1
-    import time
-
-    tasks: dict[str, int] = {}
-    console = Console(stderr=True)
-    started = time.perf_counter()
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} runs"),
-                  TimeElapsedColumn(), TimeRemainingColumn(), console=console) as bar:
-        def progress(label: str, done: int, total: int) -> None:
-            if label not in tasks:
-                tasks[label] = bar.add_task(label, total=total)
-            bar.update(tasks[label], completed=done)
-            if not console.is_terminal and (done == total or done % max(total // 10, 1) == 0):
-                # a log file gets a line every tenth of a phase instead of a live bar
-                click.echo(f"{label}: {done}/{total} runs, {time.perf_counter() - started:.0f} s", err=True)
-
+    with Progress("validation") as bar:  # a bar per phase of the suite (a line every tenth of one in a log)
         if load_runs is None:
-            res = V.run_suite(budget, workers=workers, root=root, mesa_dir=rel(mesa_data), progress=progress)
+            res = V.run_suite(budget, workers=workers, root=root, mesa_dir=rel(mesa_data), progress=bar.phase)
     if load_runs is not None:
         import pickle
 
