@@ -139,15 +139,21 @@ def test_the_rules_of_element_7_are_every_field_but_the_lattice_the_run_and_the_
 
 # ------------------------------------------------------------------ the suite's variants
 def test_a_variant_is_the_paper_scenario_with_the_changes_the_suite_recorded():
-    record = read_checkout_record(ROOT)
     paper = Scenario.load(SCENARIOS / "epstein-2002" / "run2.toml")
     key = "floor-euclidean+jail_term=fixed"
     recorded = {"changes": {key: {"arrest_rule": "floor", "vision_shape": "euclidean", "jail_term": "fixed"}}}
-    from_changes = variant_scenario(key, recorded, paper, record)
-    assert from_changes.jail_term == "fixed" and from_changes.arrest_rule == "floor"
-    assert variant_scenario(key, {}, paper, record) == from_changes  # a record written before changes were kept
-    assert variant_scenario("floor-euclidean", {"changes": {"floor-euclidean": {"arrest_rule": "nonsense"}}}, paper,
-                            record) is None
+    variant = variant_scenario(key, recorded, paper)
+    assert variant.jail_term == "fixed" and variant.arrest_rule == "floor"
+    assert variant_scenario(key, {}, paper) is None  # no changes recorded: nothing is read from the key
+    assert variant_scenario(key, {"changes": {key: {"arrest_rule": "nonsense"}}}, paper) is None
+
+
+def test_every_variant_of_the_committed_record_carries_its_changes():
+    suite = read_checkout_record(ROOT).suite
+    paper = Scenario.load(SCENARIOS / "epstein-2002" / "run2.toml")
+    for section in ("run1", "run2", "run34"):
+        for key in suite[section]:
+            assert variant_scenario(key, suite, paper) is not None, key
 
 
 # ------------------------------------------------------------------ the page, from results handed to it

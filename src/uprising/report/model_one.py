@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from ..analysis import OUTBURST_THRESHOLD, PAPER
-from ..scenario import Scenario, ScenarioError, parse_value
-from ..validation import RULE_FIELDS, number_verdict, rule_set
+from ..scenario import Scenario, ScenarioError
+from ..validation import RULE_FIELDS, number_verdict
 from .html import Markdown, Raw, Report, code, esc, fmt, table
 from .notes import FileNotes
 from .odd import OddText, general, split_sections
@@ -112,37 +112,16 @@ def _rule_view(s: Scenario, rule_fields: tuple[str, ...]) -> dict[str, Any]:
     return view
 
 
-def _changes_from_key(key: str, record: CheckoutRecord) -> dict[str, Any]:
-    """The scenario changes of a suite key written before the suite recorded each variant's changes
-    (``floor-euclidean+order=act_then_move``, ``floor-euclidean-all-move``, ``mesa-rules``)."""
-    if key in ("mesa-rules", "netlogo-rules"):
-        fname = "mesa-default.toml" if key == "mesa-rules" else "netlogo-rebellion.toml"
-        return dict(rule_set(record.scenarios / fname))
-    changes: dict[str, Any] = {}
-    base = key
-    if key.endswith("-all-move"):
-        base, changes["movement"] = key[: -len("-all-move")], True
-    elif key.endswith("-none-move"):
-        base, changes["cop_movement"] = key[: -len("-none-move")], False
-    first, *extras = base.split("+")
-    rule, shape = first.split("-", 1)
-    changes.update(arrest_rule=rule, vision_shape=shape)
-    for extra in extras:
-        k, _, v = extra.partition("=")
-        changes[k] = parse_value(v)
-    if changes.get("jailed_hold_cell") is True:
-        changes["jail_countdown"] = "own_activation"
-    return changes
-
-
-def variant_scenario(key: str, suite: dict[str, Any], paper: Scenario, record: CheckoutRecord) -> Scenario | None:
-    """The scenario the validation suite ran under ``key``: the paper's scenario with the variant's changes
-    (as the suite recorded them under ``changes``; from the key itself in a record written before that)."""
+def variant_scenario(key: str, suite: dict[str, Any], paper: Scenario) -> Scenario | None:
+    """The scenario the validation suite ran under ``key``: the paper's scenario with the changes the suite
+    recorded for that variant (``changes`` of docs/data/validation.json); None when the record has none for
+    it or they do not make a valid scenario."""
+    changes = (suite.get("changes") or {}).get(key)
+    if changes is None:
+        return None
     try:
-        recorded = (suite.get("changes") or {}).get(key)
-        changes = dict(recorded) if recorded is not None else _changes_from_key(key, record)
         return paper.replace(**changes)
-    except (ScenarioError, ValueError, KeyError, TypeError):
+    except (ScenarioError, ValueError, TypeError):
         return None
 
 
@@ -189,7 +168,7 @@ def model_one_validation(path: Path, scenario: Scenario, record: CheckoutRecord 
     mine = _rule_view(scenario, RULE_FIELDS)
     labels = data.get("labels", {})
     keys = list(data.get(section, {}))
-    matching = [k for k in keys if (s := variant_scenario(k, data, paper, record)) is not None
+    matching = [k for k in keys if (s := variant_scenario(k, data, paper)) is not None
                 and _rule_view(s, RULE_FIELDS) == mine]
 
     def label(k: str) -> str:
