@@ -141,3 +141,27 @@ def test_run_writes_snapshots_when_asked(tmp_path):
     last = snaps["kinds"][-1]
     assert (last == 2).sum() == table.column("active").to_pylist()[-1]
     assert (last == 4).sum() == table.column("cops").to_pylist()[-1]
+
+
+def test_set_values_are_read_as_toml_and_bare_words_stay_text():
+    from uprising.scenario import ScenarioError, parse_sets, parse_value
+
+    assert parse_value("0.7") == 0.7 and parse_value("true") is True and parse_value("inf") == float("inf")
+    assert parse_value("floor") == "floor" and parse_value('"floor"') == "floor" and parse_value("[1, 2]") == [1, 2]
+    assert parse_sets(("legitimacy=0.7", " arrest_rule = floor"), "x.toml") == {"legitimacy": 0.7,
+                                                                               "arrest_rule": "floor"}
+    with pytest.raises(ScenarioError, match=r"^x\.toml --set: nokey: expected key=value, e\.g\. --set scale=0\.1$"):
+        parse_sets(("nokey",), "x.toml", example="scale=0.1")
+    with pytest.raises(ScenarioError, match=r"x\.toml --set: =1: expected key=value"):
+        parse_sets(("=1",), "x.toml")
+
+
+def test_allowed_values_states_choices_bounds_booleans_and_what_may_be_left_out():
+    from uprising.scenario import Schedule, allowed_values
+
+    fields = Scenario.model_fields
+    assert allowed_values(fields["arrest_rule"]) == "ratio | floor | round_half_even"
+    assert allowed_values(fields["legitimacy"]) == "[0.0, 1.0]"
+    assert allowed_values(fields["cop_movement"]) == "true | false, or left out"
+    assert allowed_values(Schedule.model_fields["value"]) == "[0.0, 1.0], or left out"
+    assert allowed_values(fields["name"]) == "" and allowed_values(None) == ""

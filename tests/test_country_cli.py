@@ -184,3 +184,18 @@ def test_run_keeps_the_lattices_of_its_first_replicate(tmp_path):
             for name, code in (("quiet", codes.QUIET), ("active", codes.ACTIVE), ("violent", codes.VIOLENT),
                                ("cops", codes.COP)):
                 assert (frame == code).sum() == row[name], (city, k, name)
+
+
+def test_the_record_is_found_beside_the_scenario_then_in_the_folders_given(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    scenario = tmp_path / "a" / "towns.toml"
+    scenario.write_text("", encoding="utf-8")
+    assert F.find_targets(scenario) is None
+    elsewhere = tmp_path / "b" / "towns-targets.csv"
+    elsewhere.write_text("x", encoding="utf-8")
+    assert F.find_targets(scenario) is None and F.find_targets(scenario, (tmp_path / "b",)) == elsewhere
+    assert F.find_targets("towns:no-troops", (tmp_path / "a", tmp_path / "b")) == elsewhere  # a result's name
+    beside = tmp_path / "a" / "towns-targets.csv"
+    beside.write_text("x", encoding="utf-8")
+    assert F.find_targets(scenario, (tmp_path / "b",)) == beside
