@@ -40,7 +40,7 @@ from ..scenario import Scenario
 from ..simulate import simulate
 from .outcomes import evaluate
 from .spec import Experiment, RunSpec
-from .store import ResultStore, worker_name
+from .store import COMPACT_AT, ResultStore, worker_name
 
 #: ``progress(done, todo, record)``: after each run of this call finishes (``record`` is what
 #: :func:`execute_run` returned), and once at the start with ``(0, todo, None)``.
@@ -202,6 +202,8 @@ def run_experiment(experiment: Experiment, store: ResultStore | str | Path, exec
             summary.wall_seconds = time.perf_counter() - start
             if own:
                 box[0].shutdown(wait=True, cancel_futures=True)
+    if store.loose_runs() >= COMPACT_AT:  # a large finished sweep: one dataset per experiment keeps queries fast
+        store.compact()
     summary.wall_seconds = time.perf_counter() - start
     store.refresh_catalog()
     return summary
