@@ -158,3 +158,22 @@ def test_splice_keeps_other_sections():
     assert first.startswith("# Validation\n\n<!-- validate:start -->\nA") and "MESA" in first
     second = V.splice(first, f"{V.MARK_START}\nB\n{V.MARK_END}\n")
     assert "\nA\n" not in second and "\nB\n" in second and "MESA" in second and second.count(V.MARK_START) == 1
+
+
+def test_bootstrap_ci_resamples_whole_groups():
+    # values of one group are resampled together: two groups of constant values give an interval within
+    # their two means; one group alone (or none) gives no interval
+    groups = [np.full(5, 1.0), np.full(5, 3.0), np.zeros(0)]
+    lo, hi = A.bootstrap_ci(groups, np.random.default_rng(0))
+    assert 1.0 <= lo <= hi <= 3.0 and lo < 2.0 < hi
+    assert all(math.isnan(x) for x in A.bootstrap_ci([np.ones(4)], np.random.default_rng(0)))
+    # a 1-D array is one value per group; the vectorised mean gives the loop's numbers exactly
+    values = np.random.default_rng(1).normal(size=30)
+    as_groups = A.bootstrap_ci([values[i:i + 1] for i in range(30)], np.random.default_rng(2))
+    assert A.bootstrap_ci(values, np.random.default_rng(2)) == as_groups
+    assert A.bootstrap_ci(values, np.random.default_rng(2), np.median) == \
+        A.bootstrap_ci([values[i:i + 1] for i in range(30)], np.random.default_rng(2), np.median)
+    # the interval of a mean narrows as the sample grows (sd / sqrt(n))
+    wide = A.bootstrap_ci(values[:10], np.random.default_rng(3))
+    narrow = A.bootstrap_ci(np.random.default_rng(1).normal(size=1000), np.random.default_rng(3))
+    assert narrow[1] - narrow[0] < (wide[1] - wide[0]) / 3
