@@ -6,8 +6,8 @@ alike (only imports under ``if TYPE_CHECKING:`` are left out: they never run). T
 0. kernels: ``uprising.kernels``
 1. mechanisms and models: ``uprising.mechanisms``, ``model``, ``scenario``, ``clock``, ``country.scenario``,
    ``country.model``
-2. drivers: everything else (``simulate``, ``country.simulate``/``ensemble``/``fit``/``observables``/
-   ``compare``, ``experiment``, ``validate``/``validation``, ``report``, ``analysis``, ``execution``, ...)
+2. drivers: everything else (``simulate``, ``execution``, ``country.simulate``/``fit``/``observables``/
+   ``compare``, ``experiment``, ``validation``, ``report``, ``analysis``, ...)
 3. ``uprising.viz``, an optional edge: only the app and the command line may import it
 4. ``uprising.app``, an optional edge: only the command line may import it
 5. the command line: ``uprising.cli`` and ``uprising.__main__``
@@ -26,7 +26,7 @@ CORE = ("uprising.mechanisms", "uprising.model", "uprising.scenario", "uprising.
 LAYER_NAMES = {0: "kernels", 1: "mechanisms and models", 2: "drivers", 3: "viz", 4: "app", 5: "cli"}
 
 #: Imports known to break the layers or to close a circle, each with the work that removes it. They are left
-#: out of both checks. The lead empties this list when issue 12 is done; add nothing to it.
+#: out of both checks. Empty since issue 12: add nothing to it.
 KNOWN: dict[tuple[str, str], str] = {
 }
 
