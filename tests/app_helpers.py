@@ -68,3 +68,16 @@ def counts_by_run(path: Path, arm: str | None = None) -> dict[tuple[int, int], n
             rows[rows["city"] == c].sort_values("step")[["quiet", "active", "violent", "jailed", "killed_protesters"]]
             .to_numpy() for c in cities])
     return out
+
+
+def assert_no_server_path(res, *folders: Path) -> None:
+    """No response body names a folder of the server (absolute, as given or resolved), nor its parent."""
+    body = res.text
+    for folder in folders:
+        for form in {str(folder), str(folder.resolve()), str(folder.resolve().parent)}:
+            assert form not in body, (form, res.status_code, body[:300])
+
+
+def client_headers(client_id: str) -> dict[str, str]:
+    """The header by which the page names its client (its tab)."""
+    return {"X-Uprising-Client": client_id}

@@ -14,7 +14,9 @@ import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
 
-from app_helpers import TOWNS, assert_one_line_error, counts_by_run, scenarios_folder, wait_job
+from app_helpers import (TOWNS, assert_no_server_path, assert_one_line_error, client_headers, counts_by_run,
+                         scenarios_folder, wait_job)
+from conftest import ROOT
 from uprising.app import levers as L
 from uprising.app.server import create_app, plotly_js
 from uprising.country.scenario import CountryScenario
@@ -33,7 +35,7 @@ def folders(tmp_path_factory):
 @pytest.fixture(scope="module")
 def client(folders):
     scenarios, results = folders
-    with TestClient(create_app(results, scenarios)) as c:
+    with TestClient(create_app(results, scenarios), base_url="http://127.0.0.1:8050") as c:
         yield c
 
 
@@ -365,3 +367,260 @@ def test_every_asset_is_served_by_the_app_itself(client):
     js = client.get("/vendor/plotly.min.js")
     assert js.status_code == 200 and js.content == plotly_js().read_bytes() and b"plotly.js" in js.content[:200]
     assert client.get("/static/app.js").text == texts["app.js"]
+
+
+# ---------------------------------------------------------------------- DNS rebinding: host names and origins
+@pytest.fixture(scope="module")
+def lan(folders):
+    """The explorer as ``uprising serve --host 192.168.1.10 --port 8050`` makes it."""
+    scenarios, results = folders
+    with TestClient(create_app(results, scenarios, host="192.168.1.10", port=8050),
+                    base_url="http://127.0.0.1:8050") as c:
+        yield c
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.1:8050", "localhost", "localhost:8050", "LOCALHOST:8050",
+                                  "[::1]", "[::1]:8050", "192.168.1.10", "192.168.1.10:8050"])
+def test_the_servers_own_host_names_are_answered(lan, host):
+    res = lan.get("/api/scenarios", headers={"host": host})
+    assert res.status_code == 200, (host, res.text)
+    assert "default-src 'self'" in res.headers["content-security-policy"]
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:8050", "127.0.0.1.evil.example:8050",
+                                  "localhost.evil.example", "192.168.1.11:8050", "::1", "[::2]:8050",
+                                  "127.0.0.1:80x", "127.0.0.1:8050:1", "", "localhost@evil.example"])
+def test_any_other_host_name_is_refused_in_one_line(lan, host):
+    """A page of evil.example whose name was rebound to 127.0.0.1 reaches the server with its own name."""
+    for res in (lan.get("/api/scenarios", headers={"host": host}), lan.get("/", headers={"host": host}),
+                lan.post("/api/jobs", json={"scenario": "two-towns"}, headers={"host": host}),
+                lan.get("/api/download", params={"path": "app/x/runs.csv"}, headers={"host": host})):
+        assert_one_line_error(res, (400, 421), "host")
+        assert "default-src 'self'" in res.headers["content-security-policy"]
+
+
+def test_a_default_server_refuses_other_host_names_too(client):
+    assert_one_line_error(client.post("/api/jobs", json={"scenario": "two-towns"}, headers={"host": "evil.example"}),
+                          (400, 421), "host")
+    assert_one_line_error(client.get("/api/scenarios", headers={"host": "evil.example:8050"}), (400, 421), "host")
+    assert client.get("/api/scenarios", headers={"host": "localhost:8050"}).status_code == 200
+
+
+@pytest.mark.parametrize("origin", ["http://evil.example", "http://evil.example:8050", "null",
+                                    "http://127.0.0.1:9999", "https://localhost:8050.evil.example", "file://",
+                                    "http://localhost:8050/x", "not a url"])
+def test_a_state_changing_request_from_another_origin_is_refused(lan, origin):
+    headers = {"origin": origin}
+    assert_one_line_error(lan.post("/api/jobs", json={"scenario": "two-towns", "run": {"replicates": 1}},
+                                   headers=headers), 403, "origin")
+    job = lan.post("/api/jobs", json={"scenario": "two-towns", "run": {"replicates": 1}})
+    assert job.status_code == 202, job.text
+    job_id = job.json()["id"]
+    assert_one_line_error(lan.post(f"/api/jobs/{job_id}/cancel", headers=headers), 403, "origin")
+    assert_one_line_error(lan.delete(f"/api/jobs/{job_id}", headers=headers), 403, "origin")
+    assert_one_line_error(lan.put(f"/api/jobs/{job_id}", headers=headers), 403, "origin")
+    assert wait_job(lan, job_id)[-1]["state"] == "done"  # nothing cancelled it
+
+
+@pytest.mark.parametrize("origin", ["http://127.0.0.1:8050", "http://localhost:8050", "http://[::1]:8050",
+                                    "http://192.168.1.10:8050"])
+def test_a_state_changing_request_from_the_servers_own_origin_is_answered(lan, origin):
+    res = lan.post("/api/jobs", json={"scenario": "two-towns", "run": {"replicates": 1}}, headers={"origin": origin})
+    assert res.status_code == 202, res.text
+    assert wait_job(lan, res.json()["id"])[-1]["state"] == "done"
+
+
+# ---------------------------------------------------------------------- no 500s, no server paths
+@pytest.fixture
+def own_app(tmp_path):
+    """A fresh explorer on its own folders (a test may spoil them): (client, scenarios, results)."""
+    scenarios = scenarios_folder(tmp_path / "scenarios")
+    results = tmp_path / "results"
+    (results / "app").mkdir(parents=True)
+    with TestClient(create_app(results, scenarios), base_url="http://127.0.0.1:8050") as c:
+        yield c, scenarios, results
+
+
+def test_long_paths_and_link_loops_get_one_line_errors_without_server_paths(own_app):
+    client, scenarios, results = own_app
+    app_dir = results / "app"
+    (app_dir / "loop-a").symlink_to(app_dir / "loop-b")
+    (app_dir / "loop-b").symlink_to(app_dir / "loop-a")
+    (app_dir / "self").symlink_to(app_dir / "self")
+    for path in ("a" * 300, "app/" + "b" * 300 + ".csv", "a/" * 3000, "c" * 6000, "app/loop-a", "app/loop-a/x.csv",
+                 "app/self", "app/self/runs.csv"):
+        res = client.get("/api/download", params={"path": path})
+        message = assert_one_line_error(res, (400, 404, 414), "path")
+        assert len(message) < 400, len(message)  # the path is not echoed whole
+        assert_no_server_path(res, results, scenarios)
+    for url in ("/static/" + "d" * 300, "/static/" + "e/" * 3000, "/api/jobs/" + "f" * 6000,
+                "/api/jobs/" + "f" * 300 + "/timeline", "/" + "g" * 6000):
+        res = client.get(url)
+        message = assert_one_line_error(res, (400, 404, 414))
+        assert len(message) < 400, len(message)
+        assert_no_server_path(res, results, scenarios)
+
+
+@pytest.mark.parametrize("body, words", [
+    ({"run": {"seed": 10**400}}, ["seed", "[0, 2147483647]"]),
+    ({"run": {"replicates": -10**400}}, ["replicates", "[1, 20]"]),
+    ({"run": {"scale": 10**400}}, ["scale"]),
+    ({"levers": {"price.peak": 10**400}}, ["price.peak", "[0, 1e+06]"]),
+    ({"levers": {"intervention.troops": 10**400}}, ["intervention.troops", "[0, 10000000]"]),
+    ({"levers": {"police.per_1000": -10**400}}, ["police.per_1000"]),
+    ({"levers": {"shock.cabinet-falls": "1" * 400}}, ["shock.cabinet-falls"]),
+])
+def test_huge_integers_get_one_line_errors(client, body, words):
+    message = assert_one_line_error(client.post("/api/jobs", json={"scenario": "two-towns", **body}), 422, *words)
+    assert len(message) < 400, message  # the 400 digits are not echoed whole
+
+
+def test_a_bad_scenario_file_added_later_is_listed_as_unusable(own_app):
+    client, scenarios, results = own_app
+    (scenarios / "deep.toml").write_text("[[cities]]\nname = " + "[" * 50_000 + "]" * 50_000 + "\n")
+    (scenarios / "broken.toml").write_text('[[cities]]\nname = "Oilton"\npopulation = -5\n')
+    (scenarios / "garbage.toml").write_bytes(b"\xff\xfe[[cities]\n")
+    (scenarios / "dangling.toml").symlink_to(scenarios / "nowhere.toml")
+    listed = client.get("/api/scenarios")
+    assert listed.status_code == 200, listed.text
+    data = listed.json()
+    assert [s["id"] for s in data["scenarios"]] == ["two-towns"]
+    skipped = {s["file"]: s["error"] for s in data["skipped"]}
+    assert {"deep.toml", "broken.toml", "garbage.toml", "dangling.toml"} <= set(skipped), skipped
+    for error in skipped.values():
+        assert error and "\n" not in error and len(error) < 400, error
+    assert_no_server_path(listed, results, scenarios)
+    assert client.post("/api/jobs", json={"scenario": "two-towns", "run": {"replicates": 1}}).status_code == 202
+    for sid in ("deep", "broken", "garbage"):
+        res = client.post("/api/jobs", json={"scenario": sid})
+        assert_one_line_error(res, (404, 422), sid)
+        assert_no_server_path(res, results, scenarios)
+        res = client.get(f"/api/scenarios/{sid}")
+        assert_one_line_error(res, (404, 422), sid)
+        assert_no_server_path(res, results, scenarios)
+
+
+def test_no_response_names_the_results_or_scenarios_folder(own_app):
+    client, scenarios, results = own_app
+    (results / "app" / "escape.toml").symlink_to(scenarios / "two-towns.toml")
+    (scenarios / "bad.toml").write_text('[[cities]]\nname = "X"\n')
+    job = client.post("/api/jobs", json={"scenario": "two-towns", "run": {"replicates": 1}})
+    assert job.status_code == 202
+    responses = [job, client.get("/api/scenarios"), client.get("/api/scenarios/two-towns"),
+                 client.get("/api/scenarios/bad"), client.get("/api/scenarios/../../etc"),
+                 client.get("/api/download", params={"path": "app/escape.toml"}),
+                 client.get("/api/download", params={"path": "app/none.csv"}),
+                 client.get("/api/download", params={"path": "/etc/passwd"}),
+                 client.get("/api/download", params={"path": "../x"}),
+                 client.post("/api/jobs", json={"scenario": "bad"}),
+                 client.post("/api/jobs", json={"scenario": "two-towns", "kind": "compare", "arms": ["x"]})]
+    done = wait_job(client, job.json()["id"])
+    responses += [client.get(f"/api/jobs/{job.json()['id']}"), client.get(f"/api/jobs/{job.json()['id']}/map")]
+    assert done[-1]["state"] == "done"
+    for res in responses:
+        assert res.status_code < 500, res.text
+        assert_no_server_path(res, results, scenarios)
+
+
+# ---------------------------------------------------------------------- jobs: a bounded queue, each client's own jobs
+LONG = {"scenario": "kazakhstan-2022", "run": {"replicates": 20, "scale": 0.01}}
+
+
+@pytest.fixture
+def one_worker(folders):
+    """An explorer with one worker: a second job waits in the queue. Every job left is cancelled at the end."""
+    scenarios, results = folders
+    app = create_app(results, scenarios, workers=1)
+    with TestClient(app, base_url="http://127.0.0.1:8050") as c:
+        yield c
+        with app.state.manager.lock:
+            jobs = list(app.state.manager.jobs.values())
+        for job in jobs:
+            app.state.manager.cancel(job)
+
+
+def test_the_queue_is_bounded_with_429_and_a_clear_line(one_worker):
+    from uprising.app.jobs import MAX_WAITING, MAX_WAITING_PER_CLIENT
+
+    assert MAX_WAITING_PER_CLIENT < MAX_WAITING <= 16
+    first = "client-0000"
+    ids = []
+    for _ in range(MAX_WAITING_PER_CLIENT):
+        res = one_worker.post("/api/jobs", json=LONG, headers=client_headers(first))
+        assert res.status_code == 202, res.text
+        ids.append(res.json()["id"])
+    message = assert_one_line_error(one_worker.post("/api/jobs", json=LONG, headers=client_headers(first)), 429,
+                                    f"{MAX_WAITING_PER_CLIENT} jobs")
+    assert "cancel" in message, message
+    for i in range(1, MAX_WAITING - MAX_WAITING_PER_CLIENT + 1):
+        res = one_worker.post("/api/jobs", json=LONG, headers=client_headers(f"client-{i:04d}"))
+        assert res.status_code == 202, res.text
+    message = assert_one_line_error(one_worker.post("/api/jobs", json=LONG, headers=client_headers("someone-else")),
+                                    429, "queue is full", f"{MAX_WAITING} jobs")
+    assert "try again" in message, message
+    # a cancelled job frees its place
+    assert one_worker.post(f"/api/jobs/{ids[-1]}/cancel", headers=client_headers(first)).status_code == 200
+    assert one_worker.post("/api/jobs", json=LONG, headers=client_headers(first)).status_code == 202
+    docs = (ROOT / "docs" / "app.md").read_text()
+    assert f"{MAX_WAITING} jobs" in docs and f"{MAX_WAITING_PER_CLIENT} per client" in docs
+
+
+def test_a_queued_job_shows_its_place_in_the_queue(one_worker):
+    ids = [one_worker.post("/api/jobs", json=LONG, headers=client_headers(f"client-{i:04d}")).json()["id"]
+           for i in range(3)]
+    wait_job(one_worker, ids[0], until=("running",))
+    positions = [one_worker.get(f"/api/jobs/{i}").json()["queue_position"] for i in ids]
+    assert positions == [None, 1, 2]
+    one_worker.post(f"/api/jobs/{ids[1]}/cancel", headers=client_headers("client-0001"))
+    assert one_worker.get(f"/api/jobs/{ids[2]}").json()["queue_position"] == 1
+    mine = one_worker.get("/api/jobs", headers=client_headers("client-0002")).json()
+    assert [j["id"] for j in mine["jobs"]] == [ids[2]] and mine["jobs"][0]["queue_position"] == 1
+
+
+def test_a_clients_jobs_stay_however_many_jobs_other_clients_run(client):
+    """Another tab's submissions never evict a user's run (before: only the last 20 jobs of all were kept)."""
+    mine = start(client, run={"replicates": 1, "scale": 0.005})
+    assert wait_job(client, mine["id"])[-1]["state"] == "done"
+    for _ in range(25):
+        other = client.post("/api/jobs", json={"scenario": "two-towns", "run": {"replicates": 1, "scale": 0.002}},
+                            headers=client_headers("another-tab"))
+        assert other.status_code == 202, other.text
+        assert wait_job(client, other.json()["id"])[-1]["state"] == "done"
+    assert client.get(f"/api/jobs/{mine['id']}").json()["state"] == "done"
+    assert client.get(f"/api/jobs/{mine['id']}/timeline").status_code == 200
+    theirs = client.get("/api/jobs", headers=client_headers("another-tab")).json()
+    assert mine["id"] not in {j["id"] for j in theirs["jobs"]}
+
+
+def test_a_job_its_client_dropped_is_gone_with_a_clear_message(client):
+    job = client.post("/api/jobs", json={"scenario": "two-towns", "run": {"replicates": 1}},
+                      headers=client_headers("tab-one-0"))
+    job_id = job.json()["id"]
+    assert wait_job(client, job_id)[-1]["state"] == "done"
+    assert_one_line_error(client.delete(f"/api/jobs/{job_id}", headers=client_headers("tab-two-0")), 403,
+                          "another client")
+    res = client.delete(f"/api/jobs/{job_id}", headers=client_headers("tab-one-0"))
+    assert res.status_code == 200, res.text
+    for url in (f"/api/jobs/{job_id}", f"/api/jobs/{job_id}/timeline"):
+        message = assert_one_line_error(client.get(url), 410, job_id, "is gone", "dropped")
+        assert "unknown job" not in message
+    gone = client.get("/api/jobs", headers=client_headers("tab-one-0")).json()["gone"]
+    assert [g["id"] for g in gone] == [job_id] and "dropped" in gone[0]["reason"]
+
+
+def test_a_finished_job_is_forgotten_after_the_stated_time(folders):
+    scenarios, results = folders
+    app = create_app(results, scenarios, keep_hours=1 / 3600)
+    with TestClient(app, base_url="http://127.0.0.1:8050") as c:
+        job_id = c.post("/api/jobs", json={"scenario": "two-towns", "run": {"replicates": 1}}).json()["id"]
+        assert wait_job(c, job_id)[-1]["state"] == "done"
+        time.sleep(1.2)
+        message = assert_one_line_error(c.get(f"/api/jobs/{job_id}"), 410, job_id, "is gone", "1 s")
+        assert "unknown job" not in message
+    assert create_app(results, scenarios).state.manager.keep_hours == 24
+    assert "24 h" in (ROOT / "docs" / "app.md").read_text()
+
+
+def test_a_bad_client_id_is_refused(client):
+    assert_one_line_error(client.get("/api/jobs", headers=client_headers("x" * 500)), 400, "X-Uprising-Client")
+    assert_one_line_error(client.get("/api/jobs", headers=client_headers("a b")), 400, "X-Uprising-Client")

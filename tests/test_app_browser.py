@@ -9,6 +9,7 @@ checked for content. Every request the page makes must go to the local server. C
 
 from __future__ import annotations
 
+import http.server
 import io
 import queue
 import re
@@ -26,7 +27,9 @@ from conftest import cli_cmd
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"]
+        "--disable-sync", "--no-first-run", "--disable-quic",
+        # evil.example resolves to this machine, as a DNS-rebinding attacker's name does once rebound
+        "--host-resolver-rules=MAP evil.example 127.0.0.1"]
 
 
 @pytest.fixture(scope="module")
@@ -320,3 +323,141 @@ def test_two_tabs_run_at_once_and_keep_their_own_runs(browser, server):
             assert_local_only(tab, url)
     finally:
         context.close()
+
+
+def other_local_site():
+    """A web server on another port of this machine (another origin on the same address): (server, its URL)."""
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(b"<!doctype html><html><body>another site on this machine</body></html>")
+
+        def log_message(self, *args):
+            pass
+
+    site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=site.serve_forever, daemon=True).start()
+    return site, f"http://127.0.0.1:{site.server_address[1]}/"
+
+
+def test_a_rebound_host_name_or_another_origin_cannot_use_the_explorer(browser, server):
+    """DNS rebinding: evil.example now resolves to 127.0.0.1, so its page would be same-origin with its own API
+    calls; the server refuses its host name. A page of another origin gets 403 on every state-changing request."""
+    url, _ = server
+    port = urlparse(url).port
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    site, site_url = other_local_site()
+    try:
+        page = context.new_page()
+        statuses = []
+        page.on("response", lambda r: statuses.append((r.request.method, urlparse(r.url).path, r.status)))
+        # under its other name, localhost, the page works as usual
+        page.goto(f"http://localhost:{port}/")
+        wait(page, "document.querySelectorAll('#levers [data-key]').length > 0")
+        pick_scenario(page, "two-towns", "lever-shock_cabinet-falls")
+        page.fill("#run-replicates", "1")
+        drawn = run(page)
+        assert drawn["job"] and max(active_median(drawn)) > 0
+        csv = page.evaluate(f"fetch('/api/jobs/{drawn['job']}').then(r => r.json()).then(j => j.files['runs (CSV)'])")
+
+        # the rebound name: the page, the API and the results are all refused
+        response = page.goto(f"http://evil.example:{port}/")
+        assert response.status in (400, 421)
+        assert "host" in page.inner_text("body") and "Traceback" not in page.inner_text("body")
+        post = page.evaluate("""fetch('/api/jobs', {method: 'POST', headers: {'Content-Type': 'application/json'},
+                                body: JSON.stringify({scenario: 'two-towns', run: {replicates: 20}})}).then(r => r.status)""")
+        assert post in (400, 421)
+        read = page.evaluate(f"fetch('/api/download?path={csv}').then(r => r.status)")
+        assert read in (400, 421)
+
+        # another origin on this machine: its POSTs carry its Origin and are refused
+        page.goto(site_url)
+        for path in ("/api/jobs", f"/api/jobs/{drawn['job']}/cancel"):
+            page.evaluate(f"""fetch('{url.rstrip("/")}{path}', {{method: 'POST', mode: 'no-cors',
+                              headers: {{'Content-Type': 'text/plain'}},
+                              body: JSON.stringify({{scenario: 'two-towns'}})}}).then(r => r.type, e => String(e))""")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and len([s for s in statuses if s[0] == "POST"]) < 3:
+            time.sleep(0.1)
+        posts = [s for s in statuses if s[0] == "POST"]
+        assert [s[2] for s in posts[1:]] == [403, 403], posts  # the first POST is the localhost page's own run
+    finally:
+        site.shutdown()
+        context.close()
+
+
+def test_two_clients_keep_their_own_jobs_and_see_their_place_in_the_queue(browser, server):
+    """Another client's many jobs never evict a run this page shows; a queued job shows its place in the queue;
+    the page says so when a job it shows is gone."""
+    url, _ = server
+    contexts = [browser.new_context(viewport={"width": 1200, "height": 900}) for _ in range(2)]
+    try:
+        pages = []
+        for context in contexts:
+            tab = context.new_page()
+            tab.goto(url)
+            wait(tab, "document.querySelectorAll('#levers [data-key]').length > 0")
+            pick_scenario(tab, "two-towns", "lever-shock_cabinet-falls")
+            pages.append(tab)
+        a, b = pages
+        clients = [tab.evaluate("window.uprisingState.client") for tab in pages]
+        assert all(isinstance(c, str) and len(c) >= 16 for c in clients) and clients[0] != clients[1]
+        a.fill("#run-replicates", "1")
+        mine = run(a)["job"]
+
+        # the other client runs 22 jobs, one after the other
+        theirs = b.evaluate("""(async () => {
+            const headers = {'Content-Type': 'application/json', 'X-Uprising-Client': window.uprisingState.client};
+            const ids = [];
+            for (let i = 0; i < 22; i++) {
+                let job = await (await fetch('/api/jobs', {method: 'POST', headers,
+                    body: JSON.stringify({scenario: 'two-towns', run: {replicates: 1, scale: 0.002, seed: i}})})).json();
+                ids.push(job.id);
+                while (job.state === 'queued' || job.state === 'running') {
+                    await new Promise((r) => setTimeout(r, 50));
+                    job = await (await fetch('/api/jobs/' + job.id, {headers})).json();
+                }
+                if (job.state !== 'done') return 'job ' + job.id + ' ' + job.state + ' ' + job.error;
+            }
+            return ids;
+        })()""")
+        assert isinstance(theirs, list) and len(theirs) == 22, theirs
+        # this page's run is still there: another city's timeline loads, and the server lists it as this client's
+        a.select_option("#timeline-city", "Hilltop")
+        wait(a, f"document.getElementById('chart-city').dataset.city === 'Hilltop'")
+        assert chart(a, "chart-city")["job"] == mine
+        assert a.is_hidden("#message") or "unknown job" not in a.inner_text("#message")
+        listed = a.evaluate("""fetch('/api/jobs', {headers: {'X-Uprising-Client': window.uprisingState.client}})
+                               .then(r => r.json())""")
+        assert mine in [j["id"] for j in listed["jobs"]] and not set(theirs) & {j["id"] for j in listed["jobs"]}
+
+        # the other client fills both workers; this page's next run waits, and says where it is in the queue
+        busy = b.evaluate("""Promise.all([0, 1].map(() => fetch('/api/jobs', {method: 'POST',
+            headers: {'Content-Type': 'application/json', 'X-Uprising-Client': window.uprisingState.client},
+            body: JSON.stringify({scenario: 'kazakhstan-2022', run: {replicates: 20, scale: 0.01}})})
+            .then(r => r.json()).then(j => j.id)))""")
+        wait(b, "Promise.all(" + repr(busy) + ".map((id) => fetch('/api/jobs/' + id).then(r => r.json())))"
+                ".then((js) => js.every((j) => j.state === 'running'))")
+        a.click("#run")
+        text = wait(a, "/queued: number [0-9]+ in the queue/.test(document.getElementById('progress-text').textContent)"
+                       " && document.getElementById('progress-text').textContent")
+        assert text
+        a.click("#cancel")
+        wait(a, "document.getElementById('message').textContent.includes('was cancelled')", timeout=15)
+        for job_id in busy:
+            b.evaluate(f"""fetch('/api/jobs/{job_id}/cancel', {{method: 'POST',
+                           headers: {{'X-Uprising-Client': window.uprisingState.client}}}}).then(r => r.status)""")
+
+        # the run this page shows is dropped (as another tab of this client may do): the page says it is gone
+        a.evaluate(f"""fetch('/api/jobs/{mine}', {{method: 'DELETE',
+                       headers: {{'X-Uprising-Client': window.uprisingState.client}}}}).then(r => r.status)""")
+        a.evaluate("window.uprisingCheckJobs()")
+        wait(a, "document.getElementById('message').textContent.includes('is gone')")
+        message = a.inner_text("#message")
+        assert mine in message and "unknown job" not in message
+    finally:
+        for context in contexts:
+            context.close()

@@ -93,3 +93,53 @@ def test_serve_says_when_the_port_is_taken(tmp_path, capsys, no_serving):
         taken.close()
     assert code == 2 and err.count("\n") == 1
     assert f"--port: {port} on 127.0.0.1 is in use" in err
+
+
+def test_serve_skips_a_bad_scenario_file_with_a_one_line_warning(tmp_path, capsys, no_serving):
+    """A deeply nested TOML crashed serve at start; now it, and any file that cannot be used, is skipped."""
+    folder = scenarios_folder(tmp_path / "scenarios")
+    (folder / "deep.toml").write_text("[[cities]]\nname = " + "[" * 50_000 + "]" * 50_000 + "\n")
+    (folder / "broken.toml").write_text('[[cities]]\nname = "Oilton"\n')
+    code, out, err = run_main(capsys, "serve", "--port", "0", "--scenarios", str(folder),
+                              "--results", str(tmp_path / "results"))
+    assert code == 0, err
+    lines = err.splitlines()
+    assert len(lines) == 2, err
+    for name, line in zip(("broken.toml", "deep.toml"), lines):
+        assert line.startswith("uprising: warning: --scenarios: ") and name in line and "skipped" in line, line
+        assert len(line) < 300, line
+    assert no_serving and "uprising explorer: http://127.0.0.1:" in out
+
+
+def test_serve_with_only_bad_scenario_files_is_a_one_line_error(tmp_path, capsys, no_serving):
+    folder = tmp_path / "scenarios"
+    folder.mkdir()
+    (folder / "deep.toml").write_text("[[cities]]\nname = " + "[" * 50_000 + "]" * 50_000 + "\n")
+    code, out, err = run_main(capsys, "serve", "--port", "0", "--scenarios", str(folder))
+    assert code == 2, (out, err)
+    lines = err.splitlines()
+    assert lines[-1].startswith("uprising: error: --scenarios: ") and "no usable country scenario" in lines[-1], err
+    assert "Traceback" not in err and not no_serving
+
+
+def test_serve_answers_only_its_own_host_names_and_origin(tmp_path, capsys, monkeypatch):
+    """The app that serve runs refuses other Host headers, and state-changing requests from other origins."""
+    import uvicorn
+    from fastapi.testclient import TestClient
+
+    apps = []
+    monkeypatch.setattr(uvicorn.Server, "run",
+                        lambda self, sockets=None: apps.append((self.config.app, sockets[0].getsockname()[1])))
+    folder = scenarios_folder(tmp_path / "scenarios")
+    code, out, err = run_main(capsys, "serve", "--port", "0", "--host", "localhost", "--scenarios", str(folder),
+                              "--results", str(tmp_path / "results"))
+    assert code == 0, err
+    (app, port), = apps
+    with TestClient(app, base_url=f"http://localhost:{port}") as client:
+        assert client.get("/api/scenarios").status_code == 200
+        assert client.get("/api/scenarios", headers={"host": f"127.0.0.1:{port}"}).status_code == 200
+        assert client.get("/api/scenarios", headers={"host": f"evil.example:{port}"}).status_code in (400, 421)
+        for origin, status in ((f"http://localhost:{port + 1}", 403), ("http://evil.example", 403),
+                               (f"http://localhost:{port}", 404), (f"http://127.0.0.1:{port}", 404)):
+            res = client.post("/api/jobs/0123456789ab/cancel", headers={"origin": origin})
+            assert res.status_code == status, (origin, res.text)

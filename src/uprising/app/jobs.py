@@ -6,13 +6,22 @@ animation. The pool's threads call :func:`uprising.country.simulate.simulate_cou
 (its kernel releases the GIL) with a progress callback that counts the job's steps
 and raises :class:`Cancelled` once the job is cancelled, so a cancel stops the run
 within a step. Jobs share nothing but the pool: a job's scenario, results and files
-are its own, so two browser tabs cannot mix their runs. Finished jobs keep their
-results in memory (the oldest beyond ``keep`` are forgotten; their files stay in
-``RESULTS/app/<id>/``).
+are its own, so two browser tabs cannot mix their runs.
+
+Each job belongs to a *client* (the page names itself with a random id in the
+``X-Uprising-Client`` header; a request without one belongs to the client
+``anonymous``). The queue is bounded: at most :data:`MAX_WAITING` jobs queued or
+running in all, and :data:`MAX_WAITING_PER_CLIENT` per client; beyond that a submit
+raises :class:`QueueFull`. A finished job keeps its results in memory until its client
+drops it, or :data:`KEEP_HOURS` after it finished, or when its own client has more than
+:data:`KEEP_PER_CLIENT` finished jobs (its oldest go first): another client's jobs
+never evict it. A forgotten job leaves a note saying why, so that the page can say
+it is gone rather than unknown. Its files stay in ``RESULTS/app/<id>/``.
 """
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures as cf
 import logging
 import threading
@@ -36,6 +45,31 @@ log = logging.getLogger("uprising.app")
 #: most bytes of lattice frames a lattice job keeps (the snapshot interval is widened to fit)
 LATTICE_BYTES = 8_000_000
 LATTICE_FRAMES = 240
+#: most jobs queued or running at once, all clients together (2 run, the others wait)
+MAX_WAITING = 8
+#: most jobs queued or running at once for one client
+MAX_WAITING_PER_CLIENT = 4
+#: hours a finished job's results are kept in memory after it finished (unless its client drops it first)
+KEEP_HOURS = 24.0
+#: most finished jobs kept per client (its oldest are dropped beyond this; other clients' jobs never are)
+KEEP_PER_CLIENT = 20
+#: how many forgotten jobs are remembered, to say why they are gone
+GONE_NOTES = 10_000
+ANONYMOUS = "anonymous"
+UNFINISHED = ("queued", "running")
+
+
+def duration(seconds: float) -> str:
+    """``seconds`` as a short duration for a message: 24 h, 1.5 h, 30 min, 5 s."""
+    if seconds >= 3600:
+        return f"{seconds / 3600:g} h"
+    if seconds >= 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds:.0f} s"
+
+
+class QueueFull(Exception):
+    """A job refused because the queue (all clients', or this client's share of it) is full; one line."""
 
 
 class Cancelled(Exception):
@@ -60,6 +94,8 @@ class Job:
     replicates: int
     seed: int
     city: str | None = None  # lattice jobs
+    client: str = ANONYMOUS  # the page (or API user) that started it
+    order: int = 0  # its place in the order of submission (the pool runs jobs in this order)
     state: str = "queued"  # queued | running | done | cancelled | failed
     done: int = 0
     total: int = 0
@@ -80,9 +116,11 @@ class Job:
     def finished_ok(self) -> bool:
         return self.state == "done"
 
-    def status(self) -> dict[str, Any]:
+    def status(self, queue_position: int | None = None) -> dict[str, Any]:
+        """What the API says of a job; ``queue_position``: 1 when it is the next to start, None unless queued."""
         with self.lock:
             out = {"id": self.id, "kind": self.kind, "scenario": self.scenario_id, "state": self.state,
+                   "queue_position": queue_position if self.state == "queued" else None,
                    "done": self.done, "total": self.total, "error": self.error,
                    "arms": [a.name for a in self.arms], "replicates": self.replicates, "seed": self.seed,
                    "scale": self.arms[0].scenario.scale, "city": self.city,
@@ -94,34 +132,105 @@ class Job:
 
 
 class JobManager:
-    """Submits jobs to a pool of ``workers`` threads and keeps the last ``keep`` of them."""
+    """Submits jobs to a pool of ``workers`` threads; bounds the queue and keeps each client's jobs.
 
-    def __init__(self, results_dir: Path, workers: int = 2, keep: int = 20):
+    ``max_waiting`` and ``max_waiting_per_client`` bound the jobs queued or running (:class:`QueueFull`
+    beyond them); a finished job is kept ``keep_hours`` after it finished, unless its client drops it,
+    and at most ``keep_per_client`` finished jobs are kept per client.
+    """
+
+    def __init__(self, results_dir: Path, workers: int = 2, max_waiting: int = MAX_WAITING,
+                 max_waiting_per_client: int = MAX_WAITING_PER_CLIENT, keep_hours: float = KEEP_HOURS,
+                 keep_per_client: int = KEEP_PER_CLIENT):
         self.results_dir = Path(results_dir)
         self.pool = cf.ThreadPoolExecutor(workers, thread_name_prefix="uprising-job")
-        self.keep = keep
+        self.max_waiting = max_waiting
+        self.max_waiting_per_client = max_waiting_per_client
+        self.keep_hours = keep_hours
+        self.keep_per_client = keep_per_client
         self.jobs: dict[str, Job] = {}
+        self.gone: collections.OrderedDict[str, tuple[str, str]] = collections.OrderedDict()  # id -> (client, why)
         self.lock = threading.Lock()
+        self._submitted = 0
 
     # ------------------------------------------------------------------ bookkeeping
     def get(self, job_id: str) -> Job | None:
+        self.prune()
         with self.lock:
             return self.jobs.get(job_id)
 
-    def _remember(self, job: Job) -> None:
+    def gone_reason(self, job_id: str) -> str | None:
+        """Why a job that existed is no longer kept, or None if it never existed (or was forgotten long ago)."""
         with self.lock:
-            self.jobs[job.id] = job
-            finished = [j for j in self.jobs.values() if j.state not in ("queued", "running")]
-            excess = len(self.jobs) - self.keep
-            for old in sorted(finished, key=lambda j: j.created)[:max(0, excess)]:
-                del self.jobs[old.id]
+            note = self.gone.get(job_id)
+        return note[1] if note else None
+
+    def _forget(self, job: Job, why: str) -> None:
+        """Drop a job from memory (the lock is held) and leave a note saying why."""
+        self.jobs.pop(job.id, None)
+        self.gone[job.id] = (job.client, why)
+        while len(self.gone) > GONE_NOTES:
+            self.gone.popitem(last=False)
+
+    def prune(self, now: float | None = None) -> None:
+        """Forget the finished jobs older than ``keep_hours``, and each client's oldest beyond ``keep_per_client``."""
+        now = time.time() if now is None else now
+        keep = self.keep_hours * 3600.0
+        with self.lock:
+            finished = sorted((j for j in self.jobs.values() if j.state not in UNFINISHED and j.finished is not None),
+                              key=lambda j: j.order)
+            for job in finished:
+                if now - job.finished > keep:
+                    self._forget(job, f"it finished more than {duration(keep)} ago, and finished jobs are kept "
+                                      f"{duration(keep)}")
+            per_client: dict[str, list[Job]] = {}
+            for job in finished:
+                if job.id in self.jobs:
+                    per_client.setdefault(job.client, []).append(job)
+            for jobs in per_client.values():
+                for job in jobs[:max(0, len(jobs) - self.keep_per_client)]:
+                    self._forget(job, f"its client had more than {self.keep_per_client} finished jobs, and the "
+                                      "oldest are dropped")
+
+    def client_jobs(self, client: str) -> tuple[list[Job], list[dict[str, str]]]:
+        """A client's jobs, in the order they were submitted, and the notes of its jobs that are gone."""
+        self.prune()
+        with self.lock:
+            jobs = sorted((j for j in self.jobs.values() if j.client == client), key=lambda j: j.order)
+            gone = [{"id": i, "reason": why} for i, (owner, why) in self.gone.items() if owner == client]
+        return jobs, gone
+
+    def queue_position(self, job: Job) -> int | None:
+        """1 for the next queued job to start, 2 for the one after it, ...; None for a job that is not queued."""
+        with self.lock:
+            if job.state != "queued":
+                return None
+            return 1 + sum(1 for j in self.jobs.values() if j.state == "queued" and j.order < job.order)
+
+    def status(self, job: Job) -> dict[str, Any]:
+        """The job's status with its place in the queue."""
+        return job.status(self.queue_position(job))
 
     def submit(self, kind: str, scenario_id: str, arms: list[Arm], replicates: int, seed: int,
-               city: str | None = None, source_path: Path | None = None) -> Job:
-        job = Job(uuid.uuid4().hex[:12], kind, scenario_id, arms, replicates, seed, city=city, source_path=source_path)
+               city: str | None = None, source_path: Path | None = None, client: str = ANONYMOUS) -> Job:
+        """Queue a job for ``client``; :class:`QueueFull` (one line) when the queue or the client's share is full."""
+        self.prune()
+        job = Job(uuid.uuid4().hex[:12], kind, scenario_id, arms, replicates, seed, city=city, source_path=source_path,
+                  client=client)
         ticks = arms[0].scenario.clock.clock().ticks
         job.total = ticks * (1 if kind == "lattice" else replicates * len(arms))
-        self._remember(job)
+        with self.lock:
+            waiting = [j for j in self.jobs.values() if j.state in UNFINISHED]
+            own = sum(1 for j in waiting if j.client == client)
+            if own >= self.max_waiting_per_client:
+                raise QueueFull(f"jobs: you have {own} jobs waiting or running (at most {self.max_waiting_per_client} "
+                                "per client); wait for one to finish, or cancel one")
+            if len(waiting) >= self.max_waiting:
+                raise QueueFull(f"jobs: the queue is full ({len(waiting)} jobs waiting or running, at most "
+                                f"{self.max_waiting} jobs at once for everyone); try again when one has finished")
+            self._submitted += 1
+            job.order = self._submitted
+            self.jobs[job.id] = job
         self.pool.submit(self._run, job)
         return job
 
@@ -131,6 +240,12 @@ class JobManager:
             if job.state == "queued":
                 job.state = "cancelled"
                 job.finished = time.time()
+
+    def drop(self, job: Job) -> None:
+        """Its client drops it: cancelled if unfinished, then forgotten (its files stay on disk)."""
+        self.cancel(job)
+        with self.lock:
+            self._forget(job, "its page dropped it (a page drops a job it no longer shows)")
 
     def shutdown(self) -> None:
         with self.lock:

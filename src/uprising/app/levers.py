@@ -149,26 +149,46 @@ def run_specs(scenario: CountryScenario) -> list[dict[str, Any]]:
 
 
 # ---------------------------------------------------------------------- parsing
+#: most characters of a value echoed back in an error
+ECHO = 40
+
+
+def shown(value: Any, limit: int = ECHO) -> str:
+    """``repr(value)`` cut to ``limit`` characters, so that an error echoes a huge value in a few dozen characters."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            digits = len(str(abs(value)))
+        except ValueError:  # Python refuses to print an integer of more than 4,300 digits
+            return "a number of over 4,300 digits"
+        if digits > limit:
+            return f"a {digits}-digit number"
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def _fail(key: str, message: str) -> ScenarioError:
     return ScenarioError(SOURCE, key, message)
 
 
 def _number(key: str, value: Any, spec: dict[str, Any], low_open: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise _fail(key, f"expected a number (got {value!r})")
+        raise _fail(key, f"expected a number (got {shown(value)})")
+    lo, hi = spec["min"], spec["max"]
+    bracket = "(" if low_open else "["
+    bounds = f"{bracket}{lo}, {hi}]" if spec.get("integer") else f"{bracket}{lo:g}, {hi:g}]"
     try:
         x = float(value)
     except ValueError:
-        raise _fail(key, f"expected a number (got {value!r})") from None
+        raise _fail(key, f"expected a number (got {shown(value)})") from None
+    except OverflowError:  # an integer too large for a float is outside every lever's bounds
+        raise _fail(key, f"must be in {bounds} (got {shown(value)})") from None
     if not math.isfinite(x):
-        raise _fail(key, f"expected a finite number (got {value!r})")
-    lo, hi = spec["min"], spec["max"]
+        raise _fail(key, f"expected a finite number (got {shown(value)})")
     if x > hi or x < lo or (low_open and x <= lo):
-        bracket = "(" if low_open else "["
-        raise _fail(key, f"must be in {bracket}{lo:g}, {hi:g}] (got {value!r})")
+        raise _fail(key, f"must be in {bounds} (got {shown(value)})")
     if spec.get("integer"):
         if x != int(x):
-            raise _fail(key, f"expected a whole number (got {value!r})")
+            raise _fail(key, f"expected a whole number (got {shown(value)})")
         return int(x)
     return x
 
@@ -179,16 +199,16 @@ def _parse(key: str, value: Any, spec: dict[str, Any]) -> Any:
         return _number(key, value, spec)
     if kind == "bool":
         if not isinstance(value, bool):
-            raise _fail(key, f"expected true or false (got {value!r})")
+            raise _fail(key, f"expected true or false (got {shown(value)})")
         return value
     if kind == "choice":
         allowed = [c[0] for c in spec["choices"]]
         if value not in allowed:
-            raise _fail(key, f"unknown choice {value!r}; allowed: {' | '.join(allowed)}")
+            raise _fail(key, f"unknown choice {shown(value)}; allowed: {' | '.join(allowed)}")
         return value
     if kind == "time":
         if not isinstance(value, str):
-            raise _fail(key, f"expected a time YYYY-MM-DDTHH:MM (got {value!r})")
+            raise _fail(key, f"expected a time YYYY-MM-DDTHH:MM (got {shown(value)})")
         try:
             when = parse_time(value)
         except ValueError as exc:
@@ -207,7 +227,7 @@ def parse_levers(scenario: CountryScenario, values: dict[str, Any]) -> dict[str,
     specs = {s["key"]: s for s in lever_specs(scenario)}
     unknown = [k for k in values if k not in specs]
     if unknown:
-        raise _fail(str(unknown[0]), f"unknown lever; allowed: {', '.join(specs)}")
+        raise _fail(shown(unknown[0]).strip("'"), f"unknown lever; allowed: {', '.join(specs)}")
     out = {}
     for key, spec in specs.items():
         default = _parse(key, spec["default"], spec)
@@ -223,7 +243,7 @@ def parse_run(scenario: CountryScenario, values: dict[str, Any]) -> dict[str, An
     specs = {s["key"]: s for s in run_specs(scenario)}
     unknown = [k for k in values if k not in specs]
     if unknown:
-        raise ScenarioError("run", str(unknown[0]), f"unknown run setting; allowed: {', '.join(specs)}")
+        raise ScenarioError("run", shown(unknown[0]).strip("'"), f"unknown run setting; allowed: {', '.join(specs)}")
     out = {}
     for key, spec in specs.items():
         value = values.get(key, spec["default"])

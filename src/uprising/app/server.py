@@ -4,8 +4,14 @@
 the page loads is served by it (the page, its script and style, and plotly.js from
 the installed ``plotly`` package), so the explorer works with no internet. Runs are
 jobs (:mod:`uprising.app.jobs`): the handlers start, poll, cancel and read them, and
-never run a simulation themselves. Bad input comes back as HTTP 400, 404, 409 or 422
-with ``{"error": "<one line>"}``; the page shows that line (never a traceback).
+never run a simulation themselves. Bad input comes back as HTTP 400, 403, 404, 409,
+410, 421, 422 or 429 with ``{"error": "<one line>"}``; the page shows that line (never
+a traceback, never a path of the server's folders, never a huge value echoed whole).
+
+Against DNS rebinding (a web page whose host name is re-pointed at 127.0.0.1), the server
+answers only requests whose ``Host`` names it (:func:`host_names`: 127.0.0.1, localhost,
+[::1] and ``--host``), and refuses a state-changing request (POST, PUT, PATCH, DELETE)
+whose ``Origin`` is another site (:func:`origin_allowed`).
 """
 
 from __future__ import annotations
@@ -14,7 +20,9 @@ import contextlib
 import importlib.resources
 import json
 import logging
+import os
 import re
+import socket
 import threading
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
@@ -29,9 +37,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..country import observables as O
 from ..country.scenario import CountryScenario, is_country_file
-from ..scenario import ScenarioError
+from ..scenario import ScenarioError, read_toml
 from . import levers as L
-from .jobs import Arm, Job, JobManager
+from .jobs import ANONYMOUS, KEEP_HOURS, KEEP_PER_CLIENT, MAX_WAITING, MAX_WAITING_PER_CLIENT, Arm, Job, JobManager, \
+    QueueFull, duration
+from .levers import shown
 
 log = logging.getLogger("uprising.app")
 STATIC = Path(__file__).resolve().parent / "static"
@@ -39,6 +49,23 @@ SERIES = ("quiet", "active", "violent", "jailed", "killed", "injured")
 FIGURES = {"run": ("cities", "record", "map"), "compare": ("compare",)}
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
        "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'")
+#: the names a local server answers to whatever ``--host`` is
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+#: the methods that change the server's state: their Origin is checked
+STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: the header by which the page names its client (a random id it keeps for its tab)
+CLIENT_HEADER = "X-Uprising-Client"
+CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{8,64}", re.ASCII)
+JOB_ID = re.compile(r"[0-9a-f]{12}", re.ASCII)
+HOST = re.compile(r"(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<name>[A-Za-z0-9.-]+))(?::(?P<port>[0-9]{1,5}))?", re.ASCII)
+ORIGIN = re.compile(r"(?P<scheme>https?)://(?P<netloc>[^/?#]+)", re.ASCII)
+#: most characters of an error line
+MESSAGE_CHARS = 300
+#: most characters of a download path; longest name of a file
+PATH_CHARS = 1024
+NAME_CHARS = 255
+#: largest scenario file read (bytes)
+SCENARIO_BYTES = 10_000_000
 
 
 class ApiError(Exception):
@@ -48,6 +75,58 @@ class ApiError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
+
+
+def host_names(host: str | None = None) -> frozenset[str]:
+    """The host names the server answers to: 127.0.0.1, localhost, ::1, and ``host`` (``--host``) when given.
+
+    A wildcard ``host`` (0.0.0.0 or ::) adds this machine's own name. Rule: a request whose ``Host`` names
+    anything else is refused, so that a page whose name was rebound to this machine cannot use it.
+    """
+    names = set(LOOPBACK_NAMES)
+    if host and host.strip():
+        name = host.strip().strip("[]").lower()
+        names.add(name)
+        if name in ("0.0.0.0", "::"):
+            names.update({socket.gethostname().lower(), socket.getfqdn().lower()})
+    return frozenset(names)
+
+
+def split_host(value: str) -> tuple[str, int | None] | None:
+    """A ``Host`` header or an origin's ``host[:port]`` as (lower-case name, port or None); None if malformed."""
+    match = HOST.fullmatch(value or "")
+    if match is None:
+        return None
+    port = int(match["port"]) if match["port"] else None
+    if port is not None and port > 65535:
+        return None
+    return (match["v6"] or match["name"]).lower(), port
+
+
+def host_allowed(value: str | None, names: frozenset[str], port: int | None) -> bool:
+    """Whether a ``Host`` header names this server: one of ``names``, and ``port`` when known and given."""
+    parts = split_host(value) if value is not None else None
+    if parts is None:
+        return False
+    name, given = parts
+    return name in names and (given is None or port is None or given == port)
+
+
+def origin_allowed(value: str | None, names: frozenset[str], port: int | None) -> bool:
+    """Whether a state-changing request may come from the page at ``value`` (its ``Origin`` header).
+
+    No Origin (a request not made by a web page, such as curl or the tests' client) is allowed; otherwise
+    the origin must be http(s)://NAME[:PORT] with NAME one of ``names`` and PORT this server's port when known.
+    """
+    if value is None:
+        return True
+    match = ORIGIN.fullmatch(value)
+    parts = split_host(match["netloc"]) if match else None
+    if parts is None:
+        return False
+    name, given = parts
+    given = given if given is not None else (443 if match["scheme"] == "https" else 80)
+    return name in names and (port is None or given == port)
 
 
 def plotly_js() -> Path:
@@ -71,44 +150,74 @@ def outline() -> list[list[list[float]]]:
 
 # ---------------------------------------------------------------------- scenarios
 class Scenarios:
-    """The country scenarios in a folder (``*.toml`` files with ``[[cities]]``), by file stem; reloaded on change."""
+    """The country scenarios in a folder (``*.toml`` files with ``[[cities]]``), by file stem; reloaded on change.
+
+    A file that cannot be used (unreadable, not TOML, nested too deeply, too large, or an invalid scenario) is
+    listed as skipped with one line saying why, never raised: one bad file does not hide the others.
+    A TOML file without ``[[cities]]`` (a Model I scenario) is not listed at all.
+    """
 
     def __init__(self, folder: Path):
         self.folder = Path(folder)
-        self._cache: dict[Path, tuple[float, CountryScenario | ScenarioError]] = {}
+        self._cache: dict[Path, tuple[tuple[int, int], CountryScenario | str | None]] = {}
         self._lock = threading.Lock()
 
-    def _load(self, path: Path) -> CountryScenario | ScenarioError:
-        mtime = path.stat().st_mtime
+    @staticmethod
+    def read(path: Path) -> CountryScenario | str | None:
+        """The scenario in ``path``, the one line saying why it cannot be used, or None if it is not a country's."""
+        where = str(path)
+        try:
+            if path.stat().st_size > SCENARIO_BYTES:
+                return f"larger than {SCENARIO_BYTES // 1_000_000} MB; a scenario is a small TOML file"
+            if "cities" not in read_toml(path, "scenario"):
+                return None
+            return CountryScenario.load(path)
+        except ScenarioError as exc:
+            text = f"{exc.field}: {exc.message}" if exc.source == where else str(exc)
+        except RecursionError:
+            text = "nested too deeply to read (a scenario is a few levels of tables and lists)"
+        except (OSError, ValueError, MemoryError) as exc:
+            text = f"cannot be read ({type(exc).__name__}: {getattr(exc, 'strerror', None) or exc})"
+        return text.replace(where, path.name).splitlines()[0][:MESSAGE_CHARS] if text else "cannot be read"
+
+    def _load(self, path: Path) -> CountryScenario | str | None:
+        try:
+            info = path.stat()
+        except OSError as exc:
+            return f"cannot be read ({exc.strerror or type(exc).__name__}; a broken link?)"
+        stamp = (info.st_mtime_ns, info.st_size)
         with self._lock:
             hit = self._cache.get(path)
-            if hit and hit[0] == mtime:
+            if hit and hit[0] == stamp:
                 return hit[1]
-        try:
-            value: CountryScenario | ScenarioError = CountryScenario.load(path)
-        except ScenarioError as exc:
-            value = exc
+        value = self.read(path)
         with self._lock:
-            self._cache[path] = (mtime, value)
+            self._cache[path] = (stamp, value)
         return value
 
     def all(self) -> tuple[dict[str, tuple[Path, CountryScenario]], list[dict[str, str]]]:
+        """The usable scenarios by id, and the files skipped: [{"file": name, "error": one line}]."""
         ok, skipped = {}, []
-        for path in sorted(self.folder.glob("*.toml")):
-            if not is_country_file(path):
-                continue
+        try:
+            paths = sorted(self.folder.glob("*.toml"))
+        except OSError:
+            paths = []
+        for path in paths:
             value = self._load(path)
-            if isinstance(value, ScenarioError):
-                skipped.append({"file": path.name, "error": str(value)})
-            else:
+            if isinstance(value, str):
+                skipped.append({"file": path.name, "error": value})
+            elif value is not None:
                 ok[path.stem] = (path, value)
         return ok, skipped
 
     def get(self, sid: Any) -> tuple[Path, CountryScenario]:
-        ok, _ = self.all()
-        if not isinstance(sid, str) or sid not in ok:
-            raise ApiError(404, f"scenario: unknown scenario {sid!r}; allowed: {', '.join(ok) or '(none)'}")
-        return ok[sid]
+        ok, skipped = self.all()
+        if isinstance(sid, str) and sid in ok:
+            return ok[sid]
+        for bad in skipped:
+            if isinstance(sid, str) and bad["file"] == sid + ".toml":
+                raise ApiError(422, f"scenario: {shown(sid)} cannot be used: {bad['error']}")
+        raise ApiError(404, f"scenario: unknown scenario {shown(sid)}; allowed: {', '.join(ok) or '(none)'}")
 
 
 # ---------------------------------------------------------------------- requests
@@ -163,39 +272,77 @@ def arm_results(job: Any, arm: str) -> tuple[str, list]:
     """The runs of ``arm`` of a finished job (its first arm by default), or a one-line ApiError."""
     arm = arm or job.arms[0].name
     if arm not in job.results:
-        raise ApiError(422, f"arm: unknown arm {arm!r}; allowed: {', '.join(job.results)}")
+        raise ApiError(422, f"arm: unknown arm {shown(arm)}; allowed: {', '.join(job.results)}")
     return arm, job.results[arm]
 
 
 # ---------------------------------------------------------------------- paths
 def safe_path(root: Path, rel: Any) -> Path:
-    """``rel`` inside the results folder ``root``, or ApiError: absolute paths, ``..`` and links out are refused."""
+    """``rel`` inside the results folder ``root``, or a one-line ApiError that never names the folder itself:
+    absolute paths, ``..``, links out, link loops and names too long are refused, and ``rel`` is echoed cut."""
     if not isinstance(rel, str) or not rel.strip():
         raise ApiError(400, "path: give a file of the results folder, e.g. app/JOB/runs.csv")
     if "\x00" in rel:
         raise ApiError(400, "path: must not contain NUL characters")
+    if len(rel) > PATH_CHARS:
+        raise ApiError(400, f"path: too long ({len(rel):,} characters; a file of the results folder has at most "
+                            f"{PATH_CHARS:,})")
     text = rel.replace("\\", "/")
     if text.startswith("/") or re.match(r"^[A-Za-z]:", text):
-        raise ApiError(400, f"path: {rel!r} is absolute; give a path relative to the results folder")
-    if ".." in PurePosixPath(text).parts:
-        raise ApiError(400, f"path: {rel!r} leaves the results folder ('..' is not allowed)")
-    base = root.resolve()
-    full = (base / text).resolve()
-    if not full.is_relative_to(base):
-        raise ApiError(400, f"path: {rel!r} resolves outside the results folder")
-    if not full.is_file():
-        raise ApiError(404, f"path: no such file in the results folder: {rel!r}")
+        raise ApiError(400, f"path: {shown(rel)} is absolute; give a path relative to the results folder")
+    parts = PurePosixPath(text).parts
+    if ".." in parts:
+        raise ApiError(400, f"path: {shown(rel)} leaves the results folder ('..' is not allowed)")
+    if any(len(part) > NAME_CHARS for part in parts):
+        raise ApiError(400, f"path: {shown(rel)} has a name longer than {NAME_CHARS} characters")
+    try:
+        base = root.resolve()
+        full = (base / text).resolve()
+        inside = full.is_relative_to(base)
+        is_file = inside and full.is_file() and os.access(full, os.R_OK)
+    except (OSError, RuntimeError):  # a link loop (RuntimeError before Python 3.13), a path the system refuses
+        raise ApiError(400, f"path: {shown(rel)} cannot be opened (a link loop, or a name the system refuses)") \
+            from None
+    if not inside:
+        raise ApiError(400, f"path: {shown(rel)} resolves outside the results folder")
+    if not is_file:
+        raise ApiError(404, f"path: no such file in the results folder: {shown(rel)}")
     return full
 
 
 # ---------------------------------------------------------------------- the application
 def create_app(results_dir: str | Path = "results", scenarios_dir: str | Path = "scenarios",
-               workers: int = 2, keep: int = 20) -> FastAPI:
-    """The explorer: the page at ``/``, the JSON API under ``/api``; runs are written to ``results_dir/app``."""
+               workers: int = 2, keep: int = KEEP_PER_CLIENT, host: str | None = None, port: int | None = None,
+               keep_hours: float = KEEP_HOURS, max_waiting: int = MAX_WAITING,
+               max_waiting_per_client: int = MAX_WAITING_PER_CLIENT) -> FastAPI:
+    """The explorer: the page at ``/``, the JSON API under ``/api``; runs are written to ``results_dir/app``.
+
+    ``host`` and ``port``: where ``uprising serve`` listens; the server answers only to the names of
+    :func:`host_names` (and, when ``port`` is given, on that port). ``keep``: finished jobs kept per client;
+    ``keep_hours``: how long a finished job is kept; ``max_waiting`` and ``max_waiting_per_client``: the bounds of
+    the queue (jobs queued or running).
+    """
     results_dir = Path(results_dir)
-    registry = Scenarios(Path(scenarios_dir))
-    manager = JobManager(results_dir, workers=workers, keep=keep)
+    scenarios_dir = Path(scenarios_dir)
+    registry = Scenarios(scenarios_dir)
+    manager = JobManager(results_dir, workers=workers, max_waiting=max_waiting,
+                         max_waiting_per_client=max_waiting_per_client, keep_hours=keep_hours, keep_per_client=keep)
     plot_lock = threading.Lock()
+    names = host_names(host)
+    shown_names = ", ".join(f"[{n}]" if ":" in n else n for n in sorted(names))
+    # the server's own folders, longest first: never named in a response
+    folders = sorted({str(f) for d in (results_dir, scenarios_dir) for f in (d, d.absolute(), d.resolve())
+                      if len(str(f)) > 1}, key=len, reverse=True)
+
+    def one_line(text: str) -> str:
+        """The first line of ``text`` without the server's folders, cut to MESSAGE_CHARS characters."""
+        line = (str(text).splitlines() or [""])[0]
+        for folder in folders:
+            line = line.replace(folder, "<folder>")
+        return line if len(line) <= MESSAGE_CHARS else line[:MESSAGE_CHARS - 3] + "..."
+
+    def error(status: int, message: str) -> JSONResponse:
+        return JSONResponse({"error": one_line(message)}, status_code=status)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -206,42 +353,59 @@ def create_app(results_dir: str | Path = "results", scenarios_dir: str | Path = 
     app.state.manager = manager
     app.state.registry = registry
     app.state.results_dir = results_dir
+    app.state.host_names = names
 
     # ------------------------------------------------------------------ errors: one line, no traceback
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError):
-        return JSONResponse({"error": exc.message}, status_code=exc.status)
+        return error(exc.status, exc.message)
 
     @app.exception_handler(ScenarioError)
     async def _scenario_error(request: Request, exc: ScenarioError):
-        return JSONResponse({"error": str(exc).splitlines()[0]}, status_code=422)
+        return error(422, str(exc))
+
+    @app.exception_handler(QueueFull)
+    async def _queue_full(request: Request, exc: QueueFull):
+        return error(429, str(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError):
         errors = exc.errors()
         first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
-        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "request"
-        message = str(first.get("msg", "invalid")).splitlines()[0]
+        where = ".".join(shown(p).strip("'") if isinstance(p, str) else str(p)
+                         for p in first.get("loc", ()) if p != "body") or "request"
+        message = str(first.get("msg", "invalid"))
         if first.get("type") == "json_invalid":
             message = "the body is not valid JSON"
-        return JSONResponse({"error": f"{where}: {message}"}, status_code=422)
+        return error(422, f"{where}: {message}")
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException):
         detail = exc.detail if isinstance(exc.detail, str) else "error"
         if exc.status_code == 404:
-            detail = f"not found: {request.url.path}"
-        return JSONResponse({"error": detail}, status_code=exc.status_code)
+            detail = f"not found: {shown(request.url.path, 80)}"
+        return error(exc.status_code, detail)
 
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception):
-        log.exception("request %s failed", request.url.path)
-        text = str(exc).splitlines()[0] if str(exc) else ""
-        return JSONResponse({"error": f"internal error ({type(exc).__name__}): {text}"}, status_code=500)
+        log.exception("request %s failed", request.url.path[:200])
+        return error(500, f"internal error ({type(exc).__name__}); the server's log has the details")
 
     @app.middleware("http")
     async def _headers(request: Request, call_next):
-        response = await call_next(request)
+        """Rule (DNS rebinding): only this server's host names are answered, and a state-changing request
+        must come from no page or from this server's own; every answer carries the Content-Security-Policy."""
+        host_header = request.headers.get("host")
+        origin = request.headers.get("origin")
+        if not host_allowed(host_header, names, port):
+            response = error(421, f"host: this server answers only to {shown_names}"
+                                  f"{f' on port {port}' if port else ''} (this request was for "
+                                  f"{shown(host_header) if host_header is not None else 'no host'})")
+        elif request.method in STATE_CHANGING and not origin_allowed(origin, names, port):
+            response = error(403, f"origin: a page of {shown(origin)} may not change anything here; only this "
+                                  "server's own page may")
+        else:
+            response = await call_next(request)
         response.headers["Content-Security-Policy"] = CSP
         response.headers["X-Content-Type-Options"] = "nosniff"
         return response
@@ -287,10 +451,33 @@ def create_app(results_dir: str | Path = "results", scenarios_dir: str | Path = 
                 "outline": rings if inside else None}
 
     # ------------------------------------------------------------------ jobs
+    def client_of(request: Request) -> str:
+        """The client (the page's tab) a request comes from: its X-Uprising-Client header, or ``anonymous``."""
+        value = request.headers.get(CLIENT_HEADER)
+        if value is None:
+            return ANONYMOUS
+        if not CLIENT_ID.fullmatch(value):
+            raise ApiError(400, f"{CLIENT_HEADER}: must be 8 to 64 letters, digits, '-' or '_' "
+                                f"(got {shown(value)})")
+        return value
+
     def job_or_404(job_id: str) -> Job:
+        """The job, or 404 (never existed here) or 410 (it existed and was forgotten: the line says why)."""
+        if not JOB_ID.fullmatch(job_id):
+            raise ApiError(404, f"job: unknown job {shown(job_id)} (a job id is 12 hexadecimal digits)")
         job = manager.get(job_id)
         if job is None:
-            raise ApiError(404, f"job: unknown job {job_id!r} (finished jobs are kept for a while, then forgotten)")
+            why = manager.gone_reason(job_id)
+            if why is not None:
+                raise ApiError(410, f"job: {job_id} is gone: {why}; run it again")
+            raise ApiError(404, f"job: unknown job {job_id!r} (no such job on this server; jobs live in its memory, "
+                                "so a restart forgets them)")
+        return job
+
+    def own_job(job_id: str, request: Request, verb: str) -> Job:
+        job = job_or_404(job_id)
+        if job.client != client_of(request):
+            raise ApiError(403, f"job: {job.id} belongs to another client; only the page that started it can {verb} it")
         return job
 
     def finished(job_id: str, kinds: tuple[str, ...] | None = None) -> Job:
@@ -302,8 +489,18 @@ def create_app(results_dir: str | Path = "results", scenarios_dir: str | Path = 
             raise ApiError(409, f"job: {job.id} is {why}; its results come when it is done")
         return job
 
+    @app.get("/api/jobs")
+    def client_jobs(request: Request) -> dict[str, Any]:
+        """This client's jobs (its header names it) and those of its jobs that are gone, with why."""
+        client = client_of(request)
+        jobs, gone = manager.client_jobs(client)
+        return {"client": client, "jobs": [manager.status(j) for j in jobs], "gone": gone,
+                "limits": {"waiting": manager.max_waiting, "waiting_per_client": manager.max_waiting_per_client,
+                           "keep": duration(manager.keep_hours * 3600.0), "keep_per_client": manager.keep_per_client}}
+
     @app.post("/api/jobs", status_code=202)
-    def start(req: JobRequest) -> dict[str, Any]:
+    def start(req: JobRequest, request: Request) -> dict[str, Any]:
+        client = client_of(request)
         path, s = registry.get(req.scenario)
         run = L.parse_run(s, req.run)
         scale = run["scale"]
@@ -312,7 +509,7 @@ def create_app(results_dir: str | Path = "results", scenarios_dir: str | Path = 
         elif req.kind == "lattice":
             names = [c.name for c in s.cities]
             if req.city not in names:
-                raise ApiError(422, f"city: unknown city {req.city!r}; allowed: {', '.join(names)}")
+                raise ApiError(422, f"city: unknown city {shown(req.city)}; allowed: {', '.join(names)}")
             arms = [Arm("run", L.apply_levers(s, req.levers, scale=scale))]
         else:
             allowed = ["levers", *s.variants]
@@ -331,20 +528,27 @@ def create_app(results_dir: str | Path = "results", scenarios_dir: str | Path = 
                                                                                       source=req.scenario),
                                     s.variants[name].description))
                 else:
-                    raise ApiError(422, f"arms: unknown variant {name!r}; allowed: {', '.join(allowed)}")
+                    raise ApiError(422, f"arms: unknown variant {shown(name)}; allowed: {', '.join(allowed)}")
         job = manager.submit(req.kind, req.scenario, arms, run["replicates"], run["seed"],
-                             city=req.city if req.kind == "lattice" else None, source_path=path)
-        return job.status()
+                             city=req.city if req.kind == "lattice" else None, source_path=path, client=client)
+        return manager.status(job)
 
     @app.get("/api/jobs/{job_id}")
     def status(job_id: str) -> dict[str, Any]:
-        return job_or_404(job_id).status()
+        return manager.status(job_or_404(job_id))
 
     @app.post("/api/jobs/{job_id}/cancel")
-    def cancel(job_id: str) -> dict[str, Any]:
-        job = job_or_404(job_id)
+    def cancel(job_id: str, request: Request) -> dict[str, Any]:
+        job = own_job(job_id, request, "cancel")
         manager.cancel(job)
-        return job.status()
+        return manager.status(job)
+
+    @app.delete("/api/jobs/{job_id}")
+    def drop(job_id: str, request: Request) -> dict[str, Any]:
+        """The client drops its job: cancelled if unfinished, its results forgotten (its files stay on disk)."""
+        job = own_job(job_id, request, "drop")
+        manager.drop(job)
+        return {"id": job.id, "dropped": True}
 
     @app.get("/api/jobs/{job_id}/timeline")
     def timeline(job_id: str, city: str = "", arm: str = "") -> dict[str, Any]:
@@ -352,7 +556,7 @@ def create_app(results_dir: str | Path = "results", scenarios_dir: str | Path = 
         arm, results = arm_results(job, arm)
         names = results[0].names
         if city and city not in names:
-            raise ApiError(422, f"city: unknown city {city!r}; allowed: {', '.join(names)} (or none: national)")
+            raise ApiError(422, f"city: unknown city {shown(city)}; allowed: {', '.join(names)} (or none: national)")
         i = names.index(city) if city else None
         return {"job": job.id, "arm": arm, "city": city or None, "unit": "people", "times": _times(results[0]),
                 "series": {name: _band(np.array([_series(r, name, i) for r in results])) for name in SERIES},
@@ -398,7 +602,7 @@ def create_app(results_dir: str | Path = "results", scenarios_dir: str | Path = 
         kinds = FIGURES[job.kind]
         stem = name.removesuffix(".png")
         if stem not in kinds:
-            raise ApiError(422, f"figure: unknown figure {name!r} for a {job.kind} job; allowed: "
+            raise ApiError(422, f"figure: unknown figure {shown(name)} for a {job.kind} job; allowed: "
                                 f"{', '.join(k + '.png' for k in kinds)}")
         path = results_dir / "app" / job.id / f"{stem}.png"
         with plot_lock:  # pyplot is not thread-safe

@@ -64,14 +64,19 @@ def serve(port: int, host: str, results_dir: Path, scenarios_dir: Path) -> None:
     try:
         import uvicorn
 
-        from ..app.server import create_app
+        from ..app.server import Scenarios, create_app
     except ImportError as exc:
         raise UsageFailure(f"serve: needs the 'app' extra ({exc.name} is missing): pip install 'uprising[app]'") from None
-    from ..country.scenario import is_country_file
 
     if not scenarios_dir.is_dir():
         raise UsageFailure(f"--scenarios: {scenarios_dir}: not a folder")
-    if not any(is_country_file(p) for p in scenarios_dir.glob("*.toml")):
+    usable, skipped = Scenarios(scenarios_dir).all()
+    for bad in skipped:  # a file that cannot be used is skipped (the page lists it too), never fatal
+        click.echo(f"uprising: warning: --scenarios: {bad['file']}: {bad['error']} (skipped)", err=True)
+    if not usable and skipped:
+        raise UsageFailure(f"--scenarios: {scenarios_dir}: no usable country scenario in it ({len(skipped)} "
+                           "skipped; see the warnings above)")
+    if not usable:
         raise UsageFailure(f"--scenarios: {scenarios_dir}: no country scenario in it (a *.toml file with [[cities]])")
     if results_dir.exists() and not results_dir.is_dir():
         raise UsageFailure(f"--results: {results_dir}: exists and is not a folder")
@@ -84,7 +89,7 @@ def serve(port: int, host: str, results_dir: Path, scenarios_dir: Path) -> None:
                    err=True)
     bound = sock.getsockname()
     shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
-    app = create_app(results_dir, scenarios_dir)
+    app = create_app(results_dir, scenarios_dir, host=host, port=bound[1])
     click.echo(f"uprising explorer: http://{shown}:{bound[1]}/ (scenarios from {scenarios_dir}, results in "
                f"{results_dir / 'app'}; Ctrl-C stops it)")
     sys.stdout.flush()
