@@ -13,8 +13,26 @@ const KIND_NAMES = ["empty", "quiet", "active", "jailed", "police", "violent"];
 const PLOT_CONFIG = {displaylogo: false, responsive: true, showLink: false, showSendToCloud: false,
                      toImageButtonOptions: {format: "png", scale: 2}};
 const POLL_MS = 400;
+const CHECK_MS = 30000;   // how often the page asks whether the jobs it shows are still kept
+const CLIENT_HEADER = "X-Uprising-Client";
+
+// This tab's client id: random, kept for the tab's life (sessionStorage survives a reload). The server keeps a
+// client's jobs until the client drops them or they are old, whatever other tabs and users run.
+function clientId() {
+  const key = "uprising-client";
+  let id = null;
+  try { id = window.sessionStorage.getItem(key); } catch (err) { id = null; }
+  if (!id || !/^[A-Za-z0-9_-]{16,64}$/.test(id)) {
+    const bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    id = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+    try { window.sessionStorage.setItem(key, id); } catch (err) { /* private mode: this page's life only */ }
+  }
+  return id;
+}
 
 const state = {
+  client: clientId(), // this tab's client id, sent with every request
   scenario: null,     // the scenario's description from /api/scenarios/{id}
   busy: null,         // the job this page is waiting for
   runJob: null,       // the last finished run job
@@ -30,7 +48,7 @@ class ApiFailure extends Error {}
 async function api(path, options = {}) {
   let res;
   try {
-    res = await fetch(path, options);
+    res = await fetch(path, {...options, headers: {...(options.headers || {}), [CLIENT_HEADER]: state.client}});
   } catch (err) {
     throw new ApiFailure("the server cannot be reached: " + err.message);
   }
@@ -179,6 +197,7 @@ async function chooseScenario(id) {
   clearMessage();
   const s = await api(`/api/scenarios/${encodeURIComponent(id)}`);
   state.scenario = s;
+  for (const job of [state.runJob, state.compareJob, state.latticeJob]) dropJob(job);
   state.runJob = state.compareJob = state.latticeJob = state.map = null;
   $("scenario-description").textContent = `${s.description} (${s.clock.start} to ${s.clock.end}, ` +
     `${s.clock.ticks} steps of ${s.clock.tick_hours} h; ${s.timezone || "local time"})`;
@@ -218,9 +237,56 @@ function setBusy(job) {
 function showProgress(job) {
   const share = job.total ? job.done / job.total : 0;
   $("progress-bar").style.width = `${Math.round(100 * share)}%`;
-  $("progress-text").textContent = `${job.kind} ${job.id}: ${job.state}, ${job.done} / ${job.total} steps` +
-    ` (${job.elapsed.toFixed(1)} s)`;
+  const text = $("progress-text");
+  if (job.state === "queued" && job.queue_position) {
+    text.textContent = `${job.kind} ${job.id} queued: number ${job.queue_position} in the queue ` +
+      `(it starts when a worker is free; ${job.elapsed.toFixed(1)} s)`;
+    text.dataset.queue = String(job.queue_position);
+  } else {
+    text.textContent = `${job.kind} ${job.id}: ${job.state}, ${job.done} / ${job.total} steps` +
+      ` (${job.elapsed.toFixed(1)} s)`;
+    delete text.dataset.queue;
+  }
 }
+
+// The page drops a job it no longer shows (replaced by a newer one, cancelled or failed), so that the server
+// keeps only what each page shows; a job another client started is never touched.
+function dropJob(job) {
+  if (!job) return;
+  api(`/api/jobs/${job.id}`, {method: "DELETE"}).catch(() => {});
+}
+
+// Replace the job shown in one slot (runJob, compareJob, latticeJob), dropping the one it replaces.
+function keepShown(slot, job) {
+  const previous = state[slot];
+  state[slot] = job;
+  if (previous && previous.id !== job.id) dropJob(previous);
+}
+
+// Ask the server whether the jobs this page shows are still kept; say so, once, for each one that is gone.
+async function checkJobs() {
+  const shown = [["runJob", "run"], ["compareJob", "comparison"], ["latticeJob", "lattice"]]
+    .filter(([slot]) => state[slot]);
+  if (!shown.length) return [];
+  const data = await api("/api/jobs");
+  const kept = new Set(data.jobs.map((j) => j.id));
+  const reasons = new Map(data.gone.map((g) => [g.id, g.reason]));
+  const lost = [];
+  for (const [slot, label] of shown) {
+    const job = state[slot];
+    if (kept.has(job.id)) continue;
+    const why = reasons.get(job.id) || "the server no longer has it (it may have restarted)";
+    lost.push(`${label} ${job.id} is gone from the server: ${why}. Its charts stay on this page, but its ` +
+              "views and downloads are no longer available; run it again");
+    state[slot] = null;
+  }
+  if (lost.length) {
+    showMessage(lost.join(". "), "info");
+    renderDownloads();
+  }
+  return lost;
+}
+window.uprisingCheckJobs = checkJobs;
 
 async function startJob(body, onDone) {
   clearMessage();
@@ -240,8 +306,13 @@ async function startJob(body, onDone) {
       showProgress(job);
     }
     if (job.state === "done") await onDone(job);
-    else if (job.state === "cancelled") showMessage(`${job.kind} ${job.id} was cancelled`, "info");
-    else showMessage(job.error || `${job.kind} ${job.id} failed`);
+    else if (job.state === "cancelled") {
+      showMessage(`${job.kind} ${job.id} was cancelled`, "info");
+      dropJob(job);
+    } else {
+      showMessage(job.error || `${job.kind} ${job.id} failed`);
+      dropJob(job);
+    }
   } catch (err) {
     showMessage(err.message);
   } finally {
@@ -292,7 +363,7 @@ function drawTimeline(div, data, title) {
 }
 
 async function showRun(job) {
-  state.runJob = job;
+  keepShown("runJob", job);
   const nat = await api(`/api/jobs/${job.id}/timeline`);
   const sc = state.scenario;
   await drawTimeline($("chart-national"), nat,
@@ -316,6 +387,7 @@ async function showCity(city) {
   if (!state.runJob || !city) return;
   const data = await api(`/api/jobs/${state.runJob.id}/timeline?city=${encodeURIComponent(city)}`);
   await drawTimeline($("chart-city"), data, `${city} (${data.runs} runs, median and 5-95%; people)`);
+  $("chart-city").dataset.city = city;
 }
 
 // ---------------------------------------------------------------------------- map
@@ -384,10 +456,10 @@ function clearLattice() {
 
 async function showLattice(job) {
   clearLattice();
-  state.latticeJob = job;
+  keepShown("latticeJob", job);
   renderDownloads();
   const meta = await api(`/api/jobs/${job.id}/lattice`);
-  const res = await fetch(`/api/jobs/${job.id}/lattice.bin`);
+  const res = await fetch(`/api/jobs/${job.id}/lattice.bin`, {headers: {[CLIENT_HEADER]: state.client}});
   if (!res.ok) throw new ApiFailure(`lattice frames: HTTP ${res.status}`);
   const bytes = new Uint8Array(await res.arrayBuffer());
   const cells = meta.width * meta.height;
@@ -457,7 +529,7 @@ function legend() {
 
 // ---------------------------------------------------------------------------- compare
 async function showCompare(job) {
-  state.compareJob = job;
+  keepShown("compareJob", job);
   const data = await api(`/api/jobs/${job.id}/compare`);
   const n = data.arms.length;
   const gap = 0.03;
@@ -582,4 +654,7 @@ window.addEventListener("DOMContentLoaded", () => {
   wire();
   if (!window.Plotly) showMessage("plotly.js did not load from /vendor/plotly.min.js");
   loadScenarios().catch((err) => showMessage(err.message));
+  const check = () => checkJobs().catch((err) => showMessage(err.message));
+  setInterval(check, CHECK_MS);
+  document.addEventListener("visibilitychange", () => { if (!document.hidden) check(); });
 });
