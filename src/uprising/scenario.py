@@ -113,18 +113,48 @@ class Schedule(BaseModel):
                                  f"value {base} (got {self.stop})")
 
 
+#: the most characters of a user's value that an error message repeats (:func:`echo`)
+ECHO_LIMIT = 40
+
+
+def echo(value: Any, limit: int = ECHO_LIMIT) -> str:
+    """``repr(value)`` as an error message repeats it: cut to ``limit`` characters, saying how long it was.
+
+    Every error that repeats a user's input goes through here, so that a 50 MB string in a file gives a
+    one-line error of a few dozen characters, not 50 MB of stderr (issue 13, item 6)."""
+    if isinstance(value, str) and len(value) > limit:
+        return f"{value[:limit]!r}... ({len(value):,} characters)"
+    text = repr(value)
+    if len(text) > limit:
+        return f"{text[:limit]}... ({len(text):,} characters)"
+    return text
+
+
+def echo_key(key: str, limit: int = 2 * ECHO_LIMIT) -> str:
+    """A key (a field's name as the user wrote it) cut like :func:`echo`, without quotes."""
+    return key if len(key) <= limit else f"{key[:limit]}... ({len(key):,} characters)"
+
+
 def read_toml(path: str | Path, what: str) -> dict[str, Any]:
-    """The mapping in a TOML file; a missing, unreadable or malformed file raises a one-line :class:`ScenarioError`."""
+    """The mapping in a TOML file; a missing, unreadable, malformed, too deeply nested or empty file raises a
+    one-line :class:`ScenarioError` (an empty file would otherwise run every default without a word)."""
     path = Path(path)
     source = str(path)
     if not path.is_file():
         raise ScenarioError(source, "(file)", f"no such file; give the path of a {what} .toml file")
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(source, "(syntax)", f"malformed TOML: {exc}") from None
+        raise ScenarioError(source, "(syntax)", f"malformed TOML: {echo(str(exc), 200)[1:-1]}") from None
+    except RecursionError:
+        raise ScenarioError(source, "(syntax)", "arrays or tables nested too deeply to read; a scenario's "
+                            "tables nest a few levels at most") from None
     except UnicodeDecodeError:
         raise ScenarioError(source, "(file)", f"not UTF-8 text; a {what} is a TOML file") from None
+    if not data:
+        raise ScenarioError(source, "(file)", f"empty: it sets no key; a {what} file sets at least its name "
+                            "(see scenarios/ for examples)")
+    return data
 
 
 class Scenario(BaseModel):
@@ -260,7 +290,7 @@ class Scenario(BaseModel):
             parts = key.split(".")
             for part in parts[:-1]:
                 if not isinstance(node.get(part), dict):
-                    raise ScenarioError("<replace>", key, f"{part!r} is not a table of this scenario")
+                    raise ScenarioError("<replace>", echo_key(key), f"{echo(part)} is not a table of this scenario")
                 node = node[part]
             node[parts[-1]] = value
         return Scenario.from_dict(data, source="<replace>")
@@ -319,7 +349,7 @@ def _to_scenario_error(exc: ValidationError, source: str, data: dict[str, Any]) 
     if kind == "extra_forbidden":
         parent = Scenario if len(err["loc"]) == 1 else Schedule
         allowed = ", ".join(parent.model_fields)
-        return ScenarioError(source, loc, f"unknown key; allowed keys: {allowed}")
+        return ScenarioError(source, echo_key(loc), f"unknown key; allowed keys: {allowed}")
     if kind == "value_error":
         # our own validators say "field: message"
         text = msg.removeprefix("Value error, ")
@@ -332,7 +362,7 @@ def _to_scenario_error(exc: ValidationError, source: str, data: dict[str, Any]) 
     allowed = allowed_values(field_at(Scenario, err["loc"]))
     got = err.get("input")
     detail = msg[0].lower() + msg[1:] if msg else kind
-    return ScenarioError(source, loc, f"{detail} (got {got!r}){'; allowed: ' + allowed if allowed else ''}")
+    return ScenarioError(source, loc, f"{detail} (got {echo(got)}){'; allowed: ' + allowed if allowed else ''}")
 
 
 def field_at(model: type[BaseModel], loc: tuple | list) -> Any:
@@ -417,7 +447,7 @@ def parse_sets(items: tuple[str, ...] | list[str], source: str, example: str = "
     for item in items:
         key, eq, value = item.partition("=")
         if not eq or not key.strip():
-            raise ScenarioError(f"{source} --set", item, f"expected key=value, e.g. --set {example}")
+            raise ScenarioError(f"{source} --set", echo_key(item), f"expected key=value, e.g. --set {example}")
         changes[key.strip()] = parse_value(value.strip())
     return changes
 

@@ -22,6 +22,7 @@ with a one-line message naming the file, the field and what is allowed.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import hashlib
 import json
 import math
@@ -36,7 +37,13 @@ from ..clock import Clock, format_time
 from ..kernels.geometry import extent
 from ..mechanisms import MECHANISMS
 from ..mechanisms.base import Event, Mechanism, Time, event_kind
-from ..scenario import Scenario, ScenarioError, allowed_values, read_toml
+from ..scenario import Scenario, ScenarioError, allowed_values, echo, echo_key, read_toml
+
+#: The most steps a country run may take (a clock of 114 years of 1-hour steps): a run's tables hold a row per
+#: city and step, so a clock that ends in the year 3000 is refused here, naming clock.end, before any run.
+MAX_STEPS = 1_000_000
+#: The longest jail term in steps that Model I's rules allow (``Scenario.max_jail_term``).
+MAX_JAIL_STEPS = 30_000
 
 #: Fields of Model I's scenario that a country sets itself (per city or from its clock and mechanisms).
 COUNTRY_OWNED = {
@@ -67,6 +74,17 @@ class ClockSpec(_Strict):
     def _check(self) -> "ClockSpec":
         if self.end <= self.start:
             raise ValueError(f"end: must be after start ({format_time(self.start)}), got {format_time(self.end)}")
+        hours = (self.end - self.start).total_seconds() / 3600.0
+        steps = hours / self.tick_hours
+        if steps > MAX_STEPS and hours <= MAX_STEPS:  # the span fits in 1-hour steps: the tick is too short
+            raise ValueError(f"tick_hours: {self.tick_hours:g} h makes {steps:,.0f} steps from {format_time(self.start)} "
+                             f"to {format_time(self.end)}, more than the {MAX_STEPS:,} a country run may take; "
+                             f"allowed: at least {hours / MAX_STEPS:.3g} h")
+        if steps > MAX_STEPS:
+            latest = self.start + dt.timedelta(hours=MAX_STEPS * self.tick_hours)
+            raise ValueError(f"end: {format_time(self.end)} makes {steps:,.0f} steps of {self.tick_hours:g} h, more "
+                             f"than the {MAX_STEPS:,} a country run may take; allowed: at most "
+                             f"{format_time(latest)} (or a longer tick_hours)")
         return self
 
     def clock(self) -> Clock:
@@ -135,11 +153,22 @@ class CountryScenarioBase(_Strict):
         names = [c.name for c in self.cities]
         for i, name in enumerate(names):
             if name in names[:i] or name == "all":
-                raise ValueError(f"cities[{i}].name: {name!r} " + ("is reserved" if name == "all" else
+                raise ValueError(f"cities[{i}].name: {echo(name)} " + ("is reserved" if name == "all" else
                                                                   "is declared twice; city names must be unique"))
         for key, why in COUNTRY_OWNED.items():
             if key in self.rules:
                 raise ValueError(f"rules.{key}: not allowed in a country scenario ({why})")
+        smallest = min(self.cities, key=lambda c: c.population)
+        if smallest.population * self.scale < 1.0:
+            raise ValueError(f"scale: {self.scale:g} agents per resident leaves {smallest.name} "
+                             f"({smallest.population:,} residents) without one agent; smallest allowed for this "
+                             f"file: {1.0 / smallest.population:.3g}")
+        days = self.repression.jail_term_days
+        if round(days * 24.0 / self.clock.tick_hours) > MAX_JAIL_STEPS:
+            raise ValueError(f"clock.tick_hours: {self.clock.tick_hours:g} h makes a jail term of {days:g} days "
+                             f"(repression.jail_term_days) {days * 24.0 / self.clock.tick_hours:,.0f} steps, more "
+                             f"than the {MAX_JAIL_STEPS:,} allowed; allowed: at least "
+                             f"{days * 24.0 / MAX_JAIL_STEPS:.3g} h")
         try:
             self.base_rules()
         except ScenarioError as exc:
@@ -154,14 +183,14 @@ class CountryScenarioBase(_Strict):
         for i, e in enumerate(self.events):
             where = f"events[{i}]"
             if e.id in ids:
-                raise ValueError(f"{where}.id: {e.id!r} is used twice; event ids must be unique")
+                raise ValueError(f"{where}.id: {echo(e.id)} is used twice; event ids must be unique")
             ids.add(e.id)
             problem = e.city_problem(names)
             if problem is not None:
                 raise ValueError(f"{where}.{problem}")
             for city in e.cities:
                 if city != "all" and city not in names:
-                    raise ValueError(f"{where}.cities: unknown city {city!r}; allowed: {allowed}")
+                    raise ValueError(f"{where}.cities: unknown city {echo(city)}; allowed: {allowed}")
             start, end = e.span()
             key = "at" if hasattr(e, "at") else "start"
             for field, when in ((key, start), ("end", end)):
@@ -173,7 +202,7 @@ class CountryScenarioBase(_Strict):
         for name, variant in self.variants.items():
             for eid in variant.drop:
                 if eid not in ids:
-                    raise ValueError(f"variants.{name}.drop: unknown event id {eid!r}; "
+                    raise ValueError(f"variants.{name}.drop: unknown event id {echo(eid)}; "
                                      f"allowed: {', '.join(sorted(ids)) or '(no events)'}")
         self.lattice_sizes()
         return self
@@ -210,7 +239,7 @@ class CountryScenarioBase(_Strict):
         if name == "baseline":
             return self.model_copy(update={"variants": {}})
         if name not in self.variants:
-            raise ScenarioError(source, "--variant", f"unknown variant {name!r}; allowed: "
+            raise ScenarioError(source, "--variant", f"unknown variant {echo(name)}; allowed: "
                                 f"{', '.join(['baseline', *self.variants]) or 'baseline'}")
         v = self.variants[name]
         data = self.to_dict()
@@ -372,7 +401,7 @@ def expand_key(data: dict[str, Any], key: str, source: str = "<replace>") -> lis
     else:
         return [key]
     if not names:
-        raise ScenarioError(source, key, f"no {parts[0]} to set")
+        raise ScenarioError(source, echo_key(key), f"no {parts[0]} to set")
     return [".".join([parts[0], name, *parts[2:]]) for name in names]
 
 
@@ -395,7 +424,7 @@ def set_dotted(data: dict[str, Any], key: str, value: Any, source: str) -> None:
             if not match:
                 have = ", ".join(str(item.get(label)) for item in node)
                 what = {"events": "event", "cities": "city"}.get(parts[depth - 1], "entry")
-                raise ScenarioError(source, key, f"no {what} with {label} {part!r}; allowed: {have}")
+                raise ScenarioError(source, echo_key(key), f"no {what} with {label} {echo(part)}; allowed: {have}")
             node = match[0]
         elif isinstance(node, dict) and part in node and isinstance(node[part], (dict, list)):
             node = node[part]
@@ -403,9 +432,9 @@ def set_dotted(data: dict[str, Any], key: str, value: Any, source: str) -> None:
             node = node.setdefault(part, {})
         else:
             tables = [k for k, v in node.items() if isinstance(v, (dict, list))] if isinstance(node, dict) else []
-            raise ScenarioError(source, key, f"{part!r} is not a table of this scenario; allowed: {', '.join(tables)}")
+            raise ScenarioError(source, echo_key(key), f"{echo(part)} is not a table of this scenario; allowed: {', '.join(tables)}")
     if isinstance(node, list):
-        raise ScenarioError(source, key, "name a field of one entry, e.g. events.ID.at or cities.NAME.police_per_1000")
+        raise ScenarioError(source, echo_key(key), "name a field of one entry, e.g. events.ID.at or cities.NAME.police_per_1000")
     node[parts[-1]] = value
 
 
@@ -426,7 +455,7 @@ def pydantic_error(exc: ValidationError, source: str, root: type[BaseModel], dat
         return ScenarioError(source, path or "(scenario)", text)
     if kind == "extra_forbidden":
         allowed = ", ".join(model.model_fields) if model is not None else ""
-        return ScenarioError(source, path, f"unknown key; allowed keys: {allowed}")
+        return ScenarioError(source, echo_key(path), f"unknown key; allowed keys: {allowed}")
     if kind == "missing":
         return ScenarioError(source, path, "required" + (f" ({info.description})" if info and info.description else ""))
     if kind == "union_tag_invalid" or kind == "union_tag_not_found":
@@ -434,7 +463,7 @@ def pydantic_error(exc: ValidationError, source: str, root: type[BaseModel], dat
                              f"unknown or missing event kind; allowed: {' | '.join(_kinds(root))}")
     allowed = allowed_values(info)
     detail = msg[0].lower() + msg[1:] if msg else kind
-    return ScenarioError(source, path, f"{detail} (got {err.get('input')!r})" + (f"; allowed: {allowed}" if allowed else ""))
+    return ScenarioError(source, path, f"{detail} (got {echo(err.get('input'))})" + (f"; allowed: {allowed}" if allowed else ""))
 
 
 def _walk(root: type[BaseModel], loc: list[Any]) -> tuple[str, type[BaseModel] | None, Any]:
