@@ -624,3 +624,12 @@ def test_a_finished_job_is_forgotten_after_the_stated_time(folders):
 def test_a_bad_client_id_is_refused(client):
     assert_one_line_error(client.get("/api/jobs", headers=client_headers("x" * 500)), 400, "X-Uprising-Client")
     assert_one_line_error(client.get("/api/jobs", headers=client_headers("a b")), 400, "X-Uprising-Client")
+
+
+def test_folders_given_relative_are_kept_out_of_answers_and_messages_stay_whole(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    scenarios_folder(tmp_path / "scenarios")
+    with TestClient(create_app("results", "scenarios"), base_url="http://localhost:8050") as c:
+        res = c.get("/api/download", params={"path": "app/none.csv"})
+        assert_one_line_error(res, 404, "no such file in the results folder")
+        assert_no_server_path(res, tmp_path / "results", tmp_path / "scenarios")

@@ -212,7 +212,7 @@ def _parse(key: str, value: Any, spec: dict[str, Any]) -> Any:
         try:
             when = parse_time(value)
         except ValueError as exc:
-            raise _fail(key, str(exc)) from None
+            raise _fail(key, str(exc).replace(repr(value), shown(value))) from None
         lo, hi = parse_time(spec["min"]), parse_time(spec["max"])
         if not lo <= when <= hi:
             raise _fail(key, f"{format_time(when)} is outside the run ({spec['min']} to {spec['max']})")

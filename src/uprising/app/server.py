@@ -330,8 +330,8 @@ def create_app(results_dir: str | Path = "results", scenarios_dir: str | Path = 
     plot_lock = threading.Lock()
     names = host_names(host)
     shown_names = ", ".join(f"[{n}]" if ":" in n else n for n in sorted(names))
-    # the server's own folders, longest first: never named in a response
-    folders = sorted({str(f) for d in (results_dir, scenarios_dir) for f in (d, d.absolute(), d.resolve())
+    # the server's own folders as absolute paths, longest first: never named in a response
+    folders = sorted({str(f) for d in (results_dir, scenarios_dir) for f in (d.absolute(), d.resolve())
                       if len(str(f)) > 1}, key=len, reverse=True)
 
     def one_line(text: str) -> str:
@@ -474,6 +474,13 @@ def create_app(results_dir: str | Path = "results", scenarios_dir: str | Path = 
                                 "so a restart forgets them)")
         return job
 
+    def job_status(job: Job) -> dict[str, Any]:
+        """A job's status as the API gives it: its place in the queue, its error in one line without paths."""
+        out = manager.status(job)
+        if out.get("error"):
+            out["error"] = one_line(out["error"])
+        return out
+
     def own_job(job_id: str, request: Request, verb: str) -> Job:
         job = job_or_404(job_id)
         if job.client != client_of(request):
@@ -494,7 +501,7 @@ def create_app(results_dir: str | Path = "results", scenarios_dir: str | Path = 
         """This client's jobs (its header names it) and those of its jobs that are gone, with why."""
         client = client_of(request)
         jobs, gone = manager.client_jobs(client)
-        return {"client": client, "jobs": [manager.status(j) for j in jobs], "gone": gone,
+        return {"client": client, "jobs": [job_status(j) for j in jobs], "gone": gone,
                 "limits": {"waiting": manager.max_waiting, "waiting_per_client": manager.max_waiting_per_client,
                            "keep": duration(manager.keep_hours * 3600.0), "keep_per_client": manager.keep_per_client}}
 
@@ -531,17 +538,17 @@ def create_app(results_dir: str | Path = "results", scenarios_dir: str | Path = 
                     raise ApiError(422, f"arms: unknown variant {shown(name)}; allowed: {', '.join(allowed)}")
         job = manager.submit(req.kind, req.scenario, arms, run["replicates"], run["seed"],
                              city=req.city if req.kind == "lattice" else None, source_path=path, client=client)
-        return manager.status(job)
+        return job_status(job)
 
     @app.get("/api/jobs/{job_id}")
     def status(job_id: str) -> dict[str, Any]:
-        return manager.status(job_or_404(job_id))
+        return job_status(job_or_404(job_id))
 
     @app.post("/api/jobs/{job_id}/cancel")
     def cancel(job_id: str, request: Request) -> dict[str, Any]:
         job = own_job(job_id, request, "cancel")
         manager.cancel(job)
-        return manager.status(job)
+        return job_status(job)
 
     @app.delete("/api/jobs/{job_id}")
     def drop(job_id: str, request: Request) -> dict[str, Any]:

@@ -111,7 +111,8 @@ async function loadScenarios() {
   const preferred = data.scenarios.find((s) => s.id === "kazakhstan-2022");
   select.value = preferred ? preferred.id : data.scenarios[0].id;
   if (data.skipped.length) {
-    showMessage("skipped: " + data.skipped.map((s) => s.error).join("; "), "info");
+    showMessage("scenario files that cannot be used (skipped): " +
+                data.skipped.map((s) => `${s.file}: ${s.error}`).join("; "), "info");
   }
   await chooseScenario(select.value);
 }
