@@ -88,13 +88,27 @@ def test_a_clock_too_long_for_the_machine_names_clock_end(tmp_path, year):
     assert_nothing_written(tmp_path / "out")
 
 
-def test_memory_estimate_names_the_scale(tmp_path):
-    # a year of 1-hour steps fits the step bound; at one agent per resident the lattices do not fit in memory
-    path = two_towns_with(tmp_path, "big.toml", 'end = "2022-01-03T00:00"', 'end = "2023-01-01T00:00"')
-    proc = uprising("run", str(path), "--replicates", "1", "--set", "cities.*.population=100000000",
-                    "--set", "scale=1", "--out", str(tmp_path / "out"))
-    line = assert_one_line_error(proc, str(path), "memory")
-    assert "scale" in line or "clock.end" in line
+def test_memory_estimate_names_the_field_to_change():
+    """The estimate against a machine with 1 GiB available: lattices of 300 million agents name the scale,
+    a year of steps kept for 10,000 runs names clock.end; the machine's own memory is read from the system."""
+    from uprising.cli.common import UsageFailure, available_memory, check_memory
+    from country_helpers import two_towns
+
+    assert available_memory() > 0
+    big = two_towns().replace({"cities.*.population": 100_000_000, "scale": 1.0})
+    with pytest.raises(UsageFailure, match=r"^x.toml: scale: the runs need about .* GiB .*1.0 GiB available; allowed"):
+        check_memory(big.memory_estimate(1, 1), "x.toml", available=1024 ** 3)
+    long = two_towns().replace({"clock.end": "2023-01-01T00:00"})
+    with pytest.raises(UsageFailure, match=r"^x.toml: clock.end: .*10000 x 3 cities x 8,761 steps"):
+        check_memory(long.memory_estimate(10_000, 2), "x.toml", available=1024 ** 3)
+    check_memory(two_towns().memory_estimate(20, 2), "x.toml", available=1024 ** 3)  # the usual run fits
+
+
+def test_memory_estimate_is_checked_before_a_country_run(tmp_path):
+    # 20,000 runs of a year of 1-hour steps: about 200 GiB of tables, more than any machine this runs on
+    path = two_towns_with(tmp_path, "year.toml", 'end = "2022-01-03T00:00"', 'end = "2023-01-01T00:00"')
+    proc = uprising("run", str(path), "--replicates", "20000", "--out", str(tmp_path / "out"))
+    assert_one_line_error(proc, str(path), "clock.end", "memory", "allowed")
     assert_nothing_written(tmp_path / "out")
 
 

@@ -7,8 +7,10 @@ package has no import circle (``tests/test_layers.py`` checks it).
 
 from __future__ import annotations
 
+import os
 import re
 import time
+from pathlib import Path
 from typing import Any
 
 import click
@@ -144,3 +146,82 @@ def plotting(module: str) -> Any:
     except ImportError:
         click.echo(f"figures skipped: they need {PLOT_EXTRA}", err=True)
         return None
+
+
+# ------------------------------------------------------------------ checks made before any work
+
+
+def writable_folder(path: Path, option: str) -> Path:
+    """``path`` if it is a folder this process may write in, or one it may create; else a one-line
+    :class:`UsageFailure` naming ``option`` (issue 13, item 6: checked before any run, so a bad ``--out`` does
+    not throw away a finished simulation). Nothing is created here.
+
+    The nearest existing folder on the way must not be a file and must be writable by :func:`os.access`
+    (which also says no on a read-only file system; root may write in a folder without write permission,
+    as the operating system lets it)."""
+    if path.exists() and not path.is_dir():
+        raise UsageFailure(f"{option}: {path}: is a file, not a folder; give a folder (it is made if missing)")
+    nearest = path
+    while not nearest.exists():
+        if nearest.parent == nearest:
+            break
+        nearest = nearest.parent
+    if nearest.exists() and not nearest.is_dir():
+        raise UsageFailure(f"{option}: {path}: cannot be made, {nearest} is a file; give a folder")
+    if not os.access(nearest, os.W_OK | os.X_OK):
+        raise UsageFailure(f"{option}: {path}: cannot write in {nearest} (no permission or a read-only file "
+                           "system); give a folder you may write in")
+    return path
+
+
+def writable_file(path: Path, option: str) -> Path:
+    """``path`` if it names a file that may be written (an existing folder is refused; its folder is checked
+    with :func:`writable_folder`); else a one-line :class:`UsageFailure` naming ``option``."""
+    if path.is_dir():
+        raise UsageFailure(f"{option}: {path}: is a folder; give a file name")
+    writable_folder(path.parent if str(path.parent) else Path("."), option)
+    if path.exists() and not os.access(path, os.W_OK):
+        raise UsageFailure(f"{option}: {path}: cannot be overwritten (no permission)")
+    return path
+
+
+def available_memory() -> int | None:
+    """Bytes of memory this machine has available now: ``MemAvailable`` of ``/proc/meminfo`` (Linux), else the
+    free physical pages (:func:`os.sysconf`); None where neither is known."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_memory(estimate: dict[str, Any], source: str, available: int | None = None) -> None:
+    """A one-line :class:`UsageFailure` naming the file and the field to change when a scenario's memory
+    ``estimate`` (its ``memory_estimate(...)``: ``bytes``, ``field``, ``detail``) exceeds what the machine has
+    available (``available``, default :func:`available_memory`); checked before any run (issue 13, item 6)."""
+    available = available_memory() if available is None else available
+    if available is None or estimate["bytes"] <= available:
+        return
+    gib = 1024 ** 3
+    raise UsageFailure(f"{source}: {estimate['field']}: the runs need about {estimate['bytes'] / gib:,.1f} GiB of "
+                       f"memory ({estimate['detail']}) and this machine has {available / gib:,.1f} GiB available; "
+                       f"allowed: {estimate['allowed']}")
+
+
+def need_module(module: str, extra: str, option: str) -> None:
+    """A one-line :class:`UsageFailure` naming ``option`` and the extra to install when the optional
+    ``module`` is missing (checked before any work)."""
+    import importlib
+
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        top = module.split(".")[0]
+        raise UsageFailure(f"{option}: needs {top}, which is not installed; install the {extra} extra: "
+                           f"pip install 'uprising[{extra}]'") from None

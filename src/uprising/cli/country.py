@@ -17,8 +17,8 @@ from typing import Any, Iterator
 import click
 
 from ..scenario import parse_sets
-from .common import (Progress, UsageFailure, cluster_option, connect, file_stem, plotting, seed_option, sets_option,
-                     workers_option)
+from .common import (Progress, UsageFailure, check_memory, cluster_option, connect, file_stem, need_module, plotting,
+                     seed_option, sets_option, workers_option, writable_folder)
 
 
 def load_country(path: Path, sets: tuple[str, ...]):
@@ -30,6 +30,17 @@ def load_country(path: Path, sets: tuple[str, ...]):
     if changes:
         scenario = scenario.replace(changes, source=f"{path} --set")
     return scenario
+
+
+def check_runs_fit(scenario, source: str, replicates: int, workers: int | None, cluster: str | None,
+                   scenarios: int = 1) -> None:
+    """The memory estimate of ``scenarios`` ensembles of ``replicates`` runs (every run's tables kept; as many
+    lattices at once as local processes) against this machine, before any run (a Dask cluster's workers are
+    not measured here, only the tables that come back)."""
+    import os
+
+    at_once = 0 if cluster else min(replicates * scenarios, workers or os.cpu_count() or 1)
+    check_memory(scenario.memory_estimate(replicates * scenarios, at_once), source)
 
 
 def _console():
@@ -135,6 +146,8 @@ def run_country(scenario_path: Path, seed: int, sets: tuple[str, ...], out_dir: 
     replicates = replicates or 10
     targets_path = targets_path or F.find_targets(scenario_path)
     targets = F.load_targets(targets_path, scenario) if targets_path else None
+    writable_folder(out_dir, "--out")
+    check_runs_fit(scenario, str(scenario_path), replicates, workers, cluster)
     agents = sum(s[1] for s in scenario.lattice_sizes())
     click.echo(f"{scenario.name}: {len(scenario.cities)} cities, {agents:,} citizens at scale {scenario.scale:g} "
                f"({1 / scenario.scale:g} residents per agent), {scenario.clock.clock().ticks} steps of "
@@ -252,7 +265,10 @@ def fit_cmd(scenario_path: Path, targets_path: Path, replicates: int, seed: int,
         raise UsageFailure("--search/--refine: name the parameters to search with --vary KEY=LOW:HIGH[:log]")
     for axis in axes:  # a bad key is reported before anything runs
         scenario.replace({axis.key: axis.low}, source="--vary")
-    out_dir = out_dir or Path("results") / f"{file_stem(scenario.name)}-fit"
+    if axes and (samples or refine):
+        need_module("scipy.stats", "experiments", "--refine" if refine else "--search")
+    out_dir = writable_folder(out_dir or Path("results") / f"{file_stem(scenario.name)}-fit", "--out")
+    check_runs_fit(scenario, str(scenario_path), replicates, workers, cluster, scenarios=4 if axes and (samples or refine) else 1)  # a search runs 4 points at once
     out_dir.mkdir(parents=True, exist_ok=True)
     console = _console()
     for quantity, why in targets.skipped:
@@ -327,12 +343,13 @@ def compare_cmd(scenario_path: Path, variant_names: tuple[str, ...], replicates:
     if not names:
         raise UsageFailure(f"{scenario_path}: declares no [variants.NAME]; add one or pass --variant")
     variants = {name: scenario.variant(name, source=str(scenario_path)) for name in names}
+    base = scenario.variant("baseline")
+    out_dir = writable_folder(out_dir or Path("results") / f"{file_stem(scenario.name)}-compare", "--out")
+    everything = [("baseline", base), *variants.items()]
+    check_runs_fit(scenario, str(scenario_path), replicates, workers, cluster, scenarios=len(everything))
     if replicates < 20:
         click.echo(f"note: {replicates} replicates per variant; at least 20 are advised for the intervals", err=True)
-    base = scenario.variant("baseline")
-    out_dir = out_dir or Path("results") / f"{file_stem(scenario.name)}-compare"
     out_dir.mkdir(parents=True, exist_ok=True)
-    everything = [("baseline", base), *variants.items()]
     tasks = [t for _, sc in everything for t in E.tasks(sc, replicates, seed)]
     click.echo(f"{scenario.name}: baseline and {len(variants)} variant{'s' if len(variants) != 1 else ''} x {_runs(replicates)} = {len(tasks)} runs",
                err=True)

@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from .common import Progress, UsageFailure, cluster_option, connect, need_plot_extra, workers_option
+from .common import Progress, UsageFailure, cluster_option, connect, need_plot_extra, workers_option, writable_folder
 
 DEFAULT_RESULTS = Path("results")
 
@@ -82,6 +82,7 @@ def experiment_cmd(experiment_path: Path, store_dir: Path | None, cluster: str |
     store_dir = store_dir if store_dir is not None else DEFAULT_RESULTS / exp.name
     if store_dir.exists() and not store_dir.is_dir():
         raise UsageFailure(f"--store: {store_dir}: not a folder")
+    writable_folder(store_dir, "--store")
     executor, close = connect(cluster)
     store = ResultStore(store_dir)
     where = f"on {cluster}" if cluster else f"on {workers or 'all'} local processes"
@@ -347,6 +348,8 @@ def sensitivity_cmd(ctx: click.Context, experiment_path: Path, store_dir: Path |
     if not no_plot:
         need_plot_extra("--no-plot")
     store_dir = store_dir if store_dir is not None else DEFAULT_RESULTS / exp.name
+    if out_dir is not None:
+        writable_folder(out_dir, "--out")
     ctx.invoke(experiment_cmd, experiment_path=experiment_path, store_dir=store_dir, cluster=cluster,
                workers=workers)  # the runs, resumable; exits 1 (some failed), 2, 130 or 143 as `experiment` does
     store = ResultStore(store_dir, create=False)
@@ -505,6 +508,8 @@ def calibrate_cmd(experiment_path: Path, targets_path: Path, store_dir: Path | N
     out_dir = out_dir if out_dir is not None else store_dir / "calibration"
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageFailure(f"--out: {out_dir}: not a folder")
+    writable_folder(store_dir, "--store")
+    writable_folder(out_dir, "--out")
     import pyabc  # noqa: F401  (sets up its "ABC" logger)
 
     if "ABC_LOG_LEVEL" not in os.environ:

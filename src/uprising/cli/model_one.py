@@ -12,8 +12,8 @@ from pathlib import Path
 import click
 
 from ..scenario import Scenario, ScenarioError, parse_sets, read_toml
-from .common import (Progress, UsageFailure, cluster_option, file_stem, plotting, seed_option, sets_option,
-                     workers_option)
+from .common import (Progress, UsageFailure, check_memory, cluster_option, file_stem, plotting, seed_option,
+                     sets_option, workers_option, writable_folder)
 
 
 def apply_sets(scenario: Scenario, sets: tuple[str, ...], source: str) -> Scenario:
@@ -49,6 +49,7 @@ def run(scenario_path: Path, steps: int | None, seed: int, sets: tuple[str, ...]
     ensemble over its clock, prints it against the record and writes per-city and record figures.
     """
     if "cities" in read_toml(scenario_path, "scenario"):  # a malformed file is reported here, in one line
+        writable_folder(out_dir, "--out")
         if steps is not None:
             raise UsageFailure("--steps: a country scenario's clock sets its steps; change clock.end with --set")
         from .country import run_country
@@ -67,6 +68,8 @@ def run(scenario_path: Path, steps: int | None, seed: int, sets: tuple[str, ...]
 
     scenario = apply_sets(Scenario.load(scenario_path), sets, str(scenario_path))
     total = scenario.steps if steps is None else steps
+    writable_folder(out_dir, "--out")  # before the run, so a bad --out does not throw a finished run away
+    check_memory(scenario.memory_estimate(total), str(scenario_path))
     with Progress(f"{scenario.name} (compiling kernels on first use)", unit="steps") as bar:
         bar(0, total, None)
         bar.label = scenario.name

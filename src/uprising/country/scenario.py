@@ -286,6 +286,25 @@ class CountryScenarioBase(_Strict):
             out.append((side, citizens, cops))
         return out
 
+    def memory_estimate(self, runs_kept: int = 1, runs_at_once: int = 1) -> dict[str, Any]:
+        """About how many bytes ``runs_kept`` finished runs (their tables: a row per city and step) and
+        ``runs_at_once`` running ones (their lattices and agents) take, and the field to change when that is
+        too much: ``clock.end`` where the tables weigh most, ``scale`` where the lattices do. An estimate, on
+        the generous side: 400 bytes a row (counts and the tidy table), 16 bytes a cell, 48 an agent."""
+        rows = len(self.cities) * (self.clock.clock().ticks + 1)
+        sizes = self.lattice_sizes()
+        cells = sum(side * side for side, _, _ in sizes)
+        agents = sum(citizens + cops for _, citizens, cops in sizes)
+        tables = runs_kept * rows * 400
+        lattices = runs_at_once * (cells * 16 + agents * 48)
+        if tables >= lattices:
+            field, allowed = "clock.end", "an earlier clock.end, a longer clock.tick_hours or fewer --replicates"
+        else:
+            field, allowed = "scale", "a smaller scale (or fewer --workers)"
+        return {"bytes": tables + lattices, "field": field, "allowed": allowed,
+                "detail": f"{runs_kept} x {len(self.cities)} cities x {self.clock.clock().ticks + 1:,} steps, "
+                          f"{runs_at_once} at once on {cells:,} cells with {agents:,} agents"}
+
     def most_added_cops(self) -> dict[str, int]:
         """The most cops the mechanisms (intervention events) can add to each city at once (an upper bound;
         switched on or not, so that switching one on never fails for want of room)."""
