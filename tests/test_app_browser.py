@@ -368,7 +368,8 @@ def test_a_rebound_host_name_or_another_origin_cannot_use_the_explorer(browser, 
         assert response.status in (400, 421)
         assert "host" in page.inner_text("body") and "Traceback" not in page.inner_text("body")
         post = page.evaluate("""fetch('/api/jobs', {method: 'POST', headers: {'Content-Type': 'application/json'},
-                                body: JSON.stringify({scenario: 'two-towns', run: {replicates: 20}})}).then(r => r.status)""")
+                                body: JSON.stringify({scenario: 'two-towns', run: {replicates: 20}})})
+                                .then(r => r.status)""")
         assert post in (400, 421)
         read = page.evaluate(f"fetch('/api/download?path={csv}').then(r => r.status)")
         assert read in (400, 421)
@@ -414,8 +415,8 @@ def test_two_clients_keep_their_own_jobs_and_see_their_place_in_the_queue(browse
             const headers = {'Content-Type': 'application/json', 'X-Uprising-Client': window.uprisingState.client};
             const ids = [];
             for (let i = 0; i < 22; i++) {
-                let job = await (await fetch('/api/jobs', {method: 'POST', headers,
-                    body: JSON.stringify({scenario: 'two-towns', run: {replicates: 1, scale: 0.002, seed: i}})})).json();
+                const body = JSON.stringify({scenario: 'two-towns', run: {replicates: 1, scale: 0.002, seed: i}});
+                let job = await (await fetch('/api/jobs', {method: 'POST', headers, body})).json();
                 ids.push(job.id);
                 while (job.state === 'queued' || job.state === 'running') {
                     await new Promise((r) => setTimeout(r, 50));

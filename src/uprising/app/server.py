@@ -36,11 +36,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..country import observables as O
-from ..country.scenario import CountryScenario, is_country_file
+from ..country.scenario import CountryScenario
 from ..scenario import ScenarioError, read_toml
 from . import levers as L
-from .jobs import ANONYMOUS, KEEP_HOURS, KEEP_PER_CLIENT, MAX_WAITING, MAX_WAITING_PER_CLIENT, Arm, Job, JobManager, \
-    QueueFull, duration
+from .jobs import (ANONYMOUS, KEEP_HOURS, KEEP_PER_CLIENT, MAX_WAITING, MAX_WAITING_PER_CLIENT, Arm, Job, JobManager,
+                   QueueFull, duration)
 from .levers import shown
 
 log = logging.getLogger("uprising.app")
