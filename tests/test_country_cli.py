@@ -199,3 +199,31 @@ def test_the_record_is_found_beside_the_scenario_then_in_the_folders_given(tmp_p
     beside = tmp_path / "a" / "towns-targets.csv"
     beside.write_text("x", encoding="utf-8")
     assert F.find_targets(scenario, (tmp_path / "b",)) == beside
+
+
+# ------------------------------------------------------------------ honest numbers (issue 13, item 8)
+
+
+def test_compare_with_too_few_runs_marks_no_significance(country_compare):
+    """2 replicates give bootstrap intervals of almost no width: below the advised count (20) the table and
+    compare.md say "too few runs" instead of "yes" or "no", and the command warns."""
+    from uprising.country.compare import ADVISED_REPLICATES
+
+    proc, out = country_compare
+    assert ADVISED_REPLICATES == 20
+    md = (out / "compare.md").read_text(encoding="utf-8")
+    assert "| yes |" not in md and "| no |" not in md
+    assert md.count("too few runs") == len(OUTCOMES)
+    assert "at least 20" in proc.stderr and "significance is not marked" in proc.stderr
+    with (out / "compare.csv").open(newline="", encoding="utf-8") as fh:
+        assert {r["significant"] for r in csv.DictReader(fh)} == {"too few runs"}
+
+
+def test_every_printed_result_shows_its_scale(country_run, country_compare, country_fit):
+    for proc in (country_run[0], country_compare[0], country_fit[0]):
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert "scale 0.01" in " ".join(proc.stdout.split()), proc.stdout
+    _, out = country_compare
+    assert "scale 0.01" in (out / "compare.md").read_text(encoding="utf-8")
+    _, out, _ = country_fit
+    assert "scale 0.01" in (out / "scores.md").read_text(encoding="utf-8")

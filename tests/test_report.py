@@ -202,3 +202,23 @@ def test_uprising_report_without_its_odd_text_stops_in_one_line_before_running(m
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("uprising: error: ") and "model.md is not installed" in err[0]
     assert not out.parent.exists()
+
+
+def test_a_country_report_runs_at_the_scenarios_own_scale(tmp_path):
+    """One default scale everywhere (issue 13, item 8): the report's ensemble runs at the file's scale unless
+    --scale says otherwise, and its description and command name that scale."""
+    from uprising.country.scenario import CountryScenario
+
+    kazakhstan = ROOT / "scenarios" / "kazakhstan-2022.toml"
+    plan = plan_report(kazakhstan, tmp_path / "r.html")
+    assert plan.scale == CountryScenario.load(kazakhstan).scale == 0.02
+    assert plan.ensemble_scenario.scale == 0.02
+    assert "at scale 0.02" in plan.describe_ensemble() and "--scale 0.02" in plan.command()
+    assert plan_report(kazakhstan, tmp_path / "r.html", scale=0.002).scale == 0.002
+
+
+def test_the_report_cites_sources_that_exist_in_an_installed_package():
+    """The ODD text shipped as package data cites the project's notes by what exists (no ../shared/ path)."""
+    for text in (MODEL_ONE_TEXT, COUNTRY_TEXT):
+        body = load_odd_text(text).text if hasattr(load_odd_text(text), "text") else str(load_odd_text(text))
+        assert "../shared/" not in body

@@ -41,18 +41,30 @@ for _command in (model_one.run, model_one.bench, model_one.validate,
     cli.add_command(_command)
 
 
+#: the longest error line printed (the values in it are cut by :func:`uprising.scenario.echo` already;
+#: this bounds whatever else a message repeats)
+LONGEST_ERROR = 2000
+
+
+def one_line(text: str) -> str:
+    """``text`` as one line (runs of white space, new lines included, become one space) of at most
+    :data:`LONGEST_ERROR` characters."""
+    text = " ".join(text.split())
+    return text if len(text) <= LONGEST_ERROR else text[:LONGEST_ERROR] + f"... ({len(text):,} characters)"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: runs the click group, turning bad input into one line and exit code 2."""
     try:
         cli.main(args=argv, prog_name="uprising", standalone_mode=False)
     except (ScenarioError, UsageFailure) as exc:
-        click.echo(f"uprising: error: {exc}", err=True)
+        click.echo(f"uprising: error: {one_line(str(exc))}", err=True)
         sys.exit(2)
     except click.exceptions.Abort:
         click.echo("uprising: interrupted", err=True)
         sys.exit(130)
     except click.ClickException as exc:
-        click.echo(f"uprising: error: {exc.format_message()}", err=True)
+        click.echo(f"uprising: error: {one_line(exc.format_message())}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("uprising: interrupted", err=True)

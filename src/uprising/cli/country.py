@@ -159,7 +159,8 @@ def run_country(scenario_path: Path, seed: int, sets: tuple[str, ...], out_dir: 
     stem = file_stem(f"{scenario.name}-seed{seed}")
     console = _console()
     summaries = [O.summary(r) for r in results]
-    table = Table(title=f"{scenario.name} [{scenario.hash()}] seed {seed}: {_runs(replicates)}, median (5-95%)")
+    table = Table(title=f"{scenario.name} [{scenario.hash()}] seed {seed}: {_runs(replicates)} at scale "
+                        f"{scenario.scale:g}, median (5-95%)")
     table.add_column("figure")
     table.add_column("model", justify="right")
     for key in ("peak_unrest", "detained_total", "deaths_total", "deaths_protesters", "deaths_security",
@@ -307,16 +308,19 @@ def fit_cmd(scenario_path: Path, targets_path: Path, replicates: int, seed: int,
     scores = F.score(targets.targets, results)
     total = F.loss(scores, day_weight)
     start = scenario.clock.start.date()
-    console.print(_score_table(scores, start, f"{scenario.name}: {_runs(replicates)} against {targets_path}; "
-                                              f"loss {total:.2f}, {sum(s.hit for s in scores)}/{len(scores)} hit"))
+    console.print(_score_table(scores, start, f"{scenario.name}: {_runs(replicates)} at scale "
+                                              f"{best_scenario.scale:g} against {targets_path}; loss {total:.2f}, "
+                                              f"{sum(s.hit for s in scores)}/{len(scores)} hit"))
     rows = F.as_rows(scores, start)
     _write_table(rows, out_dir / "scores.csv")
     md = ["| target | record | model (mean or median) | model 5-95% | error | verdict |", "|---|---|---|---|---|---|"]
     md += [f"| {r['target']} | {r['record']} | {r['model']} | {r['model_90']} | {r['error']:.2g} | {r['verdict']} |"
            for r in rows]
-    (out_dir / "scores.md").write_text("\n".join(md) + f"\n\nloss {total:.3f} ({_runs(replicates)}, seed {seed})\n",
+    (out_dir / "scores.md").write_text("\n".join(md) + f"\n\nloss {total:.3f} ({_runs(replicates)} at scale "
+                                       f"{best_scenario.scale:g}, seed {seed})\n",
                                        encoding="utf-8")
     (out_dir / "scores.json").write_text(json.dumps({"loss": total, "replicates": replicates, "seed": seed,
+                                                     "scale": best_scenario.scale,
                                                      "scenario_hash": best_scenario.hash(), "scores": rows},
                                                     indent=1), encoding="utf-8")
     click.echo(f"scores:  {out_dir / 'scores.csv'}, scores.md, scores.json")
@@ -347,8 +351,9 @@ def compare_cmd(scenario_path: Path, variant_names: tuple[str, ...], replicates:
     out_dir = writable_folder(out_dir or Path("results") / f"{file_stem(scenario.name)}-compare", "--out")
     everything = [("baseline", base), *variants.items()]
     check_runs_fit(scenario, str(scenario_path), replicates, workers, cluster, scenarios=len(everything))
-    if replicates < 20:
-        click.echo(f"note: {replicates} replicates per variant; at least 20 are advised for the intervals", err=True)
+    if replicates < C.ADVISED_REPLICATES:
+        click.echo(f"warning: {replicates} replicates per variant; at least {C.ADVISED_REPLICATES} are advised for "
+                   "the intervals, and below that significance is not marked", err=True)
     out_dir.mkdir(parents=True, exist_ok=True)
     tasks = [t for _, sc in everything for t in E.tasks(sc, replicates, seed)]
     click.echo(f"{scenario.name}: baseline and {len(variants)} variant{'s' if len(variants) != 1 else ''} x {_runs(replicates)} = {len(tasks)} runs",
@@ -363,17 +368,18 @@ def compare_cmd(scenario_path: Path, variant_names: tuple[str, ...], replicates:
     baseline = groups.pop("baseline")
     rows = C.compare(baseline, groups)
     console = _console()
-    table = Table(title=f"{scenario.name}: variant minus baseline, {replicates} paired runs each (95% bootstrap CI)")
-    for col in ("variant", "outcome", "baseline", "variant mean", "difference (95% CI)"):
-        table.add_column(col, justify="left" if col in ("variant", "outcome") else "right")
+    table = Table(title=f"{scenario.name}: variant minus baseline, {replicates} paired runs each at scale "
+                        f"{scenario.scale:g} (95% bootstrap CI)")
+    for col in ("variant", "outcome", "baseline", "variant mean", "difference (95% CI)", "significant"):
+        table.add_column(col, justify="left" if col in ("variant", "outcome", "significant") else "right")
     for c in rows:
-        sig = c.difference_ci[0] > 0 or c.difference_ci[1] < 0
+        sig = C.significance(c)
         diff = f"{c.difference:+,.1f} ({c.difference_ci[0]:+,.1f} to {c.difference_ci[1]:+,.1f})"
         table.add_row(c.variant, C.OUTCOMES[c.outcome][0], f"{c.baseline_mean:,.1f}", f"{c.variant_mean:,.1f}",
-                      f"[bold]{diff}[/bold]" if sig else diff)
+                      f"[bold]{diff}[/bold]" if sig == "yes" else diff, sig)
     console.print(table)
     _write_table(C.rows_as_dicts(rows), out_dir / "compare.csv")
-    (out_dir / "compare.md").write_text(C.markdown(rows) + "\n", encoding="utf-8")
+    (out_dir / "compare.md").write_text(C.markdown(rows, scenario.scale) + "\n", encoding="utf-8")
     runs = _write_results(baseline + [r for runs in groups.values() for r in runs], out_dir / "runs.parquet")
     click.echo(f"tables:  {out_dir / 'compare.csv'}, compare.md; runs: {runs}")
     P = plotting("country_plots")

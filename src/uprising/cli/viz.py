@@ -66,7 +66,7 @@ def animate_cmd(result: Path, city: str | None, fmt: str | None, fps: str, out_f
 @click.option("--replicates", type=click.IntRange(1, 10_000), default=None,
               help="Runs of the fresh ensemble behind the figures (default: 4).")
 @click.option("--scale", type=float, default=None,
-              help="Country scenarios: agents per resident of that ensemble (default: 0.005).")
+              help="Country scenarios: agents per resident of that ensemble (default: the scenario's own scale).")
 @seed_option("Root seed of the ensemble.")
 @click.option("--steps", type=click.IntRange(1, 10_000_000), default=None,
               help="Model I: steps per run (default: the scenario's, or the experiment's).")

@@ -21,6 +21,11 @@ from .simulate import CountryResult
 
 BOOTSTRAP = 2000
 BOOTSTRAP_SEED = 20220105
+#: The replicates per variant the command line advises for the intervals: with fewer, a bootstrap over a
+#: handful of values gives intervals of (almost) no width, so no difference is marked significant below it.
+ADVISED_REPLICATES = 20
+#: what the "significant" column says below :data:`ADVISED_REPLICATES`
+TOO_FEW = "too few runs"
 
 
 def _end_day(r: CountryResult) -> float:
@@ -87,6 +92,14 @@ def compare(baseline: list[CountryResult], variants: dict[str, list[CountryResul
     return out
 
 
+def significance(c: Comparison) -> str:
+    """Whether the 95% interval of the paired difference excludes zero ("yes" or "no"), or :data:`TOO_FEW`
+    below :data:`ADVISED_REPLICATES` replicates, where the interval is too narrow to say."""
+    if c.replicates < ADVISED_REPLICATES:
+        return TOO_FEW
+    return "yes" if c.difference_ci[0] > 0 or c.difference_ci[1] < 0 else "no"
+
+
 def _fmt(x: float) -> str:
     if abs(x) >= 100:
         return f"{x:,.0f}"
@@ -95,16 +108,25 @@ def _fmt(x: float) -> str:
     return f"{x:.2f}"
 
 
-def markdown(rows: list[Comparison]) -> str:
+def markdown(rows: list[Comparison], scale: float | None = None) -> str:
+    """The comparisons as a Markdown table (the "significant" column per :func:`significance`), with a line
+    giving the runs and their ``scale`` (agents per resident) when given."""
     lines = ["| variant | outcome | baseline (95% CI) | variant (95% CI) | difference (95% CI) | significant |",
              "|---|---|---|---|---|---|"]
     for c in rows:
         label = OUTCOMES[c.outcome][0]
-        sig = "yes" if c.difference_ci[0] > 0 or c.difference_ci[1] < 0 else "no"
+        sig = significance(c)
         lines.append(f"| {c.variant} | {label} | {_fmt(c.baseline_mean)} ({_fmt(c.baseline_ci[0])} to "
                      f"{_fmt(c.baseline_ci[1])}) | {_fmt(c.variant_mean)} ({_fmt(c.variant_ci[0])} to "
                      f"{_fmt(c.variant_ci[1])}) | {c.difference:+,.1f} ({c.difference_ci[0]:+,.1f} to "
                      f"{c.difference_ci[1]:+,.1f}) | {sig} |")
+    if rows:
+        n = rows[0].replicates
+        note = f"{n} paired run{'s' if n != 1 else ''} per variant" + (f" at scale {scale:g} (agents per resident)"
+                                                                        if scale is not None else "")
+        if n < ADVISED_REPLICATES:
+            note += f"; too few runs to mark significance (at least {ADVISED_REPLICATES} are advised)"
+        lines += ["", note + "."]
     return "\n".join(lines)
 
 
@@ -114,4 +136,4 @@ def rows_as_dicts(rows: list[Comparison]) -> list[dict[str, object]]:
              "baseline_mean": c.baseline_mean, "baseline_ci_low": c.baseline_ci[0], "baseline_ci_high": c.baseline_ci[1],
              "variant_mean": c.variant_mean, "variant_ci_low": c.variant_ci[0], "variant_ci_high": c.variant_ci[1],
              "difference": c.difference, "difference_ci_low": c.difference_ci[0],
-             "difference_ci_high": c.difference_ci[1]} for c in rows]
+             "difference_ci_high": c.difference_ci[1], "significant": significance(c)} for c in rows]

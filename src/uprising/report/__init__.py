@@ -32,13 +32,13 @@ Use::
 
 from __future__ import annotations
 
-from .build import (COUNTRY, DEFAULT_REPLICATES, DEFAULT_SCALE, EXPERIMENT, MODEL_ONE, ReportPlan, build_report,
+from .build import (COUNTRY, DEFAULT_REPLICATES, EXPERIMENT, MODEL_ONE, ReportPlan, build_report,
                     file_kind, plan_report, render_report)
 from .html import Figure, runs_phrase
 from .notes import FileNotes, read_notes
 from .odd import OddText, OddTextMissing, load_odd_text
 from .record import CheckoutRecord, read_checkout_record
 
-__all__ = ["COUNTRY", "DEFAULT_REPLICATES", "DEFAULT_SCALE", "EXPERIMENT", "MODEL_ONE", "CheckoutRecord", "FileNotes",
+__all__ = ["COUNTRY", "DEFAULT_REPLICATES", "EXPERIMENT", "MODEL_ONE", "CheckoutRecord", "FileNotes",
            "Figure", "OddText", "OddTextMissing", "ReportPlan", "build_report", "file_kind", "load_odd_text",
            "plan_report", "read_checkout_record", "read_notes", "render_report", "runs_phrase"]

@@ -25,7 +25,6 @@ from .odd import COUNTRY_TEXT, MODEL_ONE_TEXT, OddText, load_odd_text
 from .record import CheckoutRecord
 
 DEFAULT_REPLICATES = 4
-DEFAULT_SCALE = 0.005  # the Kazakhstan scenario's ensemble then takes about ten seconds on two cores
 MODEL_ONE, EXPERIMENT, COUNTRY = "model1", "experiment", "country"
 
 
@@ -111,7 +110,7 @@ def plan_report(path: str | Path, out: str | Path | None = None, *, replicates: 
                 targets_path: str | Path | None = None) -> ReportPlan:
     """Read and check everything a report of the scenario or experiment in ``path`` needs, before anything runs.
 
-    Defaults: ``replicates`` 4, ``scale`` 0.005 (country scenarios), the scenario's steps (Model I; an
+    Defaults: ``replicates`` 4, ``scale`` the scenario's own (country scenarios), the scenario's steps (Model I; an
     experiment's own steps), ``out`` ``results/NAME-report.html``; a country scenario's targets are
     ``NAME-targets.csv`` beside it (:func:`uprising.country.fit.find_targets`). Bad input raises
     :class:`ScenarioError`; a package without its ODD text raises :class:`~uprising.report.odd.OddTextMissing`."""
@@ -141,7 +140,7 @@ def plan_report(path: str | Path, out: str | Path | None = None, *, replicates: 
         from ..country.scenario import CountryScenario
 
         scenario = CountryScenario.load(path)
-        scale = DEFAULT_SCALE if scale is None else float(scale)
+        scale = scenario.scale if scale is None else float(scale)  # one default scale everywhere: the file's
         if not (0.0 < scale <= 1.0) or not math.isfinite(scale):
             raise ScenarioError(source, "--scale", f"{scale:g}: agents per resident must lie in (0, 1]")
         ensemble = scenario if scale == scenario.scale else scenario.replace({"scale": scale}, source=f"{source} --scale")
