@@ -213,7 +213,7 @@ def test_compare_with_too_few_runs_marks_no_significance(country_compare):
     assert ADVISED_REPLICATES == 20
     md = (out / "compare.md").read_text(encoding="utf-8")
     assert "| yes |" not in md and "| no |" not in md
-    assert md.count("too few runs") == len(OUTCOMES)
+    assert md.count("| too few runs |") == len(OUTCOMES)
     assert "at least 20" in proc.stderr and "significance is not marked" in proc.stderr
     with (out / "compare.csv").open(newline="", encoding="utf-8") as fh:
         assert {r["significant"] for r in csv.DictReader(fh)} == {"too few runs"}

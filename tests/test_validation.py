@@ -172,3 +172,27 @@ def test_mesa_data_is_measured_like_ours():
         assert st["run2"]["episodes"] > 0 and st["run2"]["size_mean"] < 400
     for setting in st.get("run1", {}).values():
         assert setting["r_obs_mean"] < setting["null_mean"]
+
+
+def test_validate_quick_writes_to_an_output_folder_not_the_docs(tmp_path, monkeypatch):
+    """`uprising validate --quick` leaves the committed docs alone (issue 13, item 10): without --write-docs
+    it writes results/validation/ (the Markdown, its JSON and figures); --write-docs writes docs/ as before."""
+    import shutil
+
+    monkeypatch.setattr(V, "QUICK", TINY)
+    root = tmp_path / "checkout"
+    shutil.copytree(ROOT / "scenarios", root / "scenarios")
+    runs_file = tmp_path / "runs.pickle"
+    result = CliRunner().invoke(cli, ["validate", "--quick", "--root", str(root), "--workers", "1",
+                                      "--save-runs", str(runs_file)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    out = root / "results" / "validation"
+    assert (out / "validation.md").is_file() and (out / "validation.json").is_file()
+    assert len(list((out / "figures").glob("*.png"))) >= 5
+    assert not (root / "docs").exists()
+    assert str(out / "validation.md") in result.output
+    result = CliRunner().invoke(cli, ["validate", "--quick", "--root", str(root), "--load-runs", str(runs_file),
+                                      "--write-docs"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert (root / "docs" / "validation.md").is_file() and (root / "docs" / "data" / "validation.json").is_file()
+    assert len(list((root / "docs" / "figures").glob("*.png"))) >= 5

@@ -13,7 +13,7 @@ import click
 
 from ..scenario import Scenario, ScenarioError, parse_sets, read_toml
 from .common import (Progress, UsageFailure, check_memory, cluster_option, file_stem, plotting, seed_option,
-                     sets_option, workers_option, writable_folder)
+                     sets_option, workers_option, writable_file, writable_folder)
 
 
 def apply_sets(scenario: Scenario, sets: tuple[str, ...], source: str) -> Scenario:
@@ -135,16 +135,25 @@ def bench(sizes: str, steps: int | None, repeats: int, scenario_path: Path | Non
     Console().print(table)
 
 
+#: where ``uprising validate`` writes without --write-docs: the Markdown, its JSON and figures/ (in the checkout)
+VALIDATION_OUT = Path("results/validation")
+#: the committed record that --write-docs rewrites
+DOCS_OUT = {"out": Path("docs/validation.md"), "fig_dir": Path("docs/figures"), "json_path": Path("docs/data/validation.json")}
+
+
 @click.command()
 @click.option("--quick", is_flag=True, help="Reduced ensembles (about a minute); the default is the full suite.")
 @click.option("--root", type=click.Path(path_type=Path, file_okay=False), default=Path("."), show_default=True,
               help="The checkout: scenarios/epstein-2002 is read from it; relative outputs are written in it.")
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=Path("docs/validation.md"),
-              show_default=True, help="Markdown file whose validate section is (re)written.")
-@click.option("--figures", "fig_dir", type=click.Path(path_type=Path, file_okay=False), default=Path("docs/figures"),
-              show_default=True, help="Folder for the PNG figures.")
-@click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False),
-              default=Path("docs/data/validation.json"), show_default=True, help="The numbers, as JSON.")
+@click.option("--write-docs", is_flag=True,
+              help="Rewrite the committed record: docs/validation.md, docs/data/validation.json and docs/figures "
+                   "(default: results/validation/, leaving docs/ alone).")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Markdown file whose validate section is (re)written (default: results/validation/validation.md).")
+@click.option("--figures", "fig_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Folder for the PNG figures (default: results/validation/figures).")
+@click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="The numbers, as JSON (default: results/validation/validation.json).")
 @click.option("--mesa-data", type=click.Path(path_type=Path, file_okay=False), default=Path("docs/data"),
               show_default=True, help="Folder with mesa-validation.parquet/.json (benchmarks/mesa_validation.py).")
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="Processes (default: all CPUs).")
@@ -152,9 +161,11 @@ def bench(sizes: str, steps: int | None, repeats: int, scenario_path: Path | Non
               help="Pickle the suite's results here (to re-render later without re-running).")
 @click.option("--load-runs", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
               help="Re-render from a pickle written by --save-runs (Mesa's data is re-read).")
-def validate(quick: bool, root: Path, out: Path, fig_dir: Path, json_path: Path, mesa_data: Path,
-             workers: int | None, save_runs: Path | None, load_runs: Path | None) -> None:
-    """Reproduce Epstein (2002)'s named results under each rule combination; write docs/validation.md."""
+def validate(quick: bool, root: Path, write_docs: bool, out: Path | None, fig_dir: Path | None,
+             json_path: Path | None, mesa_data: Path, workers: int | None, save_runs: Path | None,
+             load_runs: Path | None) -> None:
+    """Reproduce Epstein (2002)'s named results under each rule combination; write results/validation/
+    (or, with --write-docs, the committed docs/validation.md, its JSON and figures)."""
     import os
 
     from .. import validation as V
@@ -164,6 +175,17 @@ def validate(quick: bool, root: Path, out: Path, fig_dir: Path, json_path: Path,
         raise UsageFailure(f"{root / 'scenarios' / 'epstein-2002'}: the paper's scenario files are not there; "
                            "run from the uprising checkout or pass --root")
     rel = (lambda p: p if p.is_absolute() else root / p)
+    # the committed docs are rewritten only when asked; else an output folder (issue 13, item 10)
+    defaults = DOCS_OUT if write_docs else {"out": VALIDATION_OUT / "validation.md", "fig_dir": VALIDATION_OUT / "figures",
+                                            "json_path": VALIDATION_OUT / "validation.json"}
+    out = out or defaults["out"]
+    fig_dir = fig_dir or defaults["fig_dir"]
+    json_path = json_path or defaults["json_path"]
+    writable_folder(rel(fig_dir), "--figures")
+    writable_file(rel(out), "--out")
+    writable_file(rel(json_path), "--json")
+    if save_runs is not None:
+        writable_file(save_runs, "--save-runs")
     budget = V.QUICK if quick else V.FULL
     workers = workers or os.cpu_count() or 1
     with Progress("validation") as bar:  # a bar per phase of the suite (a line every tenth of one in a log)
@@ -180,7 +202,7 @@ def validate(quick: bool, root: Path, out: Path, fig_dir: Path, json_path: Path,
 
         with open(save_runs, "wb") as fh:
             pickle.dump(res, fh)
-    command = "uprising validate" + ("" if res.budget.name == "full" else " --quick")
+    command = "uprising validate" + ("" if res.budget.name == "full" else " --quick") + (" --write-docs" if write_docs else "")
     figures = suite_figures(res, rel(fig_dir), rel(out).parent)
     path = V.write_report(res, rel(out), rel(json_path), root, command, figures)
     best = res.run2[res.closest]
