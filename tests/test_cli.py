@@ -165,3 +165,31 @@ def test_allowed_values_states_choices_bounds_booleans_and_what_may_be_left_out(
     assert allowed_values(fields["cop_movement"]) == "true | false, or left out"
     assert allowed_values(Schedule.model_fields["value"]) == "[0.0, 1.0], or left out"
     assert allowed_values(fields["name"]) == "" and allowed_values(None) == ""
+
+
+# ------------------------------------------------------------------ compiling kernels (issue 13, item 10)
+
+
+def test_a_cold_kernel_cache_is_detected(tmp_path):
+    """With an empty numba cache (NUMBA_CACHE_DIR) the kernels must compile: kernels_cold() says so, so the
+    CLI can print "compiling kernels (first run only)"; once a run has compiled or loaded them, it does not."""
+    import os
+    import sys
+
+    probe = "from uprising.cli.common import kernels_cold; print(kernels_cold())"
+    cold = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "empty-cache")})
+    assert cold.returncode == 0, cold.stderr
+    assert cold.stdout.strip() == "True"
+    from uprising.cli.common import kernels_cold
+
+    simulate(Scenario(steps=2), 2, seed=0)  # loads (or compiles) the kernels in this process
+    assert kernels_cold() is False
+
+
+def test_a_warm_run_says_nothing_of_compiling(tmp_path):
+    simulate(Scenario(steps=2), 2, seed=0)  # the cache on disk is warm
+    proc = uprising("run", str(ROOT / "scenarios" / "epstein-2002" / "run2.toml"), "--steps", "5", "--no-plot",
+                    "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert "compiling" not in proc.stderr

@@ -225,3 +225,38 @@ def need_module(module: str, extra: str, option: str) -> None:
         top = module.split(".")[0]
         raise UsageFailure(f"{option}: needs {top}, which is not installed; install the {extra} extra: "
                            f"pip install 'uprising[{extra}]'") from None
+
+
+# ------------------------------------------------------------------ the kernels' compile cache
+
+
+def kernels_cold() -> bool:
+    """Whether a run must compile the numba kernels first (up to minutes): true when an entry kernel
+    (``run_steps``, ``build_fields``) has no machine code in this process and none in numba's cache on
+    disk for this CPU and this source. Read from numba's own cache index, so it says what will happen:
+    false once a run has compiled them (or where the cache holds them from an earlier run)."""
+    from numba.core.registry import cpu_target
+
+    from ..kernels.lattice import build_fields, run_steps
+
+    codegen = cpu_target.target_context.codegen()
+    for kernel in (run_steps, build_fields):
+        if kernel.signatures:
+            continue
+        cache = getattr(kernel, "_cache", None)
+        try:
+            index = cache._cache_file._load_index()  # empty when missing or stale (another source)
+            warm = any(cache._index_key(sig, codegen) == key for sig, key in
+                       ((key[0], key) for key in index))
+        except Exception:  # a numba without these internals: say nothing rather than something untrue
+            return False
+        if not warm:
+            return True
+    return False
+
+
+def say_if_compiling() -> None:
+    """One line on stderr, "compiling kernels (first run only)", when :func:`kernels_cold` (issue 13,
+    item 10: a cold first run was silent for up to two minutes)."""
+    if kernels_cold():
+        click.echo("compiling kernels (first run only; later runs load them from numba's cache)", err=True)

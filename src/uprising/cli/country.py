@@ -18,7 +18,7 @@ import click
 
 from ..scenario import parse_sets
 from .common import (Progress, UsageFailure, check_memory, cluster_option, connect, file_stem, need_module, plotting,
-                     seed_option, sets_option, workers_option, writable_folder)
+                     say_if_compiling, seed_option, sets_option, workers_option, writable_folder)
 
 
 def load_country(path: Path, sets: tuple[str, ...]):
@@ -152,6 +152,7 @@ def run_country(scenario_path: Path, seed: int, sets: tuple[str, ...], out_dir: 
     click.echo(f"{scenario.name}: {len(scenario.cities)} cities, {agents:,} citizens at scale {scenario.scale:g} "
                f"({1 / scenario.scale:g} residents per agent), {scenario.clock.clock().ticks} steps of "
                f"{scenario.clock.tick_hours:g} h, {_runs(replicates)}", err=True)
+    say_if_compiling()
     started = time.perf_counter()
     results = _ensemble(scenario, replicates, seed, workers, cluster, scenario.name, snapshot_every=snapshot_every)
     wall = time.perf_counter() - started
@@ -272,6 +273,7 @@ def fit_cmd(scenario_path: Path, targets_path: Path, replicates: int, seed: int,
     check_runs_fit(scenario, str(scenario_path), replicates, workers, cluster, scenarios=4 if axes and (samples or refine) else 1)  # a search runs 4 points at once
     out_dir.mkdir(parents=True, exist_ok=True)
     console = _console()
+    say_if_compiling()
     for quantity, why in targets.skipped:
         click.echo(f"not scored: {quantity} ({why})", err=True)
     best_scenario = scenario
@@ -358,6 +360,7 @@ def compare_cmd(scenario_path: Path, variant_names: tuple[str, ...], replicates:
     tasks = [t for _, sc in everything for t in E.tasks(sc, replicates, seed)]
     click.echo(f"{scenario.name}: baseline and {len(variants)} variant{'s' if len(variants) != 1 else ''} x {_runs(replicates)} = {len(tasks)} runs",
                err=True)
+    say_if_compiling()
     started = time.perf_counter()
     with Progress(f"{scenario.name} compare") as bar:
         progress = (lambda done, total: bar(done, total, None))

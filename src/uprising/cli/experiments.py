@@ -16,7 +16,8 @@ from typing import Any
 
 import click
 
-from .common import Progress, UsageFailure, cluster_option, connect, need_plot_extra, workers_option, writable_folder
+from .common import (Progress, UsageFailure, cluster_option, connect, need_plot_extra, say_if_compiling, workers_option,
+                     writable_folder)
 
 DEFAULT_RESULTS = Path("results")
 
@@ -90,6 +91,7 @@ def experiment_cmd(experiment_path: Path, store_dir: Path | None, cluster: str |
     click.echo(f"{exp.name}: {len(exp.points())} points x {exp.replicates} replicates = {total} runs, {where}; "
                f"store {store.root}", err=True)
     terminated = _interrupt_on_sigterm()
+    say_if_compiling()
     try:
         with Progress(exp.name) as progress:
             summary = run_experiment(exp, store, executor, progress, workers=workers)

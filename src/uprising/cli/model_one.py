@@ -13,7 +13,8 @@ import click
 
 from ..scenario import Scenario, ScenarioError, parse_sets, read_toml
 from .common import (Progress, UsageFailure, check_memory, cluster_option, file_stem, plotting, seed_option,
-                     sets_option, workers_option, writable_file, writable_folder)
+                     say_if_compiling, sets_option, workers_option, writable_file,
+                     writable_folder)
 
 
 def apply_sets(scenario: Scenario, sets: tuple[str, ...], source: str) -> Scenario:
@@ -70,9 +71,9 @@ def run(scenario_path: Path, steps: int | None, seed: int, sets: tuple[str, ...]
     total = scenario.steps if steps is None else steps
     writable_folder(out_dir, "--out")  # before the run, so a bad --out does not throw a finished run away
     check_memory(scenario.memory_estimate(total), str(scenario_path))
-    with Progress(f"{scenario.name} (compiling kernels on first use)", unit="steps") as bar:
+    say_if_compiling()
+    with Progress(scenario.name, unit="steps") as bar:
         bar(0, total, None)
-        bar.label = scenario.name
 
         def progress(done: int, all_: int) -> None:
             bar(done, total, None)
@@ -188,6 +189,8 @@ def validate(quick: bool, root: Path, write_docs: bool, out: Path | None, fig_di
         writable_file(save_runs, "--save-runs")
     budget = V.QUICK if quick else V.FULL
     workers = workers or os.cpu_count() or 1
+    if load_runs is None:
+        say_if_compiling()
     with Progress("validation") as bar:  # a bar per phase of the suite (a line every tenth of one in a log)
         if load_runs is None:
             res = V.run_suite(budget, workers=workers, root=root, mesa_dir=rel(mesa_data), progress=bar.phase)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from .common import Progress, UsageFailure, need_plot_extra, seed_option, workers_option
+from .common import Progress, UsageFailure, need_plot_extra, say_if_compiling, seed_option, workers_option, writable_file
 
 
 @click.command("plot")
@@ -90,7 +90,9 @@ def report_cmd(path: Path, out_file: Path | None, replicates: int | None, scale:
                            targets_path=targets_path)
     except OddTextMissing as exc:  # a broken install: say so in one line, before anything runs
         raise UsageFailure(str(exc)) from None
+    writable_file(plan.out, "--out")
     click.echo(plan.describe_ensemble(), err=True)
+    say_if_compiling()
     # a country's runs go to worker processes; Model I's short runs stay in this process unless --workers asks
     pooled = plan.replicates > 1 and (plan.kind == COUNTRY or (workers or 1) > 1)
     with Progress(f"{plan.scenario.name}: runs") as bar:
