@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
 
-from app_helpers import (TOWNS, assert_no_server_path, assert_one_line_error, client_headers, counts_by_run,
+from app_helpers import (KAZAKHSTAN, TOWNS, TWO_TOWNS, assert_no_server_path, assert_one_line_error, client_headers, counts_by_run,
                          scenarios_folder, wait_job)
 from conftest import ROOT
 from uprising.app import levers as L
@@ -317,7 +317,8 @@ def finished_job(client):
 def test_a_download_serves_a_file_of_the_results_folder(client, finished_job):
     res = client.get("/api/download", params={"path": finished_job["files"]["runs (CSV)"]})
     assert res.status_code == 200 and res.text.startswith('"run_id"')
-    assert 'filename="runs.csv"' in res.headers["content-disposition"]
+    # named after its job, so that the tables of two jobs (both runs.csv on the server) never overwrite each other
+    assert f'filename="uprising-two-towns-run-{finished_job["id"]}-runs.csv"' in res.headers["content-disposition"]
     res = client.get("/api/download", params={"path": finished_job["files"]["runs (Parquet)"]})
     assert res.status_code == 200 and res.content[:4] == b"PAR1"
 
@@ -633,3 +634,152 @@ def test_folders_given_relative_are_kept_out_of_answers_and_messages_stay_whole(
         res = c.get("/api/download", params={"path": "app/none.csv"})
         assert_one_line_error(res, 404, "no such file in the results folder")
         assert_no_server_path(res, tmp_path / "results", tmp_path / "scenarios")
+
+
+# ---------------------------------------------------------------------- what the explorer shows (issue 13, 7-10)
+def test_the_map_has_one_fixed_sequential_scale_shared_with_the_png_map(client):
+    """Item 7: light for calm, dark for the most disturbed, a range fixed across runs (not each run's maximum),
+    the legend in per 1,000 residents; the PNG map draws with the same stops and range."""
+    from uprising.viz import country_plots as P
+    from uprising.viz.unrest_colours import UNREST_MAX_PER_1000, UNREST_STOPS, relative_luminance
+
+    light = [relative_luminance(c) for _, c in UNREST_STOPS]
+    assert all(a > b for a, b in zip(light, light[1:])), light  # more unrest: darker, monotonically
+    maps = []
+    for police in (0, 200):  # a calm run and a wild one get the same range
+        job = start(client, run={"replicates": 1}, levers={"police.per_1000": police})
+        assert wait_job(client, job["id"])[-1]["state"] == "done"
+        maps.append(client.get(f"/api/jobs/{job['id']}/map").json())
+    for m in maps:
+        assert m["range"] == [0.0, UNREST_MAX_PER_1000]
+        assert m["colour_scale"] == [[p, c] for p, c in UNREST_STOPS]
+        assert "per 1,000 residents" in m["legend"]
+    towns = CountryScenario.load(TWO_TOWNS)
+    fig = P.map_figure([simulate_country(towns, 0, 0)])
+    cities = next(c for c in fig.axes[0].collections if c.get_array() is not None and len(c.get_array()) == 3)
+    assert cities.get_clim() == (0.0, UNREST_MAX_PER_1000)
+    cmap = cities.get_cmap()
+    assert relative_luminance(_hex(cmap(0.0))) == pytest.approx(light[0], abs=0.01)
+    assert relative_luminance(_hex(cmap(1.0))) == pytest.approx(light[-1], abs=0.01)
+    assert "per 1,000 residents" in fig.axes[1].get_ylabel()
+
+
+def _hex(rgba) -> str:
+    return "#" + "".join(f"{round(255 * x):02x}" for x in rgba[:3])
+
+
+def test_every_ensemble_number_comes_with_its_interval_and_the_scale(client):
+    """Item 8: the summary gives 5-95% of the runs with each median, and says the scale it ran at."""
+    job = start(client, run={"replicates": 3})
+    assert wait_job(client, job["id"])[-1]["state"] == "done"
+    s = client.get(f"/api/jobs/{job['id']}/timeline").json()["summary"]
+    assert s["interval"] == "5-95% of the runs" and s["scale"] == 0.01
+    for key in ("peak_unrest", "deaths", "detained", "injured"):
+        low, high = s["intervals"][key]
+        assert low <= s[key] <= high, (key, s)
+
+
+def test_the_default_scale_is_the_scenarios_own(client):
+    """Item 8: the explorer runs at the scale the file states (Kazakhstan: 0.02, as `uprising run` does)."""
+    kz = CountryScenario.load(KAZAKHSTAN)
+    spec = {s["key"]: s for s in client.get("/api/scenarios/kazakhstan-2022").json()["run"]}["scale"]
+    assert spec["default"] == kz.scale == 0.02
+    assert L.parse_run(kz, {})["scale"] == kz.scale
+
+
+def test_a_comparison_with_too_few_runs_marks_nothing_significant(client, folders):
+    """Item 8: with 2 replicates, no row is significant; the answer says how many runs are advised, and the
+    compare.md written for download says 'too few runs' and the scale."""
+    from uprising.country.compare import ADVISED_REPLICATES, TOO_FEW
+
+    job = start(client, kind="compare", arms=["no-troops"], run={"replicates": 2})
+    assert wait_job(client, job["id"])[-1]["state"] == "done"
+    data = client.get(f"/api/jobs/{job['id']}/compare").json()
+    assert data["advised_replicates"] == ADVISED_REPLICATES and data["replicates"] == 2
+    assert data["scale"] == 0.01
+    assert {r["significant"] for r in data["rows"]} == {TOO_FEW}
+    md = (folders[1] / "app" / job["id"] / "compare.md").read_text()
+    assert "yes |" not in md and TOO_FEW in md and "scale 0.01" in md
+
+
+def test_timelines_carry_the_events_of_the_scenario_that_ran(client, towns):
+    """Item 9: every timeline names the events (any kind) with their times, as edited by the levers."""
+    job = start(client, run={"replicates": 1}, levers={"intervention.arrive": "2022-01-02T06:00"})
+    assert wait_job(client, job["id"])[-1]["state"] == "done"
+    for params in ({}, {"city": "Hilltop"}):
+        events = client.get(f"/api/jobs/{job['id']}/timeline", params=params).json()["events"]
+        assert {e["id"] for e in events} == {e.id for e in towns.events}
+        assert {e["kind"] for e in events} == {e.kind for e in towns.events}
+        force = next(e for e in events if e["kind"] == "intervention")
+        assert force["start"] == "2022-01-02T06:00" and force["label"]
+        assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d", e["start"]) for e in events)
+
+
+def test_a_comparison_gives_deaths_detentions_and_a_city_per_variant(client, towns):
+    """Item 9: per variant, bands of unrest, deaths and detentions, nationally or for one city, and events."""
+    job = start(client, kind="compare", arms=["no-troops"], run={"replicates": 2})
+    assert wait_job(client, job["id"])[-1]["state"] == "done"
+    national = client.get(f"/api/jobs/{job['id']}/compare").json()
+    city = client.get(f"/api/jobs/{job['id']}/compare", params={"city": "Portville"}).json()
+    assert national["city"] is None and city["city"] == "Portville" and city["cities"] == list(TOWNS)
+    for data in (national, city):
+        for arm in data["arms"]:
+            assert {"unrest", "deaths", "detained"} <= set(arm) and len(arm["deaths"]["median"]) == 49
+            assert isinstance(arm["events"], list)
+    no_troops = next(a for a in national["arms"] if a["name"] == "no-troops")
+    assert "intervention" not in {e["kind"] for e in no_troops["events"]}
+    assert "intervention" in {e["kind"] for e in national["arms"][0]["events"]}
+    assert city["arms"][0]["deaths"]["high"][-1] <= national["arms"][0]["deaths"]["high"][-1]
+    res = client.get(f"/api/jobs/{job['id']}/compare", params={"city": "Atlantis"})
+    assert_one_line_error(res, 422, "city")
+
+
+def test_levers_state_times_in_iso_and_the_price_its_unit(client):
+    """Item 10: times in ISO 8601 with 24-hour clocks, and the price lever's unit from the mechanism."""
+    levers = {lv["key"]: lv for lv in client.get("/api/scenarios/two-towns").json()["levers"]}
+    assert levers["price.peak"]["unit"] == "currency per unit" and "currency per unit" in levers["price.peak"]["label"]
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", levers["price.peak"]["label"]), levers["price.peak"]["label"]
+    assert not re.search(r"\d\d [A-Z][a-z]{2} ", " ".join(lv["label"] + lv["help"] for lv in levers.values()))
+
+
+def test_a_first_run_says_the_kernels_are_compiling(client, monkeypatch):
+    """Item 10: while the kernels are not yet loaded in this process, a running job says so (phase)."""
+    from uprising.app import jobs as J
+
+    release = threading.Event()
+    real = J.simulate_country
+
+    def slow(*args, **kwargs):
+        release.wait(10)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(J, "kernels_loaded", lambda: False)
+    monkeypatch.setattr(J, "simulate_country", slow)
+    job = start(client, run={"replicates": 1})
+    seen = wait_job(client, job["id"], until=("running",))
+    assert seen[-1]["phase"] == "compiling kernels (first run only)"
+    release.set()
+    last = wait_job(client, job["id"])[-1]
+    assert last["state"] == "done" and last["phase"] is None
+
+
+def test_downloads_record_their_levers_and_have_distinct_names(client, folders):
+    """Item 10: each job writes a JSON sidecar with its levers and run settings; download names differ by job."""
+    import json
+
+    run = start(client, run={"replicates": 1, "seed": 5}, levers={"police.per_1000": 40})
+    comp = start(client, kind="compare", arms=["no-troops"], run={"replicates": 1})
+    names = set()
+    for job, kind in ((run, "run"), (comp, "compare")):
+        status = wait_job(client, job["id"])[-1]
+        assert status["state"] == "done"
+        meta = json.loads((folders[1] / status["files"]["levers and settings (JSON)"]).read_text())
+        assert meta["job"] == job["id"] and meta["kind"] == kind and meta["scenario"] == "two-towns"
+        assert meta["run"]["scale"] == 0.01 and "levers" in meta
+        res = client.get("/api/download", params={"path": status["files"]["runs (CSV)"]})
+        name = re.search(r'filename="([^"]+)"', res.headers["content-disposition"])[1]
+        assert job["id"] in name and name.endswith(".csv")
+        names.add(name)
+    assert len(names) == 2
+    meta = json.loads((folders[1] / f"app/{run['id']}/levers.json").read_text())
+    assert meta["levers"]["police.per_1000"] == 40 and meta["run"]["seed"] == 5

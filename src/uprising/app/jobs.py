@@ -22,6 +22,7 @@ it is gone rather than unknown. Its files stay in ``RESULTS/app/<id>/``.
 from __future__ import annotations
 
 import collections
+import json
 import concurrent.futures as cf
 import logging
 import threading
@@ -68,6 +69,21 @@ def duration(seconds: float) -> str:
     return f"{seconds:.0f} s"
 
 
+#: what a running job says while the numba kernels are compiled (or loaded from numba's cache) in this process
+COMPILING = "compiling kernels (first run only)"
+
+
+def kernels_loaded() -> bool:
+    """Whether this process has the simulation's main kernel ready (compiled, or loaded from numba's cache).
+
+    Rule: numba compiles a kernel at its first call in a process; until then the kernel's dispatcher has no
+    signature, and a first run spends its first tens of seconds compiling before its first step.
+    """
+    from ..kernels.lattice import run_steps
+
+    return bool(run_steps.signatures)
+
+
 class QueueFull(Exception):
     """A job refused because the queue (all clients', or this client's share of it) is full; one line."""
 
@@ -97,6 +113,9 @@ class Job:
     client: str = ANONYMOUS  # the page (or API user) that started it
     order: int = 0  # its place in the order of submission (the pool runs jobs in this order)
     state: str = "queued"  # queued | running | done | cancelled | failed
+    phase: str | None = None  # what a running job is doing before its first step (COMPILING), else None
+    levers: dict[str, Any] = field(default_factory=dict)  # the levers as the request gave them
+    settings: dict[str, Any] = field(default_factory=dict)  # the run settings used (scale, replicates, seed)
     done: int = 0
     total: int = 0
     error: str | None = None
@@ -120,6 +139,7 @@ class Job:
         """What the API says of a job; ``queue_position``: 1 when it is the next to start, None unless queued."""
         with self.lock:
             out = {"id": self.id, "kind": self.kind, "scenario": self.scenario_id, "state": self.state,
+                   "phase": self.phase if self.state == "running" else None,
                    "queue_position": queue_position if self.state == "queued" else None,
                    "done": self.done, "total": self.total, "error": self.error,
                    "arms": [a.name for a in self.arms], "replicates": self.replicates, "seed": self.seed,
@@ -212,11 +232,13 @@ class JobManager:
         return job.status(self.queue_position(job))
 
     def submit(self, kind: str, scenario_id: str, arms: list[Arm], replicates: int, seed: int,
-               city: str | None = None, source_path: Path | None = None, client: str = ANONYMOUS) -> Job:
-        """Queue a job for ``client``; :class:`QueueFull` (one line) when the queue or the client's share is full."""
+               city: str | None = None, source_path: Path | None = None, client: str = ANONYMOUS,
+               levers: dict[str, Any] | None = None, settings: dict[str, Any] | None = None) -> Job:
+        """Queue a job for ``client``; :class:`QueueFull` (one line) when the queue or the client's share is full.
+        ``levers`` and ``settings`` (the request's levers and run settings) are recorded next to its files."""
         self.prune()
         job = Job(uuid.uuid4().hex[:12], kind, scenario_id, arms, replicates, seed, city=city, source_path=source_path,
-                  client=client)
+                  client=client, levers=dict(levers or {}), settings=dict(settings or {}))
         ticks = arms[0].scenario.clock.clock().ticks
         job.total = ticks * (1 if kind == "lattice" else replicates * len(arms))
         with self.lock:
@@ -263,6 +285,7 @@ class JobManager:
                 return
             job.state = "running"
             job.started = time.time()
+            job.phase = None if kernels_loaded() else COMPILING
         try:
             if job.kind == "lattice":
                 self._run_lattice(job)
@@ -286,11 +309,13 @@ class JobManager:
         finally:
             with job.lock:
                 job.finished = time.time()
+                job.phase = None
 
     def _progress(self, job: Job, base: int):
         def callback(done: int, total: int) -> None:
             if job.cancel_event.is_set():
                 raise Cancelled(job.id)
+            job.phase = None  # a step is done: the kernels are ready
             job.done = base + done
 
         return callback
@@ -333,6 +358,7 @@ class JobManager:
         job.lattice_bytes = np.stack([frames[k] for k in steps]).astype(np.uint8).tobytes()
         folder = self.results_dir / "app" / job.id
         folder.mkdir(parents=True, exist_ok=True)
+        self._write_levers(job, folder)
         np.savez_compressed(folder / "lattice.npz", steps=np.array(steps), kinds=np.stack([frames[k] for k in steps]))
         job.files["lattice (npz)"] = f"app/{job.id}/lattice.npz"
 
@@ -355,6 +381,7 @@ class JobManager:
         tmp.replace(folder / "runs.csv")
         job.files["runs (CSV)"] = f"app/{job.id}/runs.csv"
         job.files["runs (Parquet)"] = f"app/{job.id}/runs.parquet"
+        self._write_levers(job, folder)
         if job.kind == "compare":
             from ..country.compare import compare, markdown, rows_as_dicts
 
@@ -365,6 +392,21 @@ class JobManager:
             tmp = folder / "compare.csv.partial"
             pacsv.write_csv(pa.Table.from_pylist(dicts), tmp)
             tmp.replace(folder / "compare.csv")
-            (folder / "compare.md").write_text(markdown(rows) + "\n", encoding="utf-8")
+            (folder / "compare.md").write_text(markdown(rows, scale=job.arms[0].scenario.scale) + "\n",
+                                               encoding="utf-8")
             job.files["comparison (CSV)"] = f"app/{job.id}/compare.csv"
             job.files["comparison (Markdown)"] = f"app/{job.id}/compare.md"
+
+    def _write_levers(self, job: Job, folder: Path) -> None:
+        """RESULTS/app/<id>/levers.json: what made the job's files (scenario, kind, levers as requested, run
+        settings, arms and the scale they ran at), so that a download says how it was made."""
+        record = {"job": job.id, "kind": job.kind, "scenario": job.scenario_id,
+                  "scenario_file": job.source_path.name if job.source_path is not None else None,
+                  "levers": job.levers, "run": job.settings, "city": job.city,
+                  "arms": [{"name": a.name, "description": a.description, "scale": a.scenario.scale}
+                           for a in job.arms],
+                  "created": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(job.created))}
+        tmp = folder / "levers.json.partial"
+        tmp.write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
+        tmp.replace(folder / "levers.json")
+        job.files["levers and settings (JSON)"] = f"app/{job.id}/levers.json"

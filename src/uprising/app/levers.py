@@ -38,7 +38,6 @@ SOURCE = "levers"
 MAX_SCALE = 0.05
 MAX_REPLICATES = 20
 MAX_SEED = 2**31 - 1
-DEFAULT_SCALE = 0.01
 DEFAULT_REPLICATES = 4
 
 
@@ -55,7 +54,19 @@ def _first_price(scenario: CountryScenario):
 
 
 def _short(when: dt.datetime) -> str:
-    return when.strftime("%d %b %H:%M")
+    """A time as the page shows it: ISO 8601 with a 24-hour clock (2022-01-05 12:00)."""
+    return when.strftime("%Y-%m-%d %H:%M")
+
+
+def price_unit() -> str:
+    """The price's unit as the price mechanism declares it (its event's ``price`` field, else its ``before``)."""
+    from ..mechanisms.price import PriceEvent, PriceParams
+
+    for field in (PriceEvent.model_fields.get("price"), PriceParams.model_fields.get("before")):
+        extra = field.json_schema_extra if field is not None else None
+        if isinstance(extra, dict) and extra.get("unit"):
+            return str(extra["unit"])
+    return "price"
 
 
 def _police_default(scenario: CountryScenario) -> float:
@@ -79,9 +90,10 @@ def lever_specs(scenario: CountryScenario) -> list[dict[str, Any]]:
 
     first, later = _first_price(scenario)
     if first is not None:
-        add("price.peak", "Price", f"Price from {_short(first.at)}", "number", float(first.price),
-            f"the price set by the first price event ({first.id}); before it: {scenario.price.before:g}",
-            min=0.0, max=1e6, step=0.5)
+        unit = price_unit()
+        add("price.peak", "Price", f"Price from {_short(first.at)} ({unit})", "number", float(first.price),
+            f"the price set by the first price event ({first.id}), in {unit}; before it: {scenario.price.before:g}",
+            min=0.0, max=1e6, step=0.5, unit=unit)
         if later:
             times = sorted({e.at for e in later})
             span = _short(times[0]) if len(times) == 1 else f"{_short(times[0])} to {_short(times[-1])}"
@@ -137,10 +149,13 @@ def lever_specs(scenario: CountryScenario) -> list[dict[str, Any]]:
 
 def run_specs(scenario: CountryScenario) -> list[dict[str, Any]]:
     """The run settings, bounded so that a run stays interactive."""
+    own = scenario.scale <= MAX_SCALE
     return [
         {"key": "scale", "group": "Run", "label": "Scale (agents per resident)", "type": "number",
-         "default": min(scenario.scale, DEFAULT_SCALE), "min": 0.0, "max": MAX_SCALE, "step": 0.001,
-         "help": f"the file's scale is {scenario.scale:g}; the explorer allows up to {MAX_SCALE:g}"},
+         "default": scenario.scale if own else MAX_SCALE, "min": 0.0, "max": MAX_SCALE, "step": 0.001,
+         "help": (f"the file's own scale ({scenario.scale:g}), as `uprising run` uses" if own else
+                  f"the file's scale is {scenario.scale:g}, above the explorer's {MAX_SCALE:g}, so runs start at "
+                  f"{MAX_SCALE:g}") + f"; the explorer allows up to {MAX_SCALE:g}"},
         {"key": "replicates", "group": "Run", "label": "Replicates", "type": "number", "default": DEFAULT_REPLICATES,
          "min": 1, "max": MAX_REPLICATES, "step": 1, "integer": True, "help": "runs with seeds (seed, 0..n-1)"},
         {"key": "seed", "group": "Run", "label": "Seed", "type": "number", "default": 0, "min": 0, "max": MAX_SEED,

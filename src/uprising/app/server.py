@@ -38,6 +38,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ..country import observables as O
 from ..country.scenario import CountryScenario
 from ..scenario import ScenarioError, read_toml
+from ..viz.unrest_colours import UNREST_LEGEND, UNREST_MAX_PER_1000, UNREST_STOPS
 from . import levers as L
 from .jobs import (ANONYMOUS, KEEP_HOURS, KEEP_PER_CLIENT, MAX_WAITING, MAX_WAITING_PER_CLIENT, Arm, Job, JobManager,
                    QueueFull, duration)
@@ -252,20 +253,45 @@ def _band(runs: np.ndarray) -> dict[str, list[float]]:
 
 
 def _times(r) -> list[str]:
-    return [t.strftime("%Y-%m-%dT%H:%M") for t in r.times()]
+    return [t.strftime(ISO_MINUTES) for t in r.times()]
 
 
 def _median(values) -> float:
     return round(float(np.median(values)), 3)
 
 
+#: what every interval the explorer shows of an ensemble is (the timelines' bands and the summary's ranges)
+INTERVAL = "5-95% of the runs"
+#: times as the API gives them: ISO 8601, 24-hour clock
+ISO_MINUTES = "%Y-%m-%dT%H:%M"
+
+
 def summary(results) -> dict[str, Any]:
-    """Headline figures, medians over the runs, in people."""
-    return {"runs": len(results), "peak_unrest": _median([O.peak(r)[0] for r in results]),
-            "deaths": _median([O.killed_by(r)["total"] for r in results]),
-            "detained": _median([O.detained_by(r, r.clock.day_of(r.steps)) for r in results]),
-            "injured": _median([sum(O.injured(r).values()) for r in results]),
-            "agents": int(results[0].citizens.sum()), "residents_per_agent": round(results[0].residents_per_agent, 3)}
+    """Headline figures in people: medians over the runs, each with its interval (:data:`INTERVAL`: the 5th and
+    95th percentiles of the runs' values), and the scale (agents per resident) the runs were made at."""
+    values = {"peak_unrest": [O.peak(r)[0] for r in results],
+              "deaths": [O.killed_by(r)["total"] for r in results],
+              "detained": [O.detained_by(r, r.clock.day_of(r.steps)) for r in results],
+              "injured": [sum(O.injured(r).values()) for r in results]}
+    out: dict[str, Any] = {"runs": len(results), **{k: _median(v) for k, v in values.items()}}
+    out["intervals"] = {k: [round(float(x), 3) for x in np.percentile(v, [5, 95])] for k, v in values.items()}
+    out.update(interval=INTERVAL, scale=results[0].scenario.scale, agents=int(results[0].citizens.sum()),
+               residents_per_agent=round(results[0].residents_per_agent, 3))
+    return out
+
+
+def events_of(scenario: CountryScenario) -> list[dict[str, Any]]:
+    """The scenario's timeline events as marks for a chart, whatever their kind: id, kind, start and end (ISO
+    8601, end None for an instant or open event), cities and a label (kind and id). Rule: every timeline shows
+    the events of the scenario that made it, so that a counterfactual's edits (caps dropped, a force moved)
+    show where they act."""
+    out = []
+    for e in sorted(scenario.events, key=lambda e: e.span()[0]):
+        start, end = e.span()
+        out.append({"id": e.id, "kind": e.kind, "start": start.strftime(ISO_MINUTES),
+                    "end": end.strftime(ISO_MINUTES) if end is not None else None, "cities": list(e.cities),
+                    "label": f"{e.kind.replace('_', ' ')}: {e.id}"})
+    return out
 
 
 def arm_results(job: Any, arm: str) -> tuple[str, list]:
@@ -537,7 +563,8 @@ def create_app(results_dir: str | Path = "results", scenarios_dir: str | Path = 
                 else:
                     raise ApiError(422, f"arms: unknown variant {shown(name)}; allowed: {', '.join(allowed)}")
         job = manager.submit(req.kind, req.scenario, arms, run["replicates"], run["seed"],
-                             city=req.city if req.kind == "lattice" else None, source_path=path, client=client)
+                             city=req.city if req.kind == "lattice" else None, source_path=path, client=client,
+                             levers=req.levers, settings=run)
         return job_status(job)
 
     @app.get("/api/jobs/{job_id}")
@@ -567,7 +594,8 @@ def create_app(results_dir: str | Path = "results", scenarios_dir: str | Path = 
         i = names.index(city) if city else None
         return {"job": job.id, "arm": arm, "city": city or None, "unit": "people", "times": _times(results[0]),
                 "series": {name: _band(np.array([_series(r, name, i) for r in results])) for name in SERIES},
-                "summary": summary(results) if i is None else None, "runs": len(results)}
+                "summary": summary(results) if i is None else None, "runs": len(results),
+                "interval": INTERVAL, "scale": results[0].scenario.scale, "events": events_of(results[0].scenario)}
 
     @app.get("/api/jobs/{job_id}/map")
     def city_map(job_id: str, arm: str = "") -> dict[str, Any]:
@@ -579,19 +607,40 @@ def create_app(results_dir: str | Path = "results", scenarios_dir: str | Path = 
         return {"job": job.id, "times": _times(results[0]),
                 "cities": [{"name": c.name, "lat": c.lat, "lon": c.lon, "population": c.population}
                            for c in s.cities],
-                "unrest_per_1000": np.round(per, 3).tolist(), "max": round(float(per.max(initial=0.0)), 3)}
+                "unrest_per_1000": np.round(per, 3).tolist(), "max": round(float(per.max(initial=0.0)), 3),
+                "range": [0.0, UNREST_MAX_PER_1000], "colour_scale": [[p, c] for p, c in UNREST_STOPS],
+                "legend": UNREST_LEGEND, "scale": s.scale, "runs": len(results)}
 
     @app.get("/api/jobs/{job_id}/compare")
-    def comparison(job_id: str) -> dict[str, Any]:
-        from ..country.compare import markdown, rows_as_dicts
+    def comparison(job_id: str, city: str = "") -> dict[str, Any]:
+        """Per arm: bands (:data:`INTERVAL`) of unrest (active + violent), cumulative deaths and cumulative
+        detentions (arrests and sweeps), for all cities or ``city``, and the arm's events; the paired rows, with
+        significance marked only from :data:`~uprising.country.compare.ADVISED_REPLICATES` replicates on."""
+        from ..country.compare import ADVISED_REPLICATES, markdown, rows_as_dicts
 
         job = finished(job_id, ("compare",))
         r0 = job.results[job.arms[0].name][0]
-        return {"job": job.id, "times": _times(r0), "unit": "people",
-                "arms": [{"name": a.name, "description": a.description,
-                          "unrest": _band(np.array([O.national_unrest(r) for r in job.results[a.name]]))}
-                         for a in job.arms],
-                "rows": rows_as_dicts(job.compare_rows or []), "markdown": markdown(job.compare_rows or [])}
+        names = r0.names
+        if city and city not in names:
+            raise ApiError(422, f"city: unknown city {shown(city)}; allowed: {', '.join(names)} (or none: national)")
+        i = names.index(city) if city else None
+
+        def band(runs, columns, cumulative):
+            return _band(np.array([r.people(columns, i, cumulative=cumulative) for r in runs]))
+
+        arms = []
+        for a in job.arms:
+            runs = job.results[a.name]
+            arms.append({"name": a.name, "description": a.description,
+                         "unrest": band(runs, ("active", "violent"), False),
+                         "deaths": band(runs, CUMULATIVE["killed"], True),
+                         "detained": band(runs, ("arrests", "swept"), True),
+                         "events": events_of(runs[0].scenario)})
+        scale = r0.scenario.scale
+        return {"job": job.id, "times": _times(r0), "unit": "people", "city": city or None, "cities": list(names),
+                "interval": INTERVAL, "replicates": job.replicates, "advised_replicates": ADVISED_REPLICATES,
+                "scale": scale, "arms": arms, "rows": rows_as_dicts(job.compare_rows or []),
+                "markdown": markdown(job.compare_rows or [], scale=scale)}
 
     @app.get("/api/jobs/{job_id}/lattice")
     def lattice(job_id: str) -> dict[str, Any]:
@@ -617,14 +666,26 @@ def create_app(results_dir: str | Path = "results", scenarios_dir: str | Path = 
                 make_figure(job, stem, path)
         with job.lock:
             job.files.setdefault(f"figure: {stem}", f"app/{job.id}/{stem}.png")
-        return FileResponse(path, media_type="image/png", filename=f"{job.scenario_id}-{stem}.png")
+        return FileResponse(path, media_type="image/png", filename=f"{job.scenario_id}-{job.kind}-{job.id}-{stem}.png")
 
     @app.get("/api/download")
     def download(path: str = "") -> FileResponse:
         full = safe_path(results_dir, path)
-        return FileResponse(full, filename=full.name)
+        return FileResponse(full, filename=download_name(path, full, manager))
 
     return app
+
+
+def download_name(rel: str, full: Path, manager: JobManager) -> str:
+    """The name a download is saved under: a job's file (app/ID/NAME) is named SCENARIO-KIND-ID-NAME, so that the
+    tables of a run and of a comparison (both runs.csv on the server) never overwrite each other; others keep
+    their name."""
+    parts = PurePosixPath(rel.replace("\\", "/")).parts
+    if len(parts) == 3 and parts[0] == "app" and JOB_ID.fullmatch(parts[1]):
+        job = manager.jobs.get(parts[1])
+        what = f"{job.scenario_id}-{job.kind}-" if job is not None else ""
+        return f"uprising-{what}{parts[1]}-{full.name}"
+    return full.name
 
 
 def make_figure(job: Job, kind: str, path: Path) -> Path:

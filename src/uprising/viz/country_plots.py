@@ -25,7 +25,8 @@ import numpy as np  # noqa: E402
 
 from ..country import observables as O  # noqa: E402
 from ..country.simulate import CountryResult  # noqa: E402
-from .style import COLOURS, runs_phrase, save, styled, thousands  # noqa: E402
+from .style import COLOURS, legend_above, runs_phrase, save, styled, thousands  # noqa: E402
+from .unrest_colours import UNREST_LEGEND, UNREST_MAX_PER_1000, UNREST_STOPS  # noqa: E402
 
 
 def _save(fig, path: Path) -> Path:
@@ -166,7 +167,7 @@ def national_figure(results: Sequence[CountryResult]):
         thousands(ax)
         ax.set_ylim(bottom=0)
         if ax is not a0:
-            ax.legend(loc="upper right", frameon=True, framealpha=0.9, edgecolor="none")
+            legend_above(ax)
         _rotate(ax, r0)
     fig.suptitle(f"{r0.scenario.name}: all {len(r0.names)} cities ({runs_phrase(len(results))}; "
                  f"{_scale_note(r0)})", x=0.01, ha="left")
@@ -221,7 +222,7 @@ def record_figure(results: Sequence[CountryResult], targets: Sequence | None):
         _events(ax, r0)
         thousands(ax)
         ax.set_ylim(bottom=0)
-        ax.legend(loc="upper left" if ax is a1 else "upper right", frameon=True, framealpha=0.9, edgecolor="none")
+        legend_above(ax)
         _rotate(ax, r0)
     against = "model against the record" if targets else "detained, deaths and unrest (no record given)"
     fig.suptitle(f"{r0.scenario.name}: {against} ({runs_phrase(len(results))}; {_scale_note(r0)})",
@@ -313,6 +314,14 @@ def _marker_size(population: float) -> float:
 
 
 @styled
+def unrest_cmap():
+    """The unrest scale of :mod:`uprising.viz.unrest_colours` as a matplotlib colormap (the explorer uses the
+    same stops)."""
+    from matplotlib.colors import LinearSegmentedColormap
+
+    return LinearSegmentedColormap.from_list("uprising-unrest", list(UNREST_STOPS))
+
+
 def map_figure(results: Sequence[CountryResult], day: dt.date | None = None):
     """The cities on the country's outline, sized by population and coloured by peak unrest per 1,000 residents
     (over the run, or over ``day`` only)."""
@@ -340,14 +349,15 @@ def map_figure(results: Sequence[CountryResult], day: dt.date | None = None):
         ax.fill(ring[:, 0], ring[:, 1], facecolor="#f4f1ea", edgecolor="#6b6b6b", lw=0.9, zorder=0)
         lo_lon, hi_lon = min(lo_lon, ring[:, 0].min()), max(hi_lon, ring[:, 0].max())
         lo_lat, hi_lat = min(lo_lat, ring[:, 1].min()), max(hi_lat, ring[:, 1].max())
-    sc = ax.scatter(lon, lat, s=[_marker_size(c.population) for c in cities], c=peak_share, cmap="inferno_r",
-                    edgecolor="k", linewidths=0.6, vmin=0, zorder=3)
+    # the one unrest scale (uprising.viz.unrest_colours): light for calm, dark for disturbed, a fixed range
+    sc = ax.scatter(lon, lat, s=[_marker_size(c.population) for c in cities], c=peak_share, cmap=unrest_cmap(),
+                    edgecolor="k", linewidths=0.6, vmin=0.0, vmax=UNREST_MAX_PER_1000, zorder=3)
     for c in cities:
         ax.annotate(c.name, (c.lon, c.lat), textcoords="offset points", xytext=(6, 4), fontsize=8, zorder=4)
     when = f"on {day.strftime('%d %b %Y')}" if day is not None else "over the run"
-    fig.colorbar(sc, ax=ax, shrink=0.8,
-                 label=f"peak active + violent per 1,000 residents {when}\n(median of {len(results)} "
-                       f"run{'s' if len(results) != 1 else ''})")
+    fig.colorbar(sc, ax=ax, shrink=0.8, extend="max",
+                 label=f"peak {UNREST_LEGEND} {when}\n(median of {len(results)} "
+                       f"run{'s' if len(results) != 1 else ''}; fixed range 0 to {UNREST_MAX_PER_1000:g})")
     for pop in (100_000, 500_000, 2_000_000):
         ax.scatter([], [], s=_marker_size(pop), facecolor="none", edgecolor="k", label=f"{pop:,} residents")
     ax.legend(loc="upper left", labelspacing=1.3, borderpad=0.9, title="population", frameon=True, framealpha=0.8)
