@@ -102,3 +102,20 @@ def thousands(ax, axis: str = "y") -> None:
 def runs_phrase(n: int) -> str:
     """'1 run' or 'N runs, median and 5-95% band'."""
     return "1 run" if n == 1 else f"{n} runs, median and 5-95% band"
+
+
+def legend_above(ax, ncol: int = 2, **kwargs):
+    """The legend of ``ax`` above its top edge and under its title, which is lifted to make room: outside the
+    data, so it hides no line and no label (the event labels sit inside the top of the axes; issue 13,
+    item 10). Returns the legend."""
+    legend = ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=ncol, frameon=False, borderaxespad=0.3,
+                       **kwargs)
+    fig = ax.figure
+    if not hasattr(fig.canvas, "get_renderer"):  # a figure made without pyplot
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        FigureCanvasAgg(fig)
+    height = legend.get_window_extent(fig.canvas.get_renderer()).height * 72.0 / fig.dpi  # in points
+    if ax.get_title():
+        ax.set_title(ax.get_title(), pad=height + 8.0, fontsize=ax.title.get_fontsize())
+    return legend
