@@ -209,3 +209,11 @@ def test_fit_search_without_scipy_names_the_extra(tmp_path):
                            "--out", str(tmp_path / "out")], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert_one_line_error(proc, "--refine", "scipy", "pip install 'uprising[experiments]'")
     assert_nothing_written(tmp_path / "out")
+
+
+def test_a_model_one_lattice_too_big_for_the_machine_names_width(tmp_path):
+    # 100,000 x 100,000 cells is within the fields' bounds; at 16 bytes a cell it needs about 150 GiB
+    proc = uprising("run", str(RUN2), "--set", "width=100000", "--set", "height=100000", "--steps", "10",
+                    "--out", str(tmp_path / "out"))
+    assert_one_line_error(proc, str(RUN2), "width", "memory", "allowed")
+    assert_nothing_written(tmp_path / "out")
