@@ -463,3 +463,124 @@ def test_two_clients_keep_their_own_jobs_and_see_their_place_in_the_queue(browse
     finally:
         for context in contexts:
             context.close()
+
+
+# ---------------------------------------------------------------------- what the page shows (issue 13, items 7-10)
+def layout_of(page, div: str) -> dict:
+    """The parts of a plotly chart's layout the tests read: its shapes, annotations' texts and axes' formats."""
+    return page.evaluate(f"""(() => {{
+        const l = document.getElementById('{div}').layout || {{}};
+        const axes = Object.keys(l).filter(k => k.startsWith('xaxis')).map(k => l[k]);
+        return {{shapes: (l.shapes || []).length, notes: (l.annotations || []).map(a => a.text),
+                 title: l.title ? l.title.text : '', tickformats: axes.map(a => a.tickformat || null),
+                 hoverformats: axes.map(a => a.hoverformat || null)}};
+    }})()""")
+
+
+def test_the_page_shows_a_fixed_map_scale_intervals_events_and_iso_times(browser, server, tmp_path):
+    """Items 7, 8, 9 and 10 as a person sees them at 1440x900: Run and the progress bar above the fold, times in
+    ISO 8601, the price's unit, the scenario's own scale, medians with their interval and the scale, event
+    marks on every timeline, a light-to-dark map scale fixed across runs and the slider, a comparison that
+    marks nothing significant with 2 runs and shows deaths, detentions and a city per variant, downloads with
+    their levers and distinct names."""
+    url, _ = server
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    page.requests, page.errors = [], []
+    page.on("request", lambda r: page.requests.append(r.url))
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    try:
+        page.goto(url)
+        wait(page, "document.querySelectorAll('#levers [data-key]').length > 0")
+        # 8: the default scale is the scenario's own (Kazakhstan states 0.02, as `uprising run` uses)
+        pick_scenario(page, "kazakhstan-2022", "lever-shock_cabinet-resigns")
+        assert page.input_value("#run-scale") == "0.02"
+        page.screenshot(path="/tmp/a2-kazakhstan-1440x900.png")
+        # 10: the Run button and the progress bar are visible without scrolling
+        for selector in ("#run", ".progress", "#progress-text"):
+            box = page.locator(selector).bounding_box()
+            assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 900, (selector, box)
+        pick_scenario(page, "two-towns", "lever-shock_cabinet-falls")
+        assert page.input_value("#run-scale") == "0.01"
+        # 10: times as ISO 8601 with a 24-hour clock, the price with its unit
+        times = page.eval_on_selector_all("#levers [data-type=time]", "xs => xs.map(x => [x.type, x.value])")
+        assert times and all(t == "text" and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d", v) for t, v in times), times
+        assert "currency per unit" in page.inner_text("#levers")
+        assert not re.search(r"\b(AM|PM)\b|\d\d/\d\d/\d{4}", page.inner_text("body"))
+        page.fill("#run-replicates", "2")
+        drawn = run(page)
+        # 8: medians with their interval, the interval named, and the scale
+        summary = page.inner_text("#summary")
+        assert "5-95% of the runs" in summary and "scale 0.01" in summary, summary
+        assert re.search(r"deaths [\d.,]+ \([\d.,]+ to [\d.,]+\)", summary), summary
+        # 9: event marks with labels on both timelines; 10: ISO date axes
+        events = page.evaluate(f"fetch('/api/jobs/{drawn['job']}/timeline').then(r => r.json())")["events"]
+        for div in ("chart-national", "chart-city"):
+            lay = layout_of(page, div)
+            assert lay["shapes"] >= len(events) >= 8, lay
+            for e in events:
+                assert any(e["label"] in (n or "") for n in lay["notes"]), (e["label"], lay["notes"])
+            assert all(f and "%Y-%m-%d" in f and "%H:%M" in f for f in lay["tickformats"]), lay
+            assert all(f == "%Y-%m-%d %H:%M" for f in lay["hoverformats"]), lay
+        page.click("[data-tab=timelines]")
+        page.screenshot(path="/tmp/a2-timelines.png", full_page=True)
+
+        # 7: the map: light for calm, dark for disturbed, a fixed range whatever the run and the time
+        page.click("[data-tab=map]")
+        wait(page, "document.getElementById('chart-map').dataset.job")
+        marker = lambda: page.evaluate("""(() => {  // noqa: E731
+            const d = document.getElementById('chart-map'); const t = d.data[d.data.length - 1];
+            return {scale: t.marker.colorscale, cmin: t.marker.cmin, cmax: t.marker.cmax,
+                    bar: t.marker.colorbar.title.text};
+        })()""")
+        first = marker()
+        assert first["scale"][0][1].lower() == "#ffffcc" and first["scale"][-1][1].lower() == "#800026", first
+        assert first["cmin"] == 0 and first["cmax"] == 100 and "per 1,000 residents" in first["bar"], first
+        page.fill("#map-slider", "0")
+        wait(page, "document.getElementById('chart-map').dataset.step === '0'")
+        assert marker()["cmax"] == 100
+        page.screenshot(path="/tmp/a2-map-start.png")
+        page.fill("#map-slider", "30")
+        wait(page, "document.getElementById('chart-map').dataset.step === '30'")
+        assert marker()["cmax"] == 100
+        page.screenshot(path="/tmp/a2-map.png")
+        page.click("[data-tab=timelines]")
+        page.fill("#lever-police_per_1000", "0")
+        run(page, drawn["job"])
+        page.click("[data-tab=map]")
+        wait(page, f"document.getElementById('chart-map').dataset.job !== {drawn['job']!r}")
+        assert marker()["cmax"] == 100  # another run, the same range
+
+        # 8 and 9: a comparison with 2 runs warns and marks nothing; deaths, detentions and a city per variant
+        page.click("[data-tab=compare]")
+        page.check("#compare-arms input[value=no-troops]")
+        page.click("#compare-run")
+        wait(page, "document.getElementById('chart-compare-deaths').dataset.job")
+        wait(page, "!document.getElementById('run').disabled")
+        note = page.inner_text("#compare-note")
+        assert "too few runs" in note and "20" in note, note
+        assert page.locator("#compare-table td.sig").count() == 0
+        assert "yes" not in page.eval_on_selector_all("#compare-table td", "ts => ts.map(t => t.textContent)")
+        for div in ("chart-compare", "chart-compare-deaths", "chart-compare-detained"):
+            names = [t["name"] for t in chart(page, div)["traces"] if not t["name"].endswith("5-95%")]
+            assert set(names) >= {"baseline", "no-troops"}, (div, names)
+            assert layout_of(page, div)["shapes"] > 0, div
+        assert "scale 0.01" in layout_of(page, "chart-compare")["title"]
+        national = chart(page, "chart-compare-deaths")
+        page.select_option("#compare-city", "Hilltop")
+        wait(page, "document.getElementById('chart-compare-deaths').dataset.city === 'Hilltop'")
+        assert chart(page, "chart-compare-deaths")["traces"] != national["traces"]
+        page.screenshot(path="/tmp/a2-compare.png", full_page=True)
+
+        # 10: downloads record their levers and are named apart
+        page.click("[data-tab=downloads]")
+        names = []
+        for link in page.locator("#downloads a", has_text="runs (CSV)").all():
+            with page.expect_download() as info:
+                link.click()
+            names.append(info.value.suggested_filename)
+        assert len(names) == 2 and len(set(names)) == 2, names
+        assert page.locator("#downloads a", has_text="levers and settings (JSON)").count() == 2
+        assert_local_only(page, url)
+    finally:
+        context.close()

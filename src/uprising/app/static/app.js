@@ -12,6 +12,12 @@ const KIND_COLOURS = [[244, 244, 244], [157, 180, 214], [242, 142, 43], [89, 161
 const KIND_NAMES = ["empty", "quiet", "active", "jailed", "police", "violent"];
 const PLOT_CONFIG = {displaylogo: false, responsive: true, showLink: false, showSendToCloud: false,
                      toImageButtonOptions: {format: "png", scale: 2}};
+// Times on every axis and in every hover: ISO 8601 with a 24-hour clock (never a locale's 12-hour format).
+const DATE_AXIS = {type: "date", tickformat: "%Y-%m-%d<br>%H:%M", hoverformat: "%Y-%m-%d %H:%M"};
+// Event marks: one colour per kind of event, in the order kinds first appear (any kind the scenario declares).
+const EVENT_COLOURS = ["#4c72b0", "#c44e52", "#8172b2", "#55a868", "#937860", "#da8bc3", "#8c8c8c", "#ccb974",
+                       "#64b5cd", "#dd8452"];
+const INTERVAL = "5-95% of the runs";
 const POLL_MS = 400;
 const CHECK_MS = 30000;   // how often the page asks whether the jobs it shows are still kept
 const CLIENT_HEADER = "X-Uprising-Client";
@@ -128,7 +134,10 @@ function leverInput(spec, prefix) {
     for (const [value, label] of spec.choices) input.append(el("option", {value, text: label}));
     input.value = spec.default;
   } else if (spec.type === "time") {
-    input = el("input", {type: "datetime-local", id, step: 60, min: spec.min, max: spec.max});
+    // a text field in ISO 8601 (YYYY-MM-DDTHH:MM, 24-hour clock): a datetime-local field shows the browser's
+    // locale (US: MM/DD/YYYY and a cut-off AM/PM, so noon and midnight both read 12:00)
+    input = el("input", {type: "text", id, class: "mono", placeholder: "YYYY-MM-DDTHH:MM", spellcheck: "false",
+                         pattern: "\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}", inputmode: "numeric"});
     input.value = spec.default;
   } else {
     input = el("input", {type: "number", id, min: spec.min, max: spec.max, step: spec.step ?? "any"});
@@ -204,9 +213,10 @@ async function chooseScenario(id) {
     `${s.clock.ticks} steps of ${s.clock.tick_hours} h; ${s.timezone || "local time"})`;
   buildForm($("levers"), s.levers, "lever");
   buildForm($("run-settings"), s.run, "run");
-  for (const select of [$("timeline-city"), $("lattice-city")]) {
+  for (const select of [$("timeline-city"), $("lattice-city"), $("compare-city")]) {
     select.replaceChildren();
     if (select.id === "timeline-city") select.append(el("option", {value: "", text: "(choose a city)"}));
+    if (select.id === "compare-city") select.append(el("option", {value: "", text: "all cities"}));
     for (const c of s.cities) select.append(el("option", {value: c.name, text: c.name}));
   }
   $("lattice-city").value = s.cities[0].name;
@@ -218,12 +228,14 @@ async function chooseScenario(id) {
     if (i === 0 || (i === 1 && s.variants.length)) box.checked = true;
     arms.append(el("label", {for: `arm-${i}`}, box, ` ${v.name}: ${v.description}`));
   });
-  for (const id of ["chart-national", "chart-city", "chart-map", "chart-compare", "chart-diff"]) {
+  for (const id of ["chart-national", "chart-city", "chart-map", "chart-compare", "chart-compare-deaths",
+                    "chart-compare-detained", "chart-diff"]) {
     if (window.Plotly) Plotly.purge($(id));
     delete $(id).dataset.job;
   }
   $("summary").textContent = "Set the levers and press Run.";
   $("compare-table").replaceChildren();
+  $("compare-note").hidden = true;
   $("downloads").replaceChildren();
   clearLattice();
 }
@@ -244,8 +256,11 @@ function showProgress(job) {
       `(it starts when a worker is free; ${job.elapsed.toFixed(1)} s)`;
     text.dataset.queue = String(job.queue_position);
   } else {
-    text.textContent = `${job.kind} ${job.id}: ${job.state}, ${job.done} / ${job.total} steps` +
+    // phase: the server says when a first run is compiling the kernels (it detects it: no kernel loaded yet)
+    const phase = job.state === "running" && job.phase ? `${job.phase}, ` : "";
+    text.textContent = `${job.kind} ${job.id}: ${job.state}, ${phase}${job.done} / ${job.total} steps` +
       ` (${job.elapsed.toFixed(1)} s)`;
+    text.dataset.phase = job.phase || "";
     delete text.dataset.queue;
   }
 }
@@ -345,6 +360,34 @@ function bandTraces(x, band, colour, name, xa, ya, group, dash) {
   ];
 }
 
+// Marks for a scenario's events on a chart: a dashed line at each event's start, a light band over its span
+// when it has an end, and its label (kind: id) above the plot. xref: the x axis ("x", "x2", ...).
+function eventMarks(events, xref, end) {
+  const kinds = [];
+  const shapes = [];
+  const annotations = [];
+  const atTime = new Map();  // labels of events at the same time are set side by side, not on top of each other
+  for (const e of events || []) {
+    if (!kinds.includes(e.kind)) kinds.push(e.kind);
+    const colour = EVENT_COLOURS[kinds.indexOf(e.kind) % EVENT_COLOURS.length];
+    const start = e.start.replace("T", " ");
+    shapes.push({type: "line", xref, yref: "paper", x0: start, x1: start, y0: 0, y1: 1,
+                 line: {color: colour, width: 1, dash: "dot"}, layer: "below"});
+    if (e.end) {
+      const stop = (e.end < end ? e.end : end).replace("T", " ");
+      shapes.push({type: "rect", xref, yref: "paper", x0: start, x1: stop, y0: 0, y1: 1, fillcolor: colour,
+                   opacity: 0.06, line: {width: 0}, layer: "below"});
+    }
+    const when = e.end ? `${start} to ${e.end.replace("T", " ")}` : start;
+    const same = atTime.get(start) || 0;
+    atTime.set(start, same + 1);
+    annotations.push({x: start, xref, y: 1, yref: "paper", yanchor: "bottom", xanchor: "center", text: e.label,
+                      textangle: -90, showarrow: false, font: {size: 9, color: colour}, xshift: 11 * same,
+                      hovertext: `${e.label} (${when}; ${e.cities.join(", ")})`});
+  }
+  return {shapes, annotations};
+}
+
 function drawTimeline(div, data, title) {
   // three panels on one time axis: quiet; active, violent and jailed; killed and injured (cumulative)
   const panels = [["y", ["quiet"]], ["y2", ["active", "violent", "jailed"]], ["y3", ["killed", "injured"]]];
@@ -353,12 +396,13 @@ function drawTimeline(div, data, title) {
     for (const name of names) traces.push(...bandTraces(data.times, data.series[name], COLOURS[name], LABELS[name], "x", ya, name));
   }
   const layout = {
-    title: {text: title}, height: 560, margin: {l: 70, r: 20, t: 50, b: 40},
+    title: {text: title, y: 0.985, yanchor: "top"}, height: 700, margin: {l: 70, r: 20, t: 170, b: 40},
     legend: {orientation: "h", y: -0.08},
-    xaxis: {anchor: "y3", type: "date"},
+    xaxis: {anchor: "y3", ...DATE_AXIS},
     yaxis: {domain: [0.72, 1], title: {text: "quiet"}, rangemode: "tozero"},
     yaxis2: {domain: [0.38, 0.68], title: {text: "people at once"}, rangemode: "tozero"},
     yaxis3: {domain: [0, 0.34], title: {text: "cumulative"}, rangemode: "tozero"},
+    ...eventMarks(data.events, "x", data.times[data.times.length - 1]),
   };
   return Plotly.react(div, traces, layout, PLOT_CONFIG).then(() => { div.dataset.job = data.job; });
 }
@@ -368,14 +412,17 @@ async function showRun(job) {
   const nat = await api(`/api/jobs/${job.id}/timeline`);
   const sc = state.scenario;
   await drawTimeline($("chart-national"), nat,
-    `${sc.name}: all cities (${nat.runs} runs, median and 5-95%; people)`);
+    `${sc.name}: all cities (${nat.runs} runs at scale ${nat.scale}, median and ${nat.interval}; people)`);
   const s = nat.summary;
+  const figure = (key, label) => [`${label} `, el("b", {text: fmt(s[key])}),
+    ` (${fmt(s.intervals[key][0])} to ${fmt(s.intervals[key][1])})`];
   $("summary").innerHTML = "";
   $("summary").append(
-    `Run ${job.id}, ${s.runs} runs at ${s.residents_per_agent.toLocaleString("en-GB")} residents per agent ` +
-    `(${s.agents.toLocaleString("en-GB")} agents). Medians: peak unrest `, el("b", {text: fmt(s.peak_unrest)}),
-    ", deaths ", el("b", {text: fmt(s.deaths)}), ", detained ", el("b", {text: fmt(s.detained)}),
-    ", injured ", el("b", {text: fmt(s.injured)}), ".");
+    `Run ${job.id}: ${s.runs} runs at scale ${s.scale} agents per resident ` +
+    `(${s.residents_per_agent.toLocaleString("en-GB")} residents per agent, ` +
+    `${s.agents.toLocaleString("en-GB")} agents). Medians, with ${s.interval} in brackets: `,
+    ...figure("peak_unrest", "peak unrest"), ", ", ...figure("deaths", "deaths"), ", ",
+    ...figure("detained", "detained"), ", ", ...figure("injured", "injured"), " (people).");
   const city = $("timeline-city").value || sc.cities[0].name;
   $("timeline-city").value = city;
   await showCity(city);
@@ -387,7 +434,8 @@ async function showRun(job) {
 async function showCity(city) {
   if (!state.runJob || !city) return;
   const data = await api(`/api/jobs/${state.runJob.id}/timeline?city=${encodeURIComponent(city)}`);
-  await drawTimeline($("chart-city"), data, `${city} (${data.runs} runs, median and 5-95%; people)`);
+  await drawTimeline($("chart-city"), data,
+    `${city} (${data.runs} runs at scale ${data.scale}, median and ${data.interval}; people)`);
   $("chart-city").dataset.city = city;
 }
 
@@ -426,13 +474,20 @@ async function drawMap() {
     type: "scatter", mode: "markers+text", textposition: "top right", name: "cities", showlegend: false,
     customdata: data.cities.map((c) => c.population),
     hovertemplate: "%{text}<br>%{marker.color:.2f} per 1,000<br>population %{customdata:,}<extra></extra>",
+    // one fixed, sequential scale (the PNG map's too): light for calm, dark for disturbed, the same range for
+    // every run and every time of the slider; a city above the top is drawn in the darkest colour
     marker: {size: data.cities.map((c) => 10 + 34 * Math.sqrt(c.population / biggest)), color: mapColours(k),
-             cmin: 0, cmax: Math.max(data.max, 1e-6), colorscale: "YlOrRd", line: {color: "#333", width: 1},
-             colorbar: {title: {text: "active + violent<br>per 1,000"}}},
+             cmin: data.range[0], cmax: data.range[1], colorscale: data.colour_scale,
+             line: {color: "#333", width: 1},
+             colorbar: {title: {text: data.legend.replace(" per ", "<br>per ") + "<br>(median of the runs)"},
+                        ticksuffix: "", tickvals: [0, 20, 40, 60, 80, 100].map((v) => v * data.range[1] / 100),
+                        ticktext: [0, 20, 40, 60, 80, 100].map((v, i, a) =>
+                          `${v * data.range[1] / 100}${i === a.length - 1 ? " or more" : ""}`)}},
   });
   const lat = data.cities.reduce((a, c) => a + c.lat, 0) / data.cities.length;
   const layout = {
-    height: 500, margin: {l: 50, r: 20, t: 40, b: 40}, title: {text: `Unrest by city at ${data.times[k].replace("T", " ")}`},
+    height: 500, margin: {l: 50, r: 20, t: 40, b: 40},
+    title: {text: `Unrest by city at ${data.times[k].replace("T", " ")} (median of ${data.runs} runs at scale ${data.scale})`},
     xaxis: {title: {text: "longitude (degrees east)"}, scaleanchor: "y", scaleratio: Math.cos(lat * Math.PI / 180),
             showgrid: true, zeroline: false},
     yaxis: {title: {text: "latitude (degrees north)"}, showgrid: true, zeroline: false},
@@ -529,31 +584,60 @@ function legend() {
 }
 
 // ---------------------------------------------------------------------------- compare
-async function showCompare(job) {
-  keepShown("compareJob", job);
-  const data = await api(`/api/jobs/${job.id}/compare`);
+// Per-variant panels of one measure, side by side on a shared y range, each with the variant's events marked.
+async function drawArms(div, data, measure, title, job) {
   const n = data.arms.length;
   const gap = 0.03;
   const width = (1 - gap * (n - 1)) / n;
   const traces = [];
-  const layout = {height: 380, margin: {l: 70, r: 20, t: 60, b: 40}, showlegend: false,
-                  title: {text: `National unrest, active + violent (people; ${job.replicates} runs each, median and 5-95%)`},
-                  annotations: []};
+  const end = data.times[data.times.length - 1];
+  const layout = {height: 420, margin: {l: 70, r: 20, t: 150, b: 50}, showlegend: false,
+                  title: {text: title, y: 0.985, yanchor: "top"}, annotations: [], shapes: []};
   let top = 0;
   data.arms.forEach((arm, i) => {
     const axis = i === 0 ? "" : String(i + 1);
-    traces.push(...bandTraces(data.times, arm.unrest, ARM_COLOURS[i % ARM_COLOURS.length], arm.name, "x" + axis,
+    traces.push(...bandTraces(data.times, arm[measure], ARM_COLOURS[i % ARM_COLOURS.length], arm.name, "x" + axis,
                               "y" + axis, arm.name, i === 0 ? "dash" : "solid"));
-    top = Math.max(top, ...arm.unrest.high);
-    layout["xaxis" + axis] = {domain: [i * (width + gap), i * (width + gap) + width], anchor: "y" + axis, type: "date"};
+    top = Math.max(top, ...arm[measure].high);
+    layout["xaxis" + axis] = {domain: [i * (width + gap), i * (width + gap) + width], anchor: "y" + axis,
+                              ...DATE_AXIS, tickformat: "%m-%d<br>%H:%M"};
     layout["yaxis" + axis] = {anchor: "x" + axis, rangemode: "tozero", showticklabels: i === 0,
                               title: i === 0 ? {text: "people"} : undefined};
+    const marks = eventMarks(arm.events, "x" + axis, end);
+    layout.shapes.push(...marks.shapes);
+    layout.annotations.push(...marks.annotations);
     layout.annotations.push({text: `<b>${arm.name}</b>`, xref: "x" + axis + " domain", yref: "paper",
-                             x: 0.5, y: 1.0, showarrow: false, xanchor: "center", yanchor: "bottom"});
+                             x: 0.5, y: -0.16, showarrow: false, xanchor: "center", yanchor: "top"});
   });
   data.arms.forEach((arm, i) => { layout["yaxis" + (i === 0 ? "" : String(i + 1))].range = [0, top * 1.05 || 1]; });
-  await Plotly.react($("chart-compare"), traces, layout, PLOT_CONFIG);
-  $("chart-compare").dataset.job = job.id;
+  await Plotly.react($(div), traces, layout, PLOT_CONFIG);
+  $(div).dataset.job = job.id;
+  $(div).dataset.city = data.city || "";
+}
+
+async function drawComparePanels(job, city) {
+  const query = city ? `?city=${encodeURIComponent(city)}` : "";
+  const data = await api(`/api/jobs/${job.id}/compare${query}`);
+  const where = data.city || "all cities";
+  const runs = `${data.replicates} runs each at scale ${data.scale}, median and ${data.interval}`;
+  await drawArms("chart-compare", data, "unrest", `Unrest, active + violent, ${where} (people; ${runs})`, job);
+  await drawArms("chart-compare-deaths", data, "deaths", `Deaths, cumulative, ${where} (people; ${runs})`, job);
+  await drawArms("chart-compare-detained", data, "detained",
+                 `Detentions (arrests and sweeps), cumulative, ${where} (people; ${runs})`, job);
+  return data;
+}
+
+async function showCompare(job) {
+  keepShown("compareJob", job);
+  $("compare-city").value = "";
+  const data = await drawComparePanels(job, "");
+  const n = data.arms.length;
+  const few = data.replicates < data.advised_replicates;
+  const note = $("compare-note");
+  note.hidden = !few;
+  note.textContent = few ? `${data.replicates} runs per variant: too few runs to mark any difference significant ` +
+    `(at least ${data.advised_replicates} are advised); with so few runs the 95% bootstrap intervals below are ` +
+    "too narrow to trust." : "";
 
   const keys = ["deaths_total", "deaths_security", "detained_total", "peak_unrest", "unrest_person_days"];
   const diff = [];
@@ -571,22 +655,25 @@ async function showCompare(job) {
   });
   await Plotly.react($("chart-diff"), diff, {
     height: 120 + 34 * keys.length * (n - 1), margin: {l: 260, r: 20, t: 40, b: 50},
-    title: {text: "Variant minus baseline, % of the baseline mean (95% CI, paired by seed)"},
+    title: {text: `Variant minus baseline, % of the baseline mean (95% bootstrap CI of the mean, paired by seed; ` +
+                  `${data.replicates} runs at scale ${data.scale})`},
     xaxis: {zeroline: true, zerolinecolor: "#888"}, yaxis: {autorange: "reversed"}, showlegend: false,
   }, PLOT_CONFIG);
   $("chart-diff").dataset.job = job.id;
 
   const table = el("table");
-  table.append(el("tr", {}, ...["variant", "outcome", "baseline (95% CI)", "variant (95% CI)", "difference (95% CI)"]
-    .map((h) => el("th", {text: h}))));
+  table.append(el("tr", {}, ...["variant", "outcome", "baseline (95% CI)", "variant (95% CI)", "difference (95% CI)",
+                                "significant"].map((h) => el("th", {text: h}))));
   for (const r of data.rows) {
-    const sig = r.difference_ci_low > 0 || r.difference_ci_high < 0;
+    // marked only as the server says: "yes" needs the advised number of runs ("too few runs" below it)
+    const sig = r.significant === "yes";
     table.append(el("tr", {},
       el("td", {text: r.variant}), el("td", {text: r.label}),
       el("td", {text: `${fmt(r.baseline_mean)} (${fmt(r.baseline_ci_low)} to ${fmt(r.baseline_ci_high)})`}),
       el("td", {text: `${fmt(r.variant_mean)} (${fmt(r.variant_ci_low)} to ${fmt(r.variant_ci_high)})`}),
       el("td", {class: sig ? "sig" : null,
-                text: `${fmt(r.difference)} (${fmt(r.difference_ci_low)} to ${fmt(r.difference_ci_high)})`})));
+                text: `${fmt(r.difference)} (${fmt(r.difference_ci_low)} to ${fmt(r.difference_ci_high)})`}),
+      el("td", {text: r.significant})));
   }
   $("compare-table").replaceChildren(table);
   renderDownloads();
@@ -634,6 +721,9 @@ function wire() {
     buildForm($("run-settings"), state.scenario.run, "run");
   });
   $("timeline-city").addEventListener("change", (e) => showCity(e.target.value).catch((err) => showMessage(err.message)));
+  $("compare-city").addEventListener("change", (e) => {
+    if (state.compareJob) drawComparePanels(state.compareJob, e.target.value).catch((err) => showMessage(err.message));
+  });
   $("map-slider").addEventListener("input", () => drawMap().catch((err) => showMessage(err.message)));
   $("lattice-run").addEventListener("click", () =>
     startJob({kind: "lattice", city: $("lattice-city").value, ...runBody()}, showLattice));
