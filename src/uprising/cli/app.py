@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from ..scenario import echo
 from .common import UsageFailure
 
 
@@ -32,7 +33,7 @@ def listen(host: str, port: int) -> socket.socket:
     try:
         infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:
-        raise UsageFailure(f"--host: {host!r}: {exc.strerror or exc}; give an address such as 127.0.0.1") from None
+        raise UsageFailure(f"--host: {echo(host)}: {exc.strerror or exc}; give an address such as 127.0.0.1") from None
     family, kind, proto, _, address = infos[0]
     sock = socket.socket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from ..scenario import echo
 from .common import (Progress, UsageFailure, cluster_option, connect, need_plot_extra, say_if_compiling, workers_option,
                      writable_folder)
 
@@ -78,7 +79,7 @@ def experiment_cmd(experiment_path: Path, store_dir: Path | None, cluster: str |
     if cluster is not None and workers is not None:
         raise UsageFailure("--workers: the cluster's workers run the experiment with --cluster; give one of the two")
     if cluster is not None and not cluster.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
-        raise UsageFailure(f"--cluster: {cluster!r}: expected a scheduler address such as tcp://127.0.0.1:8786")
+        raise UsageFailure(f"--cluster: {echo(cluster)}: expected a scheduler address such as tcp://127.0.0.1:8786")
     exp = Experiment.load(experiment_path)
     store_dir = store_dir if store_dir is not None else DEFAULT_RESULTS / exp.name
     if store_dir.exists() and not store_dir.is_dir():
@@ -346,7 +347,7 @@ def sensitivity_cmd(ctx: click.Context, experiment_path: Path, store_dir: Path |
     method = check_method(exp)
     for name in outcomes:
         if name not in exp.outcomes:
-            raise UsageFailure(f"--outcome: {name!r} is not one of {experiment_path}'s outcomes: {', '.join(exp.outcomes)}")
+            raise UsageFailure(f"--outcome: {echo(name)} is not one of {experiment_path}'s outcomes: {', '.join(exp.outcomes)}")
     if not no_plot:
         need_plot_extra("--no-plot")
     store_dir = store_dir if store_dir is not None else DEFAULT_RESULTS / exp.name
@@ -498,7 +499,7 @@ def calibrate_cmd(experiment_path: Path, targets_path: Path, store_dir: Path | N
     if cluster is not None and workers is not None:
         raise UsageFailure("--workers: the cluster's workers simulate with --cluster; give one of the two")
     if cluster is not None and not cluster.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
-        raise UsageFailure(f"--cluster: {cluster!r}: expected a scheduler address such as tcp://127.0.0.1:8786")
+        raise UsageFailure(f"--cluster: {echo(cluster)}: expected a scheduler address such as tcp://127.0.0.1:8786")
     exp = Experiment.load(experiment_path)
     ranges = check_ranges(exp)
     targets = load_targets(targets_path)

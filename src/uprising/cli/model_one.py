@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from ..scenario import Scenario, ScenarioError, parse_sets, read_toml
+from ..scenario import Scenario, ScenarioError, echo, parse_sets, read_toml
 from .common import (Progress, UsageFailure, check_memory, cluster_option, file_stem, plotting, seed_option,
                      say_if_compiling, sets_option, workers_option, writable_file,
                      writable_folder)
@@ -120,7 +120,7 @@ def bench(sizes: str, steps: int | None, repeats: int, scenario_path: Path | Non
     try:
         edges = [int(s) for s in sizes.split(",") if s.strip()]
     except ValueError:
-        raise UsageFailure(f"--sizes: {sizes!r}: expected comma-separated integers, e.g. 40,100,1000") from None
+        raise UsageFailure(f"--sizes: {echo(sizes)}: expected comma-separated integers, e.g. 40,100,1000") from None
     table = Table(title="uprising agent-steps per second (median)")
     for col in ("lattice", "activation", "agents", "steps", "agent-steps/s", "bytes/agent"):
         table.add_column(col, justify="right")

@@ -31,7 +31,7 @@ from matplotlib.colors import ListedColormap  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 from ..kernels import codes  # noqa: E402
-from ..scenario import ScenarioError  # noqa: E402
+from ..scenario import ScenarioError, echo  # noqa: E402
 from .style import COLOURS, KIND_NAMES, RC  # noqa: E402
 
 ANIMATION_FORMATS = ("gif", "mp4")
@@ -134,7 +134,7 @@ def load_frames(path: str | Path, city: str | None = None) -> Frames:
                                     f"--city NAME: {', '.join(cities)}")
             city = cities[0]
         if city not in cities:
-            raise ScenarioError(str(npz_path), "--city", f"unknown city {city!r}; allowed: {', '.join(cities)}")
+            raise ScenarioError(str(npz_path), "--city", f"unknown city {echo(city)}; allowed: {', '.join(cities)}")
         kinds, steps, label_city, country = arrays[f"{city}/kinds"], arrays[f"{city}/steps"], city, True
     kinds = np.asarray(kinds)
     steps = np.asarray(steps).astype(np.int64).reshape(-1)
@@ -162,7 +162,7 @@ def parse_fps(value: float | str, source: str = "--fps") -> float:
         fps = math.nan
     lo, hi = FPS_RANGE
     if not (math.isfinite(fps) and lo <= fps <= hi):
-        raise ScenarioError(source, "--fps", f"{value!r}: frames per second must be a number in [{lo:g}, {hi:g}]")
+        raise ScenarioError(source, "--fps", f"{echo(value)}: frames per second must be a number in [{lo:g}, {hi:g}]")
     return fps
 
 
@@ -171,7 +171,7 @@ def output_format(out: Path | None, fmt: str | None, source: str) -> str:
     if fmt is not None:
         fmt = fmt.strip().lower().lstrip(".")
         if fmt not in ANIMATION_FORMATS:
-            raise ScenarioError(source, "--format", f"unknown format {fmt!r}; allowed: {' | '.join(ANIMATION_FORMATS)}")
+            raise ScenarioError(source, "--format", f"unknown format {echo(fmt)}; allowed: {' | '.join(ANIMATION_FORMATS)}")
     suffix = out.suffix.lower().lstrip(".") if out is not None else ""
     if out is not None and suffix not in ANIMATION_FORMATS:
         raise ScenarioError(source, "--out", f"{out.name}: the file must end in .gif or .mp4")

@@ -26,7 +26,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ..kernels import codes  # noqa: E402
-from ..scenario import ScenarioError  # noqa: E402
+from ..scenario import ScenarioError, echo  # noqa: E402
 from ..simulate import Result, outbursts  # noqa: E402
 from .style import COLOURS, FORMATS, runs_phrase, save_formats, styled, thousands  # noqa: E402
 
@@ -45,7 +45,7 @@ def parse_formats(text: str | Sequence[str], source: str = "--format") -> tuple[
         if not fmt:
             continue
         if fmt not in FORMATS:
-            raise ScenarioError(source, "--format", f"unknown format {item.strip()!r}; allowed: "
+            raise ScenarioError(source, "--format", f"unknown format {echo(item.strip())}; allowed: "
                                 f"{', '.join(FORMATS)} (comma-separated, e.g. png,svg)")
         if fmt not in out:
             out.append(fmt)
