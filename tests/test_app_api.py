@@ -651,6 +651,9 @@ def test_the_map_has_one_fixed_sequential_scale_shared_with_the_png_map(client):
         assert wait_job(client, job["id"])[-1]["state"] == "done"
         maps.append(client.get(f"/api/jobs/{job['id']}/map").json())
     for m in maps:
+        assert m["interval"] == "5-95% of the runs"
+        low, mid, high = (np.array(m[k]) for k in ("unrest_per_1000_low", "unrest_per_1000", "unrest_per_1000_high"))
+        assert low.shape == mid.shape == high.shape and (low <= mid + 1e-9).all() and (mid <= high + 1e-9).all()
         assert m["range"] == [0.0, UNREST_MAX_PER_1000]
         assert m["colour_scale"] == [[p, c] for p, c in UNREST_STOPS]
         assert "per 1,000 residents" in m["legend"]

@@ -604,10 +604,13 @@ def create_app(results_dir: str | Path = "results", scenarios_dir: str | Path = 
         s = results[0].scenario
         share = np.array([r.unrest() * 1000.0 / r.citizens[:, None] for r in results])  # run x city x step
         per = np.median(share, axis=0)
+        low, high = np.percentile(share, [5, 95], axis=0)
         return {"job": job.id, "times": _times(results[0]),
                 "cities": [{"name": c.name, "lat": c.lat, "lon": c.lon, "population": c.population}
                            for c in s.cities],
                 "unrest_per_1000": np.round(per, 3).tolist(), "max": round(float(per.max(initial=0.0)), 3),
+                "unrest_per_1000_low": np.round(low, 3).tolist(), "unrest_per_1000_high": np.round(high, 3).tolist(),
+                "interval": INTERVAL,
                 "range": [0.0, UNREST_MAX_PER_1000], "colour_scale": [[p, c] for p, c in UNREST_STOPS],
                 "legend": UNREST_LEGEND, "scale": s.scale, "runs": len(results)}
 

@@ -472,8 +472,10 @@ async function drawMap() {
   traces.push({
     x: data.cities.map((c) => c.lon), y: data.cities.map((c) => c.lat), text: data.cities.map((c) => c.name),
     type: "scatter", mode: "markers+text", textposition: "top right", name: "cities", showlegend: false,
-    customdata: data.cities.map((c) => c.population),
-    hovertemplate: "%{text}<br>%{marker.color:.2f} per 1,000<br>population %{customdata:,}<extra></extra>",
+    customdata: data.cities.map((c, i) => [c.population, data.unrest_per_1000_low[i][k],
+                                           data.unrest_per_1000_high[i][k]]),
+    hovertemplate: "%{text}<br>%{marker.color:.2f} per 1,000 residents (median; " + data.interval +
+      ": %{customdata[1]:.2f} to %{customdata[2]:.2f})<br>population %{customdata[0]:,}<extra></extra>",
     // one fixed, sequential scale (the PNG map's too): light for calm, dark for disturbed, the same range for
     // every run and every time of the slider; a city above the top is drawn in the darkest colour
     marker: {size: data.cities.map((c) => 10 + 34 * Math.sqrt(c.population / biggest)), color: mapColours(k),
