@@ -217,3 +217,9 @@ def test_a_model_one_lattice_too_big_for_the_machine_names_width(tmp_path):
                     "--out", str(tmp_path / "out"))
     assert_one_line_error(proc, str(RUN2), "width", "memory", "allowed")
     assert_nothing_written(tmp_path / "out")
+
+
+def test_report_out_below_a_file(a_file):
+    proc = uprising("report", str(TWO_TOWNS), "--replicates", "1", "--out", str(a_file / "reports" / "r.html"))
+    assert_one_line_error(proc, "--out", str(a_file))
+    _unchanged(a_file)

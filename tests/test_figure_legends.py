@@ -119,3 +119,21 @@ def two_towns_path():
     from country_helpers import TWO_TOWNS
 
     return TWO_TOWNS
+
+
+def test_validation_run2_map_of_the_committed_record(saved, tmp_path):
+    """The Run 2 map as docs/validation.md shows it: every rule combination of the committed record labelled."""
+    import json
+
+    from conftest import ROOT
+    from uprising.analysis import PAPER
+    from uprising.viz import validation_plots as V
+
+    data = json.loads((ROOT / "docs" / "data" / "validation.json").read_text(encoding="utf-8"))
+    nan = float("nan")
+    points = {data["labels"].get(key, key): {name: (nan if value is None else value) if not isinstance(value, list)
+                                             else [nan if v is None else v for v in value]
+                                             for name, value in stats.items()}
+              for key, stats in data["run2"].items()}
+    V.run2_map(points, PAPER, tmp_path / "map.png")
+    check(saved)

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import click
 
-from .common import Progress, UsageFailure, need_plot_extra, say_if_compiling, seed_option, workers_option, writable_file
+from .common import (Progress, UsageFailure, check_memory, need_plot_extra, say_if_compiling, seed_option, workers_option,
+                     writable_file)
 
 
 @click.command("plot")
@@ -91,6 +92,10 @@ def report_cmd(path: Path, out_file: Path | None, replicates: int | None, scale:
     except OddTextMissing as exc:  # a broken install: say so in one line, before anything runs
         raise UsageFailure(str(exc)) from None
     writable_file(plan.out, "--out")
+    if plan.kind == COUNTRY:  # the ensemble's memory against the machine, before any run
+        check_memory(plan.ensemble_scenario.memory_estimate(plan.replicates, min(plan.replicates,
+                                                                                 workers or os.cpu_count() or 1)),
+                     str(path))
     click.echo(plan.describe_ensemble(), err=True)
     say_if_compiling()
     # a country's runs go to worker processes; Model I's short runs stay in this process unless --workers asks
