@@ -79,7 +79,7 @@ class ClockSpec(_Strict):
         if steps > MAX_STEPS and hours <= MAX_STEPS:  # the span fits in 1-hour steps: the tick is too short
             raise ValueError(f"tick_hours: {self.tick_hours:g} h makes {steps:,.0f} steps from {format_time(self.start)} "
                              f"to {format_time(self.end)}, more than the {MAX_STEPS:,} a country run may take; "
-                             f"allowed: at least {hours / MAX_STEPS:.3g} h")
+                             f"allowed: at least {round_up(hours / MAX_STEPS):.3g} h")
         if steps > MAX_STEPS:
             latest = self.start + dt.timedelta(hours=MAX_STEPS * self.tick_hours)
             raise ValueError(f"end: {format_time(self.end)} makes {steps:,.0f} steps of {self.tick_hours:g} h, more "
@@ -162,13 +162,13 @@ class CountryScenarioBase(_Strict):
         if smallest.population * self.scale < 1.0:
             raise ValueError(f"scale: {self.scale:g} agents per resident leaves {smallest.name} "
                              f"({smallest.population:,} residents) without one agent; smallest allowed for this "
-                             f"file: {1.0 / smallest.population:.3g}")
+                             f"file: {round_up(1.0 / smallest.population):.3g}")
         days = self.repression.jail_term_days
         if round(days * 24.0 / self.clock.tick_hours) > MAX_JAIL_STEPS:
             raise ValueError(f"clock.tick_hours: {self.clock.tick_hours:g} h makes a jail term of {days:g} days "
                              f"(repression.jail_term_days) {days * 24.0 / self.clock.tick_hours:,.0f} steps, more "
                              f"than the {MAX_JAIL_STEPS:,} allowed; allowed: at least "
-                             f"{days * 24.0 / MAX_JAIL_STEPS:.3g} h")
+                             f"{round_up(days * 24.0 / (MAX_JAIL_STEPS + 0.5)):.3g} h")
         try:
             self.base_rules()
         except ScenarioError as exc:
@@ -340,6 +340,15 @@ class CountryScenarioBase(_Strict):
         if "all" in names:
             return np.ones(len(self.cities), dtype=bool)
         return np.array([c.name in names for c in self.cities])
+
+
+def round_up(x: float, digits: int = 3) -> float:
+    """The smallest number of ``digits`` significant digits that is at least ``x`` (a lower bound shown in an
+    error is itself allowed)."""
+    if x <= 0 or not math.isfinite(x):
+        return x
+    step = 10.0 ** (math.floor(math.log10(x)) - digits + 1)
+    return math.ceil(round(x / step, 6)) * step
 
 
 def event_kinds(mechanisms: Sequence[Mechanism]) -> dict[str, type[Event]]:
