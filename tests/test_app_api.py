@@ -758,12 +758,18 @@ def test_a_first_run_says_the_kernels_are_compiling(client, monkeypatch):
 
     monkeypatch.setattr(J, "kernels_loaded", lambda: False)
     monkeypatch.setattr(J, "simulate_country", slow)
-    job = start(client, run={"replicates": 1})
-    seen = wait_job(client, job["id"], until=("running",))
-    assert seen[-1]["phase"] == "compiling kernels (first run only)"
-    release.set()
-    last = wait_job(client, job["id"])[-1]
-    assert last["state"] == "done" and last["phase"] is None
+    for cached, phase in ((False, "compiling kernels (first run only)"),
+                          (True, "loading compiled kernels (first run only)")):
+        monkeypatch.setattr(J, "kernels_cached", lambda cached=cached: cached)
+        release.clear()
+        job = start(client, run={"replicates": 1})
+        seen = wait_job(client, job["id"], until=("running",))
+        assert seen[-1]["phase"] == phase
+        release.set()
+        last = wait_job(client, job["id"])[-1]
+        assert last["state"] == "done" and last["phase"] is None
+    monkeypatch.undo()
+    assert J.kernels_loaded() and J.kernel_phase() is None  # this process has run the kernels
 
 
 def test_downloads_record_their_levers_and_have_distinct_names(client, folders):

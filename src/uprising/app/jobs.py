@@ -69,8 +69,10 @@ def duration(seconds: float) -> str:
     return f"{seconds:.0f} s"
 
 
-#: what a running job says while the numba kernels are compiled (or loaded from numba's cache) in this process
+#: what a running job says while the numba kernels are compiled in this process (tens of seconds)
 COMPILING = "compiling kernels (first run only)"
+#: what it says while they are loaded from numba's on-disk cache instead (about a second)
+LOADING = "loading compiled kernels (first run only)"
 
 
 def kernels_loaded() -> bool:
@@ -82,6 +84,26 @@ def kernels_loaded() -> bool:
     from ..kernels.lattice import run_steps
 
     return bool(run_steps.signatures)
+
+
+def kernels_cached() -> bool:
+    """Whether numba's on-disk cache holds the main kernel compiled from today's source (so that its first call
+    loads it instead of compiling it). The cache's index is read as numba reads it: an index written for another
+    source or numba version counts as empty. False when it cannot be told."""
+    from ..kernels.lattice import run_steps
+
+    try:
+        return bool(run_steps._cache._cache_file._load_index())
+    except Exception:  # noqa: BLE001 - numba's cache internals differ between versions: then say "compiling"
+        return False
+
+
+def kernel_phase() -> str | None:
+    """What a job starting now will do before its first step: None (kernels ready), :data:`LOADING` or
+    :data:`COMPILING`."""
+    if kernels_loaded():
+        return None
+    return LOADING if kernels_cached() else COMPILING
 
 
 class QueueFull(Exception):
@@ -285,7 +307,7 @@ class JobManager:
                 return
             job.state = "running"
             job.started = time.time()
-            job.phase = None if kernels_loaded() else COMPILING
+            job.phase = kernel_phase()
         try:
             if job.kind == "lattice":
                 self._run_lattice(job)

@@ -360,29 +360,30 @@ function bandTraces(x, band, colour, name, xa, ya, group, dash) {
   ];
 }
 
-// Marks for a scenario's events on a chart: a dashed line at each event's start, a light band over its span
-// when it has an end, and its label (kind: id) above the plot. xref: the x axis ("x", "x2", ...).
-function eventMarks(events, xref, end) {
+// Marks for a scenario's events on a chart: a dotted line at each event's start and its label (kind: id) above
+// the plot; the hover on a label gives its span and cities. xref: the x axis ("x", "x2", ...); times: the chart's
+// times; pixels: the axis' width on screen. Labels closer than a line of text are pushed right, in time order,
+// so that events close in time stay readable.
+function eventMarks(events, xref, times, pixels, maxChars = 40) {
+  const t0 = Date.parse(times[0]);
+  const span = Math.max(1, Date.parse(times[times.length - 1]) - t0);
   const kinds = [];
   const shapes = [];
   const annotations = [];
-  const atTime = new Map();  // labels of events at the same time are set side by side, not on top of each other
+  let last = -Infinity;  // where the previous label was put (pixels from the axis' left end)
   for (const e of events || []) {
     if (!kinds.includes(e.kind)) kinds.push(e.kind);
     const colour = EVENT_COLOURS[kinds.indexOf(e.kind) % EVENT_COLOURS.length];
     const start = e.start.replace("T", " ");
     shapes.push({type: "line", xref, yref: "paper", x0: start, x1: start, y0: 0, y1: 1,
                  line: {color: colour, width: 1, dash: "dot"}, layer: "below"});
-    if (e.end) {
-      const stop = (e.end < end ? e.end : end).replace("T", " ");
-      shapes.push({type: "rect", xref, yref: "paper", x0: start, x1: stop, y0: 0, y1: 1, fillcolor: colour,
-                   opacity: 0.06, line: {width: 0}, layer: "below"});
-    }
+    const at = pixels * (Date.parse(e.start) - t0) / span;
+    const put = Math.max(at, last + 11);
+    last = put;
     const when = e.end ? `${start} to ${e.end.replace("T", " ")}` : start;
-    const same = atTime.get(start) || 0;
-    atTime.set(start, same + 1);
-    annotations.push({x: start, xref, y: 1, yref: "paper", yanchor: "bottom", xanchor: "center", text: e.label,
-                      textangle: -90, showarrow: false, font: {size: 9, color: colour}, xshift: 11 * same,
+    const text = e.label.length > maxChars ? e.label.slice(0, maxChars - 1) + "\u2026" : e.label;
+    annotations.push({x: start, xref, y: 1, yref: "paper", yanchor: "bottom", xanchor: "center", text,
+                      textangle: -90, showarrow: false, font: {size: 9, color: colour}, xshift: put - at,
                       hovertext: `${e.label} (${when}; ${e.cities.join(", ")})`});
   }
   return {shapes, annotations};
@@ -402,7 +403,7 @@ function drawTimeline(div, data, title) {
     yaxis: {domain: [0.72, 1], title: {text: "quiet"}, rangemode: "tozero"},
     yaxis2: {domain: [0.38, 0.68], title: {text: "people at once"}, rangemode: "tozero"},
     yaxis3: {domain: [0, 0.34], title: {text: "cumulative"}, rangemode: "tozero"},
-    ...eventMarks(data.events, "x", data.times[data.times.length - 1]),
+    ...eventMarks(data.events, "x", data.times, Math.max(200, div.clientWidth - 90)),
   };
   return Plotly.react(div, traces, layout, PLOT_CONFIG).then(() => { div.dataset.job = data.job; });
 }
@@ -489,7 +490,8 @@ async function drawMap() {
   const lat = data.cities.reduce((a, c) => a + c.lat, 0) / data.cities.length;
   const layout = {
     height: 500, margin: {l: 50, r: 20, t: 40, b: 40},
-    title: {text: `Unrest by city at ${data.times[k].replace("T", " ")} (median of ${data.runs} runs at scale ${data.scale})`},
+    title: {text: `Unrest by city at ${data.times[k].replace("T", " ")} ` +
+                  `(median of ${data.runs} runs at scale ${data.scale})`},
     xaxis: {title: {text: "longitude (degrees east)"}, scaleanchor: "y", scaleratio: Math.cos(lat * Math.PI / 180),
             showgrid: true, zeroline: false},
     yaxis: {title: {text: "latitude (degrees north)"}, showgrid: true, zeroline: false},
@@ -592,8 +594,7 @@ async function drawArms(div, data, measure, title, job) {
   const gap = 0.03;
   const width = (1 - gap * (n - 1)) / n;
   const traces = [];
-  const end = data.times[data.times.length - 1];
-  const layout = {height: 420, margin: {l: 70, r: 20, t: 150, b: 50}, showlegend: false,
+  const layout = {height: 480, margin: {l: 70, r: 20, t: 190, b: 50}, showlegend: false,
                   title: {text: title, y: 0.985, yanchor: "top"}, annotations: [], shapes: []};
   let top = 0;
   data.arms.forEach((arm, i) => {
@@ -605,7 +606,8 @@ async function drawArms(div, data, measure, title, job) {
                               ...DATE_AXIS, tickformat: "%m-%d<br>%H:%M"};
     layout["yaxis" + axis] = {anchor: "x" + axis, rangemode: "tozero", showticklabels: i === 0,
                               title: i === 0 ? {text: "people"} : undefined};
-    const marks = eventMarks(arm.events, "x" + axis, end);
+    const marks = eventMarks(arm.events, "x" + axis, data.times, Math.max(100, ($(div).clientWidth - 90) * width),
+                             30);
     layout.shapes.push(...marks.shapes);
     layout.annotations.push(...marks.annotations);
     layout.annotations.push({text: `<b>${arm.name}</b>`, xref: "x" + axis + " domain", yref: "paper",
