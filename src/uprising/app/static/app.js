@@ -560,7 +560,8 @@ function drawFrame(i) {
   canvas.dataset.drawn = String(L.drawn);
   $("lattice-slider").value = String(i);
   $("lattice-time").textContent = `${L.meta.city}, ${L.meta.times[i].replace("T", " ")} (step ${L.meta.steps[i]}), ` +
-    `unrest ${fmt(L.meta.unrest_per_1000[i])} per 1,000`;
+    `unrest ${fmt(L.meta.unrest_per_1000[i])} per 1,000 residents (replicate 0 only, at scale ` +
+    `${state.latticeJob ? state.latticeJob.scale : "?"})`;
 }
 
 function playLattice(on) {
