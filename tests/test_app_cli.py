@@ -143,3 +143,18 @@ def test_serve_answers_only_its_own_host_names_and_origin(tmp_path, capsys, monk
                                (f"http://localhost:{port}", 404), (f"http://127.0.0.1:{port}", 404)):
             res = client.post("/api/jobs/0123456789ab/cancel", headers={"origin": origin})
             assert res.status_code == status, (origin, res.text)
+
+
+def test_serve_keep_hours_reaches_the_server_and_is_bounded(tmp_path, capsys, no_serving, monkeypatch):
+    import uprising.app.server as server
+
+    seen = {}
+    real = server.create_app
+    monkeypatch.setattr(server, "create_app", lambda *a, **k: seen.update(k) or real(*a, **k))
+    folder = scenarios_folder(tmp_path / "scenarios")
+    code, out, err = run_main(capsys, "serve", "--port", "0", "--scenarios", str(folder),
+                              "--results", str(tmp_path / "results"), "--keep-hours", "2.5")
+    assert code == 0, err
+    assert seen["keep_hours"] == 2.5
+    code, out, err = run_main(capsys, "serve", "--port", "0", "--scenarios", str(folder), "--keep-hours", "0")
+    assert code == 2 and len(err.splitlines()) == 1 and "--keep-hours" in err

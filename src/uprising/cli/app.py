@@ -57,7 +57,9 @@ def listen(host: str, port: int) -> socket.socket:
               show_default=True, help="Folder for the runs' tables and figures (written under app/).")
 @click.option("--scenarios", "scenarios_dir", type=click.Path(path_type=Path), default=Path("scenarios"),
               show_default=True, help="Folder of country scenarios (*.toml files with [[cities]]).")
-def serve(port: int, host: str, results_dir: Path, scenarios_dir: Path) -> None:
+@click.option("--keep-hours", type=click.FloatRange(0.01, 24 * 365), default=24.0, show_default=True,
+              help="How long a finished job is kept for the tab that ran it (it can drop it sooner).")
+def serve(port: int, host: str, results_dir: Path, scenarios_dir: Path, keep_hours: float) -> None:
     """Start the web explorer: pick a scenario, set its levers, run, compare and download, offline.
 
     It listens on 127.0.0.1 by default; every asset it loads is served by itself (no CDN, fonts or tiles).
@@ -90,7 +92,7 @@ def serve(port: int, host: str, results_dir: Path, scenarios_dir: Path) -> None:
                    err=True)
     bound = sock.getsockname()
     shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
-    app = create_app(results_dir, scenarios_dir, host=host, port=bound[1])
+    app = create_app(results_dir, scenarios_dir, host=host, port=bound[1], keep_hours=keep_hours)
     click.echo(f"uprising explorer: http://{shown}:{bound[1]}/ (scenarios from {scenarios_dir}, results in "
                f"{results_dir / 'app'}; Ctrl-C stops it)")
     sys.stdout.flush()
