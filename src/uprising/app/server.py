@@ -685,7 +685,7 @@ def download_name(rel: str, full: Path, manager: JobManager) -> str:
     their name."""
     parts = PurePosixPath(rel.replace("\\", "/")).parts
     if len(parts) == 3 and parts[0] == "app" and JOB_ID.fullmatch(parts[1]):
-        job = manager.jobs.get(parts[1])
+        job = manager.get(parts[1])
         what = f"{job.scenario_id}-{job.kind}-" if job is not None else ""
         return f"uprising-{what}{parts[1]}-{full.name}"
     return full.name
