@@ -756,11 +756,13 @@ def test_a_first_run_says_the_kernels_are_compiling(client, monkeypatch):
         release.wait(10)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(J, "kernels_loaded", lambda: False)
+    import uprising.kernels.cache as KC
+
     monkeypatch.setattr(J, "simulate_country", slow)
-    for cached, phase in ((False, "compiling kernels (first run only)"),
-                          (True, "loading compiled kernels (first run only)")):
-        monkeypatch.setattr(J, "kernels_cached", lambda cached=cached: cached)
+    for state, phase in ((KC.COLD, "compiling kernels (first run only)"),
+                         (KC.UNKNOWN, "compiling kernels (first run only)"),
+                         (KC.CACHED, "loading compiled kernels (first run only)")):
+        monkeypatch.setattr(KC, "kernel_state", lambda state=state: state)
         release.clear()
         job = start(client, run={"replicates": 1})
         seen = wait_job(client, job["id"], until=("running",))
@@ -769,7 +771,7 @@ def test_a_first_run_says_the_kernels_are_compiling(client, monkeypatch):
         last = wait_job(client, job["id"])[-1]
         assert last["state"] == "done" and last["phase"] is None
     monkeypatch.undo()
-    assert J.kernels_loaded() and J.kernel_phase() is None  # this process has run the kernels
+    assert KC.kernel_state() == KC.READY and J.kernel_phase() is None  # this process has run the kernels
 
 
 def test_downloads_record_their_levers_and_have_distinct_names(client, folders):

@@ -75,35 +75,14 @@ COMPILING = "compiling kernels (first run only)"
 LOADING = "loading compiled kernels (first run only)"
 
 
-def kernels_loaded() -> bool:
-    """Whether this process has the simulation's main kernel ready (compiled, or loaded from numba's cache).
-
-    Rule: numba compiles a kernel at its first call in a process; until then the kernel's dispatcher has no
-    signature, and a first run spends its first tens of seconds compiling before its first step.
-    """
-    from ..kernels.lattice import run_steps
-
-    return bool(run_steps.signatures)
-
-
-def kernels_cached() -> bool:
-    """Whether numba's on-disk cache holds the main kernel compiled from today's source (so that its first call
-    loads it instead of compiling it). The cache's index is read as numba reads it: an index written for another
-    source or numba version counts as empty. False when it cannot be told."""
-    from ..kernels.lattice import run_steps
-
-    try:
-        return bool(run_steps._cache._cache_file._load_index())
-    except Exception:  # noqa: BLE001 - numba's cache internals differ between versions: then say "compiling"
-        return False
-
-
 def kernel_phase() -> str | None:
-    """What a job starting now will do before its first step: None (kernels ready), :data:`LOADING` or
-    :data:`COMPILING`."""
-    if kernels_loaded():
-        return None
-    return LOADING if kernels_cached() else COMPILING
+    """What a job starting now will do before its first step (:func:`uprising.kernels.cache.kernel_state`):
+    None (kernels ready), :data:`LOADING` (from numba's cache) or :data:`COMPILING` (also when it cannot be
+    told: a first run may compile)."""
+    from ..kernels.cache import CACHED, READY, kernel_state
+
+    state = kernel_state()
+    return None if state == READY else LOADING if state == CACHED else COMPILING
 
 
 class QueueFull(Exception):

@@ -231,28 +231,11 @@ def need_module(module: str, extra: str, option: str) -> None:
 
 
 def kernels_cold() -> bool:
-    """Whether a run must compile the numba kernels first (up to minutes): true when an entry kernel
-    (``run_steps``, ``build_fields``) has no machine code in this process and none in numba's cache on
-    disk for this CPU and this source. Read from numba's own cache index, so it says what will happen:
-    false once a run has compiled them (or where the cache holds them from an earlier run)."""
-    from numba.core.registry import cpu_target
+    """Whether a run must compile the numba kernels first (:func:`uprising.kernels.cache.kernel_state`); when that
+    cannot be told, False: say nothing rather than something untrue."""
+    from ..kernels.cache import COLD, kernel_state
 
-    from ..kernels.lattice import build_fields, run_steps
-
-    codegen = cpu_target.target_context.codegen()
-    for kernel in (run_steps, build_fields):
-        if kernel.signatures:
-            continue
-        cache = getattr(kernel, "_cache", None)
-        try:
-            index = cache._cache_file._load_index()  # empty when missing or stale (another source)
-            warm = any(cache._index_key(sig, codegen) == key for sig, key in
-                       ((key[0], key) for key in index))
-        except Exception:  # a numba without these internals: say nothing rather than something untrue
-            return False
-        if not warm:
-            return True
-    return False
+    return kernel_state() == COLD
 
 
 def say_if_compiling() -> None:
