@@ -137,3 +137,14 @@ def test_validation_run2_map_of_the_committed_record(saved, tmp_path):
               for key, stats in data["run2"].items()}
     V.run2_map(points, PAPER, tmp_path / "map.png")
     check(saved)
+
+
+def test_kazakhstan_map_hides_no_city_label(saved, tmp_path):
+    """The map of the real scenario: its population legend once hid Oral's label (top left of the country)."""
+    from conftest import SCENARIOS
+    from uprising.country.scenario import CountryScenario
+    from uprising.viz import country_plots as P
+
+    scenario = CountryScenario.load(SCENARIOS / "kazakhstan-2022.toml").replace({"scale": 0.001})
+    P.plot_map([simulate_country(scenario, 0, 0)], tmp_path / "map.png")
+    check(saved)

@@ -360,7 +360,9 @@ def map_figure(results: Sequence[CountryResult], day: dt.date | None = None):
                        f"run{'s' if len(results) != 1 else ''}; fixed range 0 to {UNREST_MAX_PER_1000:g})")
     for pop in (100_000, 500_000, 2_000_000):
         ax.scatter([], [], s=_marker_size(pop), facecolor="none", edgecolor="k", label=f"{pop:,} residents")
-    ax.legend(loc="upper left", labelspacing=1.3, borderpad=0.9, title="population", frameon=True, framealpha=0.8)
+    # below the map, outside the country: inside it would hide a city's label (Oral, top left of Kazakhstan)
+    fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=3, title="population", frameon=False,
+               columnspacing=2.5, borderpad=0.4)
     pad = 1.0
     ax.set_xlim(lo_lon - pad, hi_lon + pad)
     ax.set_ylim(lo_lat - pad, hi_lat + pad)
@@ -368,7 +370,7 @@ def map_figure(results: Sequence[CountryResult], day: dt.date | None = None):
     ax.set_xlabel("longitude (degrees east)")
     ax.set_ylabel("latitude (degrees north)")
     ax.set_title(f"{r0.scenario.name}: peak unrest by city {when}")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0.0, 0.13, 1.0, 1.0))  # room for the population legend below
     return fig
 
 
