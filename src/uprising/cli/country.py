@@ -96,18 +96,29 @@ def _ensemble(scenario, replicates: int, seed: int, workers: int | None, cluster
             return E.run_many(tasks, ex, progress)
 
 
-def _score_table(scores, start, title: str):
+def _score_table(scores, start, title: str, unmeasured=()):
+    """The score per target, with its split (fit or test); targets the model does not measure last."""
     from rich.table import Table
 
-    from ..country.fit import as_rows
+    from ..country.fit import as_rows, unmeasured_rows
 
     table = Table(title=title)
-    for col in ("target", "record", "model", "model 5-95%", "error", ""):
-        table.add_column(col, justify="left" if col in ("target", "") else "right")
-    for row in as_rows(scores, start):
-        table.add_row(row["target"], row["record"], row["model"], row["model_90"], f"{row['error']:.2g}",
-                      "[green]hit[/green]" if row["verdict"] == "hit" else "[red]miss[/red]")
+    for col in ("target", "split", "record", "model", "model 5-95%", "error", ""):
+        table.add_column(col, justify="left" if col in ("target", "split", "") else "right")
+    for row in as_rows(scores, start) + unmeasured_rows(list(unmeasured), start):
+        verdict = {"hit": "[green]hit[/green]", "miss": "[red]miss[/red]"}.get(row["verdict"], row["verdict"])
+        table.add_row(row["target"], row["split"], row["record"], row["model"], row["model_90"],
+                      "-" if row["error"] is None else f"{row['error']:.2g}", verdict)
     return table
+
+
+def _split_phrase(scores, day_weight: float = 1.0) -> str:
+    """'loss: fit 1.23 (12 targets), test 0.45 (9 targets)': the two totals of a score table's title."""
+    from ..country.fit import SPLITS, split_losses
+
+    losses = split_losses(scores, day_weight)
+    return "loss: " + ", ".join(f"{s} {losses[s]:.2f} ({sum(x.target.split == s for x in scores)} targets)"
+                                for s in SPLITS)
 
 
 def _write_table(rows: list[dict[str, Any]], path: Path) -> Path:
@@ -184,7 +195,8 @@ def run_country(scenario_path: Path, seed: int, sets: tuple[str, ...], out_dir: 
     if targets is not None:
         scores = F.score(targets.targets, results)
         console.print(_score_table(scores, scenario.clock.start.date(),
-                                   f"against the record ({targets_path}); loss {F.loss(scores):.2f}"))
+                                   f"against the record ({targets_path}); {_split_phrase(scores)}",
+                                   targets.unmeasured))
     pq_path = _write_results(results, out_dir / f"{stem}.parquet")
     click.echo(f"table:   {pq_path} ({_runs(replicates)} x {len(scenario.cities)} cities x {results[0].steps + 1} steps)")
     if snapshot_every:
@@ -276,6 +288,8 @@ def fit_cmd(scenario_path: Path, targets_path: Path, replicates: int, seed: int,
     say_if_compiling()
     for quantity, why in targets.skipped:
         click.echo(f"not scored: {quantity} ({why})", err=True)
+    for target in targets.unmeasured:
+        click.echo(f"{F.UNMEASURED}: {target.quantity} ({target.split})", err=True)
     best_scenario = scenario
     if axes and (samples or refine):
         log = (out_dir / "search.jsonl").open("w", encoding="utf-8")
@@ -309,21 +323,30 @@ def fit_cmd(scenario_path: Path, targets_path: Path, replicates: int, seed: int,
     results = _ensemble(best_scenario, replicates, seed, workers, cluster, f"{scenario.name} fit")
     scores = F.score(targets.targets, results)
     total = F.loss(scores, day_weight)
+    by_split = F.split_losses(scores, day_weight)
     start = scenario.clock.start.date()
     console.print(_score_table(scores, start, f"{scenario.name}: {_runs(replicates)} at scale "
-                                              f"{best_scenario.scale:g} against {targets_path}; loss {total:.2f}, "
-                                              f"{sum(s.hit for s in scores)}/{len(scores)} hit"))
+                                              f"{best_scenario.scale:g} against {targets_path}; "
+                                              f"{_split_phrase(scores, day_weight)}, "
+                                              f"{sum(s.hit for s in scores)}/{len(scores)} hit",
+                               targets.unmeasured))
     rows = F.as_rows(scores, start)
-    _write_table(rows, out_dir / "scores.csv")
-    md = ["| target | record | model (mean or median) | model 5-95% | error | verdict |", "|---|---|---|---|---|---|"]
-    md += [f"| {r['target']} | {r['record']} | {r['model']} | {r['model_90']} | {r['error']:.2g} | {r['verdict']} |"
-           for r in rows]
-    (out_dir / "scores.md").write_text("\n".join(md) + f"\n\nloss {total:.3f} ({_runs(replicates)} at scale "
-                                       f"{best_scenario.scale:g}, seed {seed})\n",
+    unmeasured = F.unmeasured_rows(targets.unmeasured, start)
+    _write_table(rows + unmeasured, out_dir / "scores.csv")
+    md = ["| target | split | record | model (mean or median) | model 5-95% | error | verdict |",
+          "|---|---|---|---|---|---|---|"]
+    md += [f"| {r['target']} | {r['split']} | {r['record']} | {r['model']} | {r['model_90']} | "
+           f"{'-' if r['error'] is None else format(r['error'], '.2g')} | {r['verdict']} |" for r in rows + unmeasured]
+    counts = {s: sum(r["split"] == s for r in rows) for s in F.SPLITS}
+    totals = "\n".join(f"loss of the {s} targets: {by_split[s]:.3f} ({counts[s]} targets)" for s in F.SPLITS)
+    (out_dir / "scores.md").write_text("\n".join(md) + f"\n\n{totals}\n\nloss {total:.3f} ({_runs(replicates)} at "
+                                       f"scale {best_scenario.scale:g}, seed {seed})\n",
                                        encoding="utf-8")
-    (out_dir / "scores.json").write_text(json.dumps({"loss": total, "replicates": replicates, "seed": seed,
-                                                     "scale": best_scenario.scale,
-                                                     "scenario_hash": best_scenario.hash(), "scores": rows},
+    (out_dir / "scores.json").write_text(json.dumps({"loss": total, "loss_fit": by_split["fit"],
+                                                     "loss_test": by_split["test"], "replicates": replicates,
+                                                     "seed": seed, "scale": best_scenario.scale,
+                                                     "scenario_hash": best_scenario.hash(), "scores": rows,
+                                                     "not_measured": unmeasured},
                                                     indent=1), encoding="utf-8")
     click.echo(f"scores:  {out_dir / 'scores.csv'}, scores.md, scores.json")
     _figures(results, targets.targets, out_dir, "", ("record", "cities"))

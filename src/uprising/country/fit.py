@@ -16,7 +16,22 @@ are listed as not scored, with the reason. Scored quantities:
 ``day_protests_start (CITY)``        the city's onset day (:mod:`uprising.country.observables`)
 ``day_peak_violence (CITY)``         the day with the city's most violent citizens
 ``day_unrest_ends``                  the first day from which national unrest stays below 10% of its peak
+``security_injured_cumulative``      security personnel injured by the end of ``date`` (of the
+                                     country, or of CITY when the quantity names one)
+``injured_sought_help (CITY)``       protesters and security personnel injured in CITY by the end
+                                     of ``date`` (the model has no injured bystanders)
 ===================================  =========================================================
+
+Rows of quantities the model does not produce yet but a later model will
+(``participants_*``, ``buildings_attacked``, ``government_buildings_attacked``: see
+``NOT_MEASURED``) are loaded as targets in :attr:`TargetsFile.unmeasured` and
+reported as "not measured by this model", never silently dropped.
+
+An optional ``split`` column (``fit`` or ``test``; no column: every row is
+``fit``) says which targets a search may look at: :func:`search` minimises the
+loss of the ``fit`` targets only, and :func:`split_losses` gives the loss of each
+split, so that the ``test`` targets are scored untouched by the fit
+(docs/kazakhstan.md, "Fit and test split").
 
 Each target's error is 0 when the ensemble's mean (counts) or median (days) lies
 in ``[value_low, value_high]``; otherwise it is ``|ln((m + 1) / (b + 1))|`` for a
@@ -58,6 +73,20 @@ NOT_SCORED = {
     "claimed_attackers": "an unverified official claim",
 }
 
+#: target quantities that a later model will produce but this one does not (prefix -> what it needs);
+#: loaded into :attr:`TargetsFile.unmeasured` and reported as "not measured by this model"
+NOT_MEASURED = {
+    "participants_": "people who took part on a day: not counted by this model",
+    "buildings_attacked": "buildings attacked: this model counts attack events, not buildings",
+    "government_buildings_attacked": "government buildings attacked: this model has no buildings",
+}
+
+#: the values of a targets file's ``split`` column
+SPLITS = ("fit", "test")
+
+#: the text shown in place of a model value for an unmeasured target
+UNMEASURED = "not measured by this model"
+
 
 @dataclass(frozen=True)
 class Target:
@@ -71,6 +100,7 @@ class Target:
     city: str | None
     source: str
     label: str
+    split: str = "fit"  # "fit": a search may look at it; "test": scored only, untouched by the fit
 
     def describe_range(self, start: dt.date) -> str:
         if self.kind == "day":
@@ -82,8 +112,13 @@ class Target:
 
 @dataclass
 class TargetsFile:
-    targets: list[Target]
+    targets: list[Target]  # the targets this model measures
     skipped: list[tuple[str, str]]  # (quantity, why)
+    unmeasured: list[Target] = field(default_factory=list)  # targets of NOT_MEASURED: reported, not scored
+
+    def of_split(self, split: str) -> list[Target]:
+        """The measured targets of one split ("fit" or "test")."""
+        return [t for t in self.targets if t.split == split]
 
 
 _CITY = re.compile(r"^(?P<base>[a-z_]+)\s*\((?P<city>[^)]*)\)\s*$")
@@ -122,7 +157,12 @@ def find_targets(scenario: str | Path, folders: tuple[str | Path, ...] = ()) -> 
 
 
 def load_targets(path: str | Path, scenario: CountryScenario) -> TargetsFile:
-    """Read a targets CSV; rows the model cannot produce are returned as skipped, with the reason."""
+    """Read a targets CSV; rows the model cannot produce are returned as skipped, with the reason, and rows of
+    quantities it does not measure yet (``NOT_MEASURED``) as unmeasured targets.
+
+    A ``split`` column, where the file has one, must say ``fit`` or ``test`` on every row (a bad value is a
+    one-line :class:`ScenarioError` naming the file, the line and the field); without the column every target
+    is ``fit``."""
     path = Path(path)
     source = str(path)
     if not path.is_file():
@@ -135,8 +175,13 @@ def load_targets(path: str | Path, scenario: CountryScenario) -> TargetsFile:
         raise ScenarioError(source, "(header)", f"needs the columns quantity, value_low, value_high, date; has {have}")
     start = scenario.clock.start.date()
     names = [c.name for c in scenario.cities]
-    targets, skipped = [], []
+    has_split = "split" in rows[0]
+    targets, skipped, unmeasured = [], [], []
     for i, row in enumerate(rows, start=2):
+        where = f"line {i}"
+        split = (row["split"] or "").strip() if has_split else "fit"
+        if split not in SPLITS:
+            raise ScenarioError(source, f"{where}.split", f"{split!r} is not a split; use fit or test")
         q = row["quantity"].strip()
         m = _CITY.match(q)
         base, city = (m.group("base"), m.group("city").strip()) if m else (q, None)
@@ -144,7 +189,17 @@ def load_targets(path: str | Path, scenario: CountryScenario) -> TargetsFile:
         if reason is not None:
             skipped.append((q, reason))
             continue
-        where = f"line {i}"
+        if any(base.startswith(prefix) for prefix in NOT_MEASURED):
+            day = _last_date(row["date"])
+            try:
+                lo, hi = float(row["value_low"]), float(row["value_high"])
+            except ValueError:
+                raise ScenarioError(source, f"{where}.value_low", "a count target needs numbers") from None
+            inside = day is not None and start <= day <= scenario.clock.end.date()
+            label = f"{q} on {day.strftime('%d %b')}" if inside else q
+            unmeasured.append(Target(q, "count", min(lo, hi), max(lo, hi), day, city, row.get("source", ""),
+                                     label, split))
+            continue
         if base in ("day_protests_start", "day_peak_violence", "day_unrest_ends"):
             if base != "day_unrest_ends" and city not in names:
                 skipped.append((q, f"city {city!r} is not in the scenario"))
@@ -154,10 +209,18 @@ def load_targets(path: str | Path, scenario: CountryScenario) -> TargetsFile:
                 hi = (dt.date.fromisoformat(row["value_high"].strip()) - start).days
             except ValueError:
                 raise ScenarioError(source, f"{where}.value_low", "a day target needs dates YYYY-MM-DD") from None
-            targets.append(Target(q, "day", lo, hi, None, city, row.get("source", ""), q))
+            targets.append(Target(q, "day", lo, hi, None, city, row.get("source", ""), q, split))
             continue
+        if base in ("security_injured_cumulative", "injured_sought_help") and city is not None \
+                and city not in names:
+            skipped.append((q, f"city {city!r} is not in the scenario"))
+            continue
+        if base == "injured_sought_help" and city is None:
+            raise ScenarioError(source, f"{where}.quantity", "injured_sought_help needs a city: "
+                                "injured_sought_help (CITY)")
         if base in ("detained_cumulative", "security_killed_cumulative", "rioters_killed_reported",
-                    "security_killed_final", "deaths_total_official", "bystander_civilians_killed"):
+                    "security_killed_final", "deaths_total_official", "bystander_civilians_killed",
+                    "security_injured_cumulative", "injured_sought_help"):
             try:
                 lo, hi = float(row["value_low"]), float(row["value_high"])
             except ValueError:
@@ -167,12 +230,13 @@ def load_targets(path: str | Path, scenario: CountryScenario) -> TargetsFile:
             if not final and day is None:
                 raise ScenarioError(source, f"{where}.date", "a cumulative count needs a date YYYY-MM-DD")
             label = q if day is None else f"{q} by {day.strftime('%d %b')}"
-            targets.append(Target(q, "count", min(lo, hi), max(lo, hi), day, city, row.get("source", ""), label))
+            targets.append(Target(q, "count", min(lo, hi), max(lo, hi), day, city, row.get("source", ""), label,
+                                  split))
             continue
         skipped.append((q, "not an output of the model"))
     if not targets:
         raise ScenarioError(source, "quantity", "no row names a quantity the model produces; see uprising.country.fit")
-    return TargetsFile(targets, skipped)
+    return TargetsFile(targets, skipped, unmeasured)
 
 
 def measure(target: Target, result: CountryResult) -> float | None:
@@ -189,6 +253,10 @@ def measure(target: Target, result: CountryResult) -> float | None:
         return None if day is None else float((day - start).days)
     if base == "detained_cumulative":
         return O.detained_by(result, target.date)
+    if base in ("security_injured_cumulative", "injured_sought_help"):
+        names = "injured_security" if base == "security_injured_cumulative" else ("injured_protesters",
+                                                                                "injured_security")
+        return result.total_people(names, upto=O.step_at_end_of(result, target.date), city=target.city)
     killed = O.killed_by(result, target.date)
     return {"security_killed_cumulative": killed["security"], "rioters_killed_reported": killed["protesters"],
             "security_killed_final": killed["security"], "deaths_total_official": killed["total"],
@@ -236,6 +304,11 @@ def score(targets: list[Target], results: list[CountryResult]) -> list[Score]:
 
 def loss(scores: list[Score], day_weight: float = 1.0) -> float:
     return float(sum(s.error * (day_weight if s.target.kind == "day" else 1.0) for s in scores))
+
+
+def split_losses(scores: list[Score], day_weight: float = 1.0) -> dict[str, float]:
+    """The loss of each split's targets: ``{"fit": ..., "test": ...}`` (0 for a split with no target)."""
+    return {split: loss([s for s in scores if s.target.split == split], day_weight) for split in SPLITS}
 
 
 # ---------------------------------------------------------------------- parameter search
@@ -292,7 +365,10 @@ def search(scenario: CountryScenario, targets: list[Target], axes: list[Axis], e
            on_trial: Callable[[Trial], None] | None = None) -> list[Trial]:
     """Latin-hypercube search over ``axes`` (``samples`` points), then ``refine`` rounds of a (1+batch)
     evolution strategy around the best point with a shrinking step. ``evaluate`` runs an ensemble of
-    each scenario it is given and returns the results per scenario."""
+    each scenario it is given and returns the results per scenario.
+
+    A trial's loss is that of the ``fit`` targets only: the ``test`` targets are scored (in the trial's
+    scores) but never steer the search."""
     from scipy.stats import qmc
 
     rng = np.random.default_rng(seed)
@@ -303,7 +379,7 @@ def search(scenario: CountryScenario, targets: list[Target], axes: list[Axis], e
         out = []
         for p, results in zip(points, evaluate(scenarios)):
             sc = score(targets, results)
-            trial = Trial(p, loss(sc, day_weight), sc, phase)
+            trial = Trial(p, split_losses(sc, day_weight)["fit"], sc, phase)
             out.append(trial)
             trials.append(trial)
             if on_trial:
@@ -341,7 +417,13 @@ def as_rows(scores: list[Score], start: dt.date) -> list[dict[str, Any]]:
         t = s.target
         fmt = (lambda v: "never" if v is None else (start + dt.timedelta(days=int(v))).strftime("%d %b")) \
             if t.kind == "day" else (lambda v: "-" if v is None else f"{v:,.0f}")
-        rows.append({"target": t.label, "record": t.describe_range(start), "model": fmt(s.centre),
+        rows.append({"target": t.label, "split": t.split, "record": t.describe_range(start), "model": fmt(s.centre),
                      "model_90": "-" if s.low is None else f"{fmt(s.low)} to {fmt(s.high)}",
                      "error": round(s.error, 3), "verdict": "hit" if s.hit else "miss", "source": t.source})
     return rows
+
+
+def unmeasured_rows(targets: list[Target], start: dt.date) -> list[dict[str, Any]]:
+    """Rows like :func:`as_rows`' for targets this model does not measure: no model value, no error."""
+    return [{"target": t.label, "split": t.split, "record": t.describe_range(start), "model": UNMEASURED,
+             "model_90": "-", "error": None, "verdict": "not measured", "source": t.source} for t in targets]

@@ -1,0 +1,168 @@
+"""The targets file's fit/test split (issue 14, deliverable 6), the targets this model does not measure yet, and
+the injury targets: read, scored and reported apart. Hand-made inputs; exact checks."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from conftest import ROOT
+from country_helpers import TWO_TOWNS, assert_one_line_error, two_towns, uprising
+from uprising.country import fit as F
+from uprising.country.simulate import CountryResult
+from uprising.kernels import codes
+from uprising.scenario import ScenarioError
+
+KAZAKHSTAN_TARGETS = ROOT / "scenarios" / "kazakhstan-2022-targets.csv"
+
+SPLIT = """quantity,value_low,value_high,date,split,source
+detained_cumulative,100,200,2022-01-02,fit,a test figure
+deaths_total_official,5,10,2022-01-03,test,a test figure
+day_protests_start (Oilton),2022-01-01,2022-01-01,2022-01-01,fit,a test figure
+participants_day,700,700,2022-01-02,test,a figure this model does not measure
+population_oilton,150000,150000,2021,fit,an input: not scored
+"""
+
+
+def write(tmp_path, text: str, name: str = "targets.csv"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_the_split_column_is_read_and_unmeasured_targets_are_kept(tmp_path):
+    t = F.load_targets(write(tmp_path, SPLIT), two_towns())
+    assert [(x.quantity, x.split) for x in t.targets] == [("detained_cumulative", "fit"),
+                                                          ("deaths_total_official", "test"),
+                                                          ("day_protests_start (Oilton)", "fit")]
+    assert [x.quantity for x in t.of_split("test")] == ["deaths_total_official"]
+    # a quantity the model does not measure is a target of its split, reported, never silently dropped
+    assert [(x.quantity, x.split, x.low, x.date) for x in t.unmeasured] == [
+        ("participants_day", "test", 700.0, dt.date(2022, 1, 2))]
+    assert t.skipped == [("population_oilton", "input: city populations")]
+    rows = F.unmeasured_rows(t.unmeasured, dt.date(2022, 1, 1))
+    assert rows == [{"target": "participants_day on 02 Jan", "split": "test", "record": "700",
+                     "model": "not measured by this model", "model_90": "-", "error": None,
+                     "verdict": "not measured", "source": "a figure this model does not measure"}]
+
+
+def test_without_a_split_column_every_target_is_fit(tmp_path):
+    text = "\n".join(",".join(p for i, p in enumerate(line.split(",")) if i != 4) for line in SPLIT.splitlines()) + "\n"
+    assert text.splitlines()[0] == "quantity,value_low,value_high,date,source"
+    t = F.load_targets(write(tmp_path, text), two_towns())
+    assert {x.split for x in t.targets + t.unmeasured} == {"fit"} and len(t.targets) == 3
+
+
+@pytest.mark.parametrize("bad", ["train", "", "Fit "])
+def test_a_bad_split_is_a_one_line_error_naming_file_row_and_field(tmp_path, bad):
+    path = write(tmp_path, SPLIT.replace("2022-01-03,test,", f"2022-01-03,{bad},"))
+    with pytest.raises(ScenarioError) as err:
+        F.load_targets(path, two_towns())
+    message = str(err.value)
+    assert "\n" not in message
+    assert message.startswith(f"{path}: line 3.split: ") and "fit or test" in message, message
+
+
+def test_uprising_fit_with_a_bad_split_is_a_one_line_error_before_any_run(tmp_path):
+    path = write(tmp_path, SPLIT.replace("2022-01-02,fit,a test", "2022-01-02,holdout,a test"))
+    proc = uprising("fit", str(TWO_TOWNS), "--targets", str(path), "--replicates", "2", "--out", str(tmp_path / "o"))
+    assert_one_line_error(proc, str(path), "line 2.split", "'holdout'", "fit or test")
+    assert not (tmp_path / "o").exists()
+
+
+def _score(split: str, kind: str, error: float) -> F.Score:
+    target = F.Target("q", kind, 0.0, 1.0, None, None, "", "q", split)
+    return F.Score(target, [], None, None, None, error, error == 0.0)
+
+
+def test_fit_and_test_losses_are_apart():
+    scores = [_score("fit", "count", 0.5), _score("test", "count", 2.0), _score("fit", "day", 3.0),
+              _score("test", "day", 1.0)]
+    assert F.split_losses(scores) == {"fit": 3.5, "test": 3.0}
+    assert F.split_losses(scores, day_weight=0.5) == {"fit": 2.0, "test": 2.5}
+    assert F.loss(scores) == 6.5  # the total is still both
+    assert F.split_losses([_score("fit", "count", 1.0)]) == {"fit": 1.0, "test": 0.0}
+
+
+def test_a_search_minimises_the_fit_targets_only(monkeypatch):
+    pytest.importorskip("scipy")
+    # the test target's error is made to fall as the parameter rises, the fit target's to rise: the search's
+    # losses must follow the fit target alone
+    def fake_score(targets, results):
+        x = results[0]
+        return [_score("fit", "count", x), _score("test", "count", 10.0 - x)]
+
+    monkeypatch.setattr(F, "score", fake_score)
+    axis = F.Axis("rules.legitimacy", 0.5, 0.9)
+    trials = F.search(two_towns(), [], [axis], lambda scs: [[sc.rules["legitimacy"]] for sc in scs], samples=4,
+                      seed=3)
+    assert len(trials) == 4
+    for t in trials:
+        assert t.loss == pytest.approx(t.point["rules.legitimacy"])
+        assert [s.target.split for s in t.scores] == ["fit", "test"]
+
+
+# ------------------------------------------------------------------ injuries, measured from a hand-made run
+
+
+def hand_made_result(per_step: dict[str, dict[str, dict[int, int]]]) -> CountryResult:
+    """A two-towns result with zero counts except ``per_step[column][city][step] = agents``."""
+    scenario = two_towns()
+    steps = scenario.clock.clock().ticks
+    counts = np.zeros((len(scenario.cities), steps + 1, codes.OUT_ALL_SIZE), dtype=np.int64)
+    names = [c.name for c in scenario.cities]
+    for column, cities in per_step.items():
+        for city, at in cities.items():
+            for k, n in at.items():
+                counts[names.index(city), k, codes.OUT_ALL_NAMES.index(column)] = n
+    citizens = np.full(len(names), 1000, dtype=np.int64)
+    return CountryResult(scenario, 0, 0, counts, {}, citizens)
+
+
+INJURIES = """quantity,value_low,value_high,date,split,source
+security_injured_cumulative,100,100,2022-01-01,fit,a test figure
+security_injured_cumulative (Portville),100,100,2022-01-02,test,a test figure
+injured_sought_help (Oilton),100,100,2022-01-01,fit,a test figure
+security_injured_cumulative (Atlantis),1,1,2022-01-02,test,a city the scenario lacks
+"""
+
+
+def test_injury_targets_count_people_by_the_end_of_their_day_and_city(tmp_path):
+    t = F.load_targets(write(tmp_path, INJURIES), two_towns())
+    assert t.skipped == [("security_injured_cumulative (Atlantis)", "city 'Atlantis' is not in the scenario")]
+    # scale 0.01: one agent is 100 people. Steps 1-24 are 1 January, 25-48 the 2nd.
+    r = hand_made_result({"injured_security": {"Oilton": {3: 1, 30: 2}, "Portville": {24: 1, 25: 4}},
+                          "injured_protesters": {"Oilton": {24: 3, 25: 5}, "Hilltop": {2: 7}}})
+    got = [F.measure(x, r) for x in t.targets]
+    assert got == [200.0, 500.0, 400.0]  # 1+1 agents by 1 Jan; Portville 1+4 by 2 Jan; Oilton 1 + 3 by 1 Jan
+
+
+def test_injured_sought_help_needs_a_city(tmp_path):
+    path = write(tmp_path, INJURIES.replace("injured_sought_help (Oilton)", "injured_sought_help"))
+    with pytest.raises(ScenarioError, match=r"line 4\.quantity: injured_sought_help needs a city"):
+        F.load_targets(path, two_towns())
+
+
+# ------------------------------------------------------------------ the committed split follows its rule
+
+#: docs/kazakhstan.md, "Fit and test split": a row dated (its last date) on or before 7 January 2022 is fit;
+#: a later one, or a tally of the whole episode with no day, is test
+LAST_FIT_DAY = dt.date(2022, 1, 7)
+
+
+def test_the_committed_kazakhstan_split_follows_its_stated_rule():
+    with KAZAKHSTAN_TARGETS.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows and all(r["split"] in ("fit", "test") for r in rows)
+    for r in rows:
+        day = F._last_date(r["date"])
+        expected = "fit" if day is not None and day <= LAST_FIT_DAY else "test"
+        assert r["split"] == expected, (r["quantity"], r["date"], r["split"])
+    quantities = [r["quantity"] for r in rows]
+    for new in ("participants_day (Mangystau)", "participants_day", "participants_march (Almaty)",
+                "security_injured_cumulative", "security_injured_cumulative (Almaty)", "injured_sought_help (Almaty)",
+                "buildings_attacked", "government_buildings_attacked"):
+        assert new in quantities, new
