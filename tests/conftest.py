@@ -95,13 +95,17 @@ class TwinRun:
     """
 
     def __init__(self, scenario: Scenario, seed: int, n: int, log: int = 20_000, fp: np.ndarray | None = None,
-                 ip: np.ndarray | None = None, state=None, cop_target: np.ndarray | None = None):
+                 ip: np.ndarray | None = None, state=None, cop_target: np.ndarray | None = None,
+                 people: float = 0.0):
         self.scenario = scenario
         self.model, self.fast = M.init(scenario, seed, arrest_log=log)
         _, self.slow = M.init(scenario, seed, arrest_log=log)
         if state is not None:  # a hand-made start: ``state(model, fast)`` and ``state(model, slow)`` set it up
             state(self.model, self.fast)
             state(self.model, self.slow)
+        if people > 0:  # casualties in people: both from the same separate stream
+            M.count_people(self.fast, people, np.random.SeedSequence([seed, 99]))
+            M.count_people(self.slow, people, np.random.SeedSequence([seed, 99]))
         m = self.model
         extended = fp is not None
         ip = m.ip if ip is None else ip
@@ -114,12 +118,15 @@ class TwinRun:
         self.out_slow_all = np.zeros_like(self.out_all)
         self.pool: list = []
         self.rng_slow = [int(x) for x in self.slow.rng]
+        self.people_rng_slow = [int(x) for x in self.slow.people_rng]
+        self.people_fast = self.fast.people_last
+        self.people_slow = np.zeros_like(self.people_fast)
         run_steps_reference(
             self.slow.occupant, self.slow.hardship, self.slow.risk_aversion, self.slow.jail,
             list(zip(m.cit_dy.tolist(), m.cit_dx.tolist())), list(zip(m.cop_dy.tolist(), m.cop_dx.tolist())),
             list(zip(vdy.tolist(), vdx.tolist())), m.ptable, self.slow.order, self.slow.tile_order, self.pool,
             ip, m.threshold, leg, cops, fp, self.slow.counters, self.rng_slow, self.out_slow_all,
-            self.slow.arrest_log)
+            self.slow.arrest_log, self.slow.people_per_agent, self.people_rng_slow, self.people_slow)
         self.out_slow = self.out_slow_all[:, :self.out_fast.shape[1]]
 
     def pool_fast(self) -> list[tuple]:

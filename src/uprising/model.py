@@ -95,6 +95,11 @@ class State:
     arrest_log: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), dtype=np.int32))
     initial_cops: int = 0
     citizens: int = 0
+    # casualties in people (kernels.lattice.run_steps; docs/country-model.md): 0 counts agents only; > 0 makes
+    # each step write ``people_last`` (steps x codes.PEOPLE_SIZE, in people) from the separate ``people_rng``
+    people_per_agent: float = 0.0
+    people_rng: np.ndarray = field(default_factory=lambda: np.array([1, 0, 0, 0], dtype=np.uint64))
+    people_last: np.ndarray = field(default_factory=lambda: np.zeros((0, codes.PEOPLE_SIZE), dtype=np.int64))
 
     @property
     def step_index(self) -> int:
@@ -179,6 +184,17 @@ def init(scenario: Scenario, seed: int | np.random.SeedSequence = 0, *, arrest_l
     return model, state
 
 
+def count_people(state: State, people_per_agent: float, seq: np.random.SeedSequence) -> None:
+    """Count casualties, injuries and detentions of ``state``'s runs in people: each agent stands for
+    ``people_per_agent`` people (super-individuals, Scheffer et al. 1995), and the counts are drawn from a
+    stream of their own seeded from ``seq`` (the lattice's own stream is untouched, so its trajectory is the
+    same as without counting). See :func:`uprising.kernels.lattice.run_steps`."""
+    if not people_per_agent > 0.0:
+        raise ValueError(f"people_per_agent must be positive, not {people_per_agent}")
+    state.people_per_agent = float(people_per_agent)
+    state.people_rng = kernel_rng_state(seq)
+
+
 def cop_targets(scenario: Scenario, initial_cops: int, first_step: int, n: int) -> np.ndarray:
     """Number of cops wanted in steps ``first_step+1 .. first_step+n`` (Epstein Run 5)."""
     dens = scenario.cop_schedule.values(scenario.cop_density, first_step + n)[first_step:]
@@ -205,14 +221,17 @@ def step_extended(model: Model, state: State, legitimacy: np.ndarray, cop_target
                   fp: np.ndarray, ip: np.ndarray | None = None) -> np.ndarray:
     """Advance ``state`` by ``len(legitimacy)`` steps with the extensions' per-step inputs ``fp``
     (n x ``codes.FP_SIZE``; all zeros is Model I) and, if given, an ``ip`` that replaces the model's
-    (to switch on escalation, marks or a jail capacity). Returns n x ``codes.OUT_ALL_SIZE`` counts."""
+    (to switch on escalation, marks or a jail capacity). Returns n x ``codes.OUT_ALL_SIZE`` counts; with
+    ``state.people_per_agent > 0`` the counts of people of these steps are left in ``state.people_last``."""
     n = len(legitimacy)
     out = np.zeros((n, codes.OUT_ALL_SIZE), dtype=np.int64)
+    people_out = np.zeros((n, codes.PEOPLE_SIZE), dtype=np.int64)
     run_steps(state.occupant, state.hardship, state.risk_aversion, state.jail, state.cop_seen, state.active_seen,
               model.rows_dy, model.rows_half, model.cit_dy, model.cit_dx, model.cop_dy, model.cop_dx, model.ptable,
               state.order, state.tile_order, state.pool_hardship, state.pool_risk, state.pool_term,
               state.pool_origin, model.ip if ip is None else ip, model.threshold,
               np.ascontiguousarray(legitimacy, dtype=np.float64), np.ascontiguousarray(cop_target, dtype=np.int64),
               np.ascontiguousarray(fp, dtype=np.float64), state.counters, state.rng, out, state.arrest_log,
-              state.buf)
+              state.buf, float(state.people_per_agent), state.people_rng, people_out)
+    state.people_last = people_out
     return out

@@ -14,6 +14,7 @@ import concurrent.futures as cf
 import datetime as dt
 import json
 import time
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -22,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .. import model as model_one
 from ..clock import Clock
 from ..kernels import codes
 from ..simulate import write_parquet
@@ -42,6 +44,16 @@ REPORTED = recorded(CountryScenario)
 
 ProgressCallback = Callable[[int, int], None]
 
+#: entropy word that sets the people-count streams apart from the lattices' (``people_seed``)
+PEOPLE_STREAM = 0x70656F706C65
+
+
+def people_seed(seed: int, replicate: int, city: str) -> np.random.SeedSequence:
+    """The stream from which a city's casualties in people are drawn (``repression.casualties = "people"``):
+    from the run's seed and replicate and the city's name, like :func:`uprising.country.scenario.city_seed`,
+    but with entropy of its own, so it shares nothing with the lattice's streams."""
+    return np.random.SeedSequence([seed, PEOPLE_STREAM], spawn_key=(replicate, zlib.crc32(city.encode("utf-8"))))
+
 
 @dataclass
 class CountryResult:
@@ -55,6 +67,8 @@ class CountryResult:
     citizens: np.ndarray  # agents per city
     snapshots: dict[str, dict[int, np.ndarray]] = field(default_factory=dict)  # city -> step -> kinds (h x w)
     wall_seconds: float = 0.0
+    # n_cities x (steps + 1) x codes.PEOPLE_SIZE, int64, in people (repression.casualties = "people"); else None
+    people_counts: np.ndarray | None = None
 
     @property
     def names(self) -> list[str]:
@@ -98,6 +112,32 @@ class CountryResult:
         """A count of agents (a number or an array) in residents: divided by the scale (agents per resident)."""
         return agents / self.scale
 
+    def counted_in_people(self, names: str | Sequence[str]) -> tuple[str, ...]:
+        """Those of ``names`` that this run counted in people (none unless ``repression.casualties`` was
+        ``"people"``: then the deaths, injuries, arrests and sweeps, ``codes.PEOPLE_NAMES``)."""
+        names = (names,) if isinstance(names, str) else tuple(names)
+        if self.people_counts is None:
+            return ()
+        return tuple(name for name in names if name in codes.PEOPLE_NAMES)
+
+    def _counted(self, name: str, city: str | int | None) -> np.ndarray:
+        """The people counts of ``name`` per step, of one city or of all (None)."""
+        i = self.names.index(city) if isinstance(city, str) else city
+        col = self.people_counts[:, :, codes.PEOPLE_NAMES.index(name)]
+        return col.sum(axis=0) if i is None else col[i]
+
+    def _residents(self, names: str | Sequence[str], city: str | int | None) -> np.ndarray:
+        """Per step, in residents: counts of people where the run has them, the other names' agents divided
+        by the scale (summed first, divided once), added."""
+        names = (names,) if isinstance(names, str) else tuple(names)
+        counted = self.counted_in_people(names)
+        rest = [name for name in names if name not in counted]
+        out = self.in_people(self._agents(rest, city)) if rest else None
+        for name in counted:
+            x = self._counted(name, city).astype(np.float64)
+            out = x if out is None else out + x
+        return out
+
     def _agents(self, names: str | Sequence[str], city: str | int | None) -> np.ndarray:
         """The counts of ``names`` (summed) per step, of one city (a name or an index) or of all (None)."""
         names = (names,) if isinstance(names, str) else tuple(names)
@@ -116,6 +156,13 @@ class CountryResult:
         killed, ...) from step 1 on (step 0, the initial state, counts as none).
         The agents are summed first and divided by the scale once.
         """
+        if self.counted_in_people(names):
+            x = self._residents(names, city)
+            if cumulative:
+                x = x.copy()
+                x[0] = 0
+                x = np.cumsum(x)
+            return x
         agents = self._agents(names, city)
         if cumulative:
             agents = agents.copy()
@@ -126,6 +173,8 @@ class CountryResult:
     def total_people(self, names: str | Sequence[str], upto: int | None = None, city: str | int | None = None) -> float:
         """The sum of a per-step count of ``names`` over steps 1 to ``upto`` (default: the run), in residents."""
         k = self.steps if upto is None else upto
+        if self.counted_in_people(names):
+            return float(self._residents(names, city)[1:k + 1].sum())
         return float(self._agents(names, city)[1:k + 1].sum()) / self.scale
 
     def times(self) -> list[dt.datetime]:
@@ -151,6 +200,9 @@ class CountryResult:
             cols[name] = pa.array(self.counts[:, :, i].reshape(-1))
         for name in recorded(type(self.scenario)):
             cols[name] = pa.array(self.reports[name].reshape(-1))
+        if self.people_counts is not None:
+            for i, name in enumerate(codes.PEOPLE_NAMES):
+                cols["people_" + name] = pa.array(self.people_counts[:, :, i].reshape(-1))
         cols["citizens"] = pa.array(np.repeat(self.citizens, n_step))
         cols["residents_per_agent"] = pa.array(np.full(n_city * n_step, self.residents_per_agent))
         meta = {b"uprising.country_scenario": json.dumps(self.scenario.to_dict()).encode(),
@@ -178,6 +230,12 @@ def simulate_country(scenario: CountryScenario, seed: int = 0, replicate: int = 
     ticks = cm.ctx.clock.ticks
     n = cm.ctx.n
     counts = np.zeros((n, ticks + 1, codes.OUT_ALL_SIZE), dtype=np.int64)
+    people = None
+    if scenario.repression.casualties == "people":
+        # super-individuals: every agent stands for 1/scale people (as in_people), counted from streams of their own
+        people = np.zeros((n, ticks + 1, codes.PEOPLE_SIZE), dtype=np.int64)
+        for city, state in zip(scenario.cities, cm.states):
+            model_one.count_people(state, 1.0 / scenario.scale, people_seed(seed, replicate, city.name))
     counts[:, 0] = cm.initial_counts()
     reports = {name: np.full((n, ticks + 1), np.nan) for name in recorded(type(scenario))}
     reports["legitimacy"][:, 0] = cm.ctx.base_legitimacy
@@ -202,6 +260,9 @@ def simulate_country(scenario: CountryScenario, seed: int = 0, replicate: int = 
         for k in range(1, ticks + 1):
             out, inputs = cm.step(k, pool)
             counts[:, k] = out
+            if people is not None:
+                for c, state in enumerate(cm.states):
+                    people[c, k] = state.people_last[0]
             reports["legitimacy"][:, k] = inputs.legitimacy
             reports["cop_target"][:, k] = inputs.cop_target
             for name, values in inputs.report.items():
@@ -215,7 +276,7 @@ def simulate_country(scenario: CountryScenario, seed: int = 0, replicate: int = 
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
     wall = time.perf_counter() - start
-    return CountryResult(scenario, seed, replicate, counts, reports, cm.ctx.agents.copy(), snapshots, wall)
+    return CountryResult(scenario, seed, replicate, counts, reports, cm.ctx.agents.copy(), snapshots, wall, people)
 
 
 def read_country_results(path: str | Path) -> list[CountryResult]:
@@ -253,7 +314,12 @@ def read_country_results(path: str | Path) -> list[CountryResult]:
             reports[name] = arr
         citizens = np.zeros(len(names), dtype=np.int64)
         citizens[city] = cols["citizens"][rows]
-        out.append(CountryResult(scenario, seed, replicate, counts, reports, citizens))
+        people = None
+        if "people_" + codes.PEOPLE_NAMES[0] in table.column_names:
+            people = np.zeros((len(names), n_step, codes.PEOPLE_SIZE), dtype=np.int64)
+            for i, name in enumerate(codes.PEOPLE_NAMES):
+                people[city, step, i] = table.column("people_" + name).to_numpy()[rows]
+        out.append(CountryResult(scenario, seed, replicate, counts, reports, citizens, people_counts=people))
     return out
 
 

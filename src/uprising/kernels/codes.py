@@ -100,4 +100,18 @@ FP_PENALTY = 14  # net risk is R * P * (1 + penalty): a harsher cost of being ca
 FP_COP_IDLE = 15  # probability that a cop who sees active citizens leaves them be in an activation
 FP_SIZE = 16
 
+# columns of the per-step output in PEOPLE (``people_out``; Scheffer et al. 1995 super-individuals): written
+# when the kernel's ``people_per_agent`` is positive, from the separate ``people_rng`` stream, so the lattice's
+# trajectory is the same whether they are counted or not (docs/country-model.md, "Casualties in people")
+PEOPLE_KILLED_PROTESTERS = 0
+PEOPLE_KILLED_BYSTANDERS = 1
+PEOPLE_KILLED_SECURITY = 2
+PEOPLE_INJURED_SECURITY = 3
+PEOPLE_INJURED_PROTESTERS = 4
+PEOPLE_ARRESTS = 5
+PEOPLE_SWEPT = 6
+PEOPLE_SIZE = 7
+PEOPLE_NAMES = ("killed_protesters", "killed_bystanders", "killed_security", "injured_security",
+                "injured_protesters", "arrests", "swept")
+
 MOVE_TRIES = 32  # rejection-sampling tries before enumerating the empty cells in vision

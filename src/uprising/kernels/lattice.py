@@ -91,11 +91,18 @@ from .codes import (
     OUT_SITE_ATTACKS,
     OUT_SWEPT,
     OUT_VIOLENT,
+    PEOPLE_ARRESTS,
+    PEOPLE_INJURED_PROTESTERS,
+    PEOPLE_INJURED_SECURITY,
+    PEOPLE_KILLED_BYSTANDERS,
+    PEOPLE_KILLED_PROTESTERS,
+    PEOPLE_KILLED_SECURITY,
+    PEOPLE_SWEPT,
     QUIET,
     VIOLENT,
 )
 from .prefetch import prefetch
-from .rng import bounded, uniform
+from .rng import binomial, bounded, people_in, uniform
 
 PREFETCH_AHEAD = 16  # activations ahead whose own cells are prefetched
 PREFETCH_MIN_CELLS = 1 << 16  # smaller lattices stay in cache: no prefetching
@@ -392,7 +399,8 @@ def _scan_kind(c, dy, dx, width, height, occupant, want, buf):
 def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
               rows_dy, rows_half, cit_dy, cit_dx, cop_dy, cop_dx, ptable,
               order, tile_order, pool_hardship, pool_risk, pool_term, pool_origin,
-              ip, threshold, legitimacy, cop_target, fp, counters, rng, out, arrest_log, buf):
+              ip, threshold, legitimacy, cop_target, fp, counters, rng, out, arrest_log, buf,
+              people_per_agent, people_rng, people_out):
     """Advance one lattice ``legitimacy.shape[0]`` steps of Epstein's Model I and its extensions.
 
     Implements, per activated agent (Epstein 2002, p. 7244):
@@ -426,6 +434,23 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
     * a marked quiet citizen is detained by a sweep with ``FP_SWEEP``, and any
       prisoner is released early with ``FP_RELEASE``.
 
+    Casualties in people (super-individuals, Scheffer et al. 1995): with ``people_per_agent = m > 0`` every
+    agent stands for ``m`` people, and ``people_out[t]`` (columns ``codes.PEOPLE_NAMES``) receives counts of
+    people drawn from the separate stream ``people_rng`` (so the lattice's trajectory, drawn from ``rng``,
+    is the same with ``m = 0``, when nothing is drawn and ``people_out`` stays zero). With ``n`` the people
+    of one agent (:func:`uprising.kernels.rng.people_in`: ``floor(m)``, one more with probability
+    ``m - floor(m)``):
+
+    * each use of force (a cop picks a target) kills Binomial(n, p_kill) protesters, and, when a quiet
+      citizen is within the cop's vision, Binomial(n, p_kill * FP_BYSTANDER) bystanders;
+    * each arrest detains ``n`` people, of whom Binomial(n, FP_INJURE) are injured; a sweep detains ``n``;
+    * each activation of a violent citizen with a cop in vision kills Binomial(n, a*k) security personnel
+      and injures Binomial(n - killed, a*(1-k) / (1 - a*k)) (a multinomial), ``a = FP_ATTACK``,
+      ``k = FP_ATTACK_KILL``.
+
+    Each has the expectation of the agent count times ``m``. Whether an agent leaves the lattice keeps the
+    rules above (drawn from ``rng``).
+
     Notes
     -----
     Every agent on the lattice at the start of a step is activated exactly once:
@@ -455,6 +480,7 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
     log_cap = arrest_log.shape[0]
     max_a = ptable.shape[1] - 1
     use_prefetch = n_cells >= PREFETCH_MIN_CELLS
+    people = people_per_agent > 0.0
 
     for t in range(legitimacy.shape[0]):
         step = counters[CT_STEP]
@@ -487,6 +513,13 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
         site_attacks = 0
         swept = 0
         refused = 0
+        p_killed_protesters = 0
+        p_killed_bystanders = 0
+        p_killed_security = 0
+        p_injured_security = 0
+        p_injured_protesters = 0
+        p_arrests = 0
+        p_swept = 0
 
         # cop schedule (Epstein Run 5): remove at random or add on random empty cells; lost cops are not replaced
         target = max(cop_target[t] - counters[CT_COPS_LOST], 0)  # more lost than wanted: none left
@@ -550,6 +583,8 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
                     if hold_cell:
                         occupant[c] = JAILED | flag
                     swept += 1
+                    if people:
+                        p_swept += people_in(people_rng, people_per_agent)
                     continue
             occupant[c] = kind | flag | (v & MARK_BIT)
             is_cop = kind == COP
@@ -571,6 +606,13 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
                         continue
                     a = buf[bounded(rng, m)]
                     kill = kill_violent if occupant[a] & KIND_MASK == VIOLENT else kill_active
+                    if people and kill > 0.0:
+                        # people killed by this use of force, whatever happens to the agent
+                        p_killed_protesters += binomial(people_rng, people_in(people_rng, people_per_agent), kill)
+                        if bystander > 0.0 and _scan_kind(c, cop_dy, cop_dx, width, height, occupant, QUIET,
+                                                          buf) > 0:
+                            p_killed_bystanders += binomial(people_rng, people_in(people_rng, people_per_agent),
+                                                            kill * bystander)
                     if kill > 0.0 and uniform(rng) < kill:
                         # lethal force
                         _remove_agent(a, occupant, cop_seen, active_seen, rows_dy, rows_half, width, height,
@@ -588,6 +630,10 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
                         continue
                     if injure > 0.0 and uniform(rng) < injure:
                         injured_protesters += 1
+                    if people:
+                        n_people = people_in(people_rng, people_per_agent)
+                        p_arrests += n_people
+                        p_injured_protesters += binomial(people_rng, n_people, injure)
                     term = _draw_term(jail_rule, max_jail, rng)
                     arrests += 1
                     if counters[CT_LOG] < log_cap:
@@ -630,6 +676,15 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
                     counters[_counter_of(new_kind)] += 1
                     kind = new_kind
                 if kind == VIOLENT:
+                    if people and attack > 0.0 and cop_seen[c] > 0:
+                        # security personnel killed and injured by this violent citizen's attacks (a multinomial)
+                        n_people = people_in(people_rng, people_per_agent)
+                        p_die = attack * attack_kill
+                        died = binomial(people_rng, n_people, p_die)
+                        p_killed_security += died
+                        if p_die < 1.0:
+                            p_injured_security += binomial(people_rng, n_people - died,
+                                                           attack * (1.0 - attack_kill) / (1.0 - p_die))
                     # escalation: attack a cop within vision, and a government site
                     if attack > 0.0 and cop_seen[c] > 0 and uniform(rng) < attack:
                         m = _scan_kind(c, cit_dy, cit_dx, width, height, occupant, COP, buf)
@@ -702,4 +757,11 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
         out[t, OUT_SITE_ATTACKS] = site_attacks
         out[t, OUT_SWEPT] = swept
         out[t, OUT_REFUSED] = refused
+        people_out[t, PEOPLE_KILLED_PROTESTERS] = p_killed_protesters
+        people_out[t, PEOPLE_KILLED_BYSTANDERS] = p_killed_bystanders
+        people_out[t, PEOPLE_KILLED_SECURITY] = p_killed_security
+        people_out[t, PEOPLE_INJURED_SECURITY] = p_injured_security
+        people_out[t, PEOPLE_INJURED_PROTESTERS] = p_injured_protesters
+        people_out[t, PEOPLE_ARRESTS] = p_arrests
+        people_out[t, PEOPLE_SWEPT] = p_swept
         counters[CT_STEP] = step + 1

@@ -63,10 +63,11 @@ from .codes import (
     MARK_BIT,
     MOVE_TRIES,
     OUT_ALL_NAMES,
+    PEOPLE_NAMES,
     QUIET,
     VIOLENT,
 )
-from .rng import bounded_py, uniform_py
+from .rng import binomial_py, bounded_py, people_in_py, uniform_py
 
 
 class _Lattice:
@@ -147,13 +148,15 @@ _COUNTER = {QUIET: CT_QUIET, ACTIVE: CT_ACTIVE, VIOLENT: CT_VIOLENT}
 
 def run_steps_reference(occupant, hardship, risk, jail, cit_offsets, cop_offsets, vision_offsets,
                         ptable, order, tile_order, pool, ip, threshold, legitimacy, cop_target, fp,
-                        counters, rng, out, arrest_log):
+                        counters, rng, out, arrest_log, people_per_agent=0.0, people_rng=None, people_out=None):
     """Twin of ``run_steps``; arrays are mutated in place, ``pool`` is a list of
     ``[hardship, risk, term, origin]`` and ``rng`` a list of four ints.
 
     ``vision_offsets`` is the citizen neighbourhood *with* its centre, used to count
     ``C`` and ``A`` directly; ``cit_offsets``/``cop_offsets`` exclude the centre.
     ``fp`` holds the extensions' per-step inputs, ``out`` gets ``codes.OUT_ALL_NAMES``.
+    With ``people_per_agent > 0``, ``people_out`` gets ``codes.PEOPLE_NAMES`` in people, drawn from
+    ``people_rng`` (a list of four ints) as the kernel does.
     """
     w, h = int(ip[IP_WIDTH]), int(ip[IP_HEIGHT])
     lat = _Lattice(w, h, occupant, hardship, risk, jail)
@@ -172,6 +175,12 @@ def run_steps_reference(occupant, hardship, risk, jail, cit_offsets, cop_offsets
     jail_cap = int(ip[IP_JAIL_CAPACITY])
     max_a = ptable.shape[1] - 1
     s = rng
+    m_people = float(people_per_agent)
+    people = m_people > 0.0
+    s2 = people_rng
+
+    def people_in():
+        return people_in_py(s2, m_people)
 
     def chance(p):
         """A Bernoulli draw that draws nothing when the probability is 0 (as the kernel)."""
@@ -207,6 +216,7 @@ def run_steps_reference(occupant, hardship, risk, jail, cit_offsets, cop_offsets
         f = [float(x) for x in fp[t]]
         t_eff = threshold + f[FP_THRESHOLD_SHIFT]
         n = dict.fromkeys(OUT_ALL_NAMES, 0)
+        np_ = dict.fromkeys(PEOPLE_NAMES, 0)
 
         target = max(cop_target[t] - counters[CT_COPS_LOST], 0)
         while counters[CT_COPS] > target:
@@ -253,6 +263,10 @@ def run_steps_reference(occupant, hardship, risk, jail, cit_offsets, cop_offsets
                 if actives and not chance(f[FP_COP_IDLE]):
                     a = actives[bounded_py(s, len(actives))]
                     kill = f[FP_KILL_VIOLENT] if lat.kind(a) == VIOLENT else f[FP_KILL_ACTIVE]
+                    if people and kill > 0.0:
+                        np_["killed_protesters"] += binomial_py(s2, people_in(), kill)
+                        if f[FP_BYSTANDER] > 0.0 and lat.around(c, cop_offsets, (QUIET,)):
+                            np_["killed_bystanders"] += binomial_py(s2, people_in(), kill * f[FP_BYSTANDER])
                     if chance(kill):
                         remove(a)
                         n["killed_protesters"] += 1
@@ -266,6 +280,10 @@ def run_steps_reference(occupant, hardship, risk, jail, cit_offsets, cop_offsets
                     else:
                         if chance(f[FP_INJURE]):
                             n["injured_protesters"] += 1
+                        if people:
+                            n_people = people_in()
+                            np_["arrests"] += n_people
+                            np_["injured_protesters"] += binomial_py(s2, n_people, f[FP_INJURE])
                         term = _draw_term(jail_rule, max_jail, s)
                         n["arrests"] += 1
                         if counters[CT_LOG] < arrest_log.shape[0]:
@@ -302,6 +320,8 @@ def run_steps_reference(occupant, hardship, risk, jail, cit_offsets, cop_offsets
                     if hold_cell:
                         occupant[c] = JAILED | flag
                     n["swept"] += 1
+                    if people:
+                        np_["swept"] += people_in()
                     continue
             occupant[c] = kind | flag | (v & MARK_BIT)
 
@@ -336,6 +356,14 @@ def run_steps_reference(occupant, hardship, risk, jail, cit_offsets, cop_offsets
             if kind == VIOLENT:
                 if f[FP_ATTACK] > 0.0:
                     cops_near = lat.around(c, cit_offsets, (COP,))
+                    if people and cops_near:
+                        n_people = people_in()
+                        p_die = f[FP_ATTACK] * f[FP_ATTACK_KILL]
+                        died = binomial_py(s2, n_people, p_die)
+                        np_["killed_security"] += died
+                        if p_die < 1.0:
+                            np_["injured_security"] += binomial_py(
+                                s2, n_people - died, f[FP_ATTACK] * (1.0 - f[FP_ATTACK_KILL]) / (1.0 - p_die))
                     if cops_near and uniform_py(s) < f[FP_ATTACK]:
                         victim = cops_near[bounded_py(s, len(cops_near))]
                         n["killed_security" if chance(f[FP_ATTACK_KILL]) else "injured_security"] += 1
@@ -392,5 +420,7 @@ def run_steps_reference(occupant, hardship, risk, jail, cit_offsets, cop_offsets
         n.update(quiet=counters[CT_QUIET], active=counters[CT_ACTIVE], jailed=counters[CT_JAILED],
                  cops=counters[CT_COPS], violent=counters[CT_VIOLENT])
         out[t] = [n[name] for name in OUT_ALL_NAMES]
+        if people_out is not None:
+            people_out[t] = [np_[name] for name in PEOPLE_NAMES]
         counters[CT_STEP] = step + 1
     counters[CT_POOL] = len(pool)

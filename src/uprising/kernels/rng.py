@@ -96,3 +96,108 @@ def uniform_py(s: list[int]) -> float:
 def bounded_py(s: list[int], n: int) -> int:
     """Reference twin of :func:`bounded`."""
     return ((next_u64_py(s) >> 32) * n) >> 32
+
+
+# ----------------------------------------------------------------------------
+# counts of people (super-individuals, Scheffer et al. 1995)
+
+BINOMIAL_CHUNK = 1000  # (1/2)**1000 is a normal float64: inversion never starts from an underflowed P(0)
+
+
+@njit(cache=True)
+def _binomial_inversion(s, n, p):
+    """Binomial(n, p) for 0 < p <= 1/2 and 0 < n <= BINOMIAL_CHUNK by inversion: one uniform ``u``, then the
+    smallest ``k`` with ``u < P(X <= k)``, the probabilities built by the recurrence
+    ``P(k+1) = P(k) * p/(1-p) * (n-k)/(k+1)`` from ``P(0) = (1-p)**n`` (a product of ``n`` factors, so that
+    the twin computes the same floats)."""
+    q = 1.0 - p
+    pk = 1.0
+    for _ in range(n):
+        pk *= q
+    ratio = p / q
+    u = uniform(s)
+    cdf = pk
+    k = 0
+    while u >= cdf and k < n:
+        pk *= ratio * (n - k) / (k + 1)
+        k += 1
+        cdf += pk
+    return k
+
+
+@njit(cache=True)
+def binomial(s, n, p):
+    """A Binomial(n, p) count, exact (inversion, :func:`_binomial_inversion`) and drawn from ``s``.
+
+    Draws nothing when ``n <= 0``, ``p <= 0`` or ``p >= 1``. For ``p > 1/2`` it returns ``n`` less a
+    Binomial(n, 1-p); ``n`` is split into chunks of at most ``BINOMIAL_CHUNK`` trials (a sum of independent
+    binomials with the same ``p`` is binomial), one uniform per chunk.
+    """
+    if n <= 0 or p <= 0.0:
+        return 0
+    if p >= 1.0:
+        return n
+    flip = p > 0.5
+    q = 1.0 - p if flip else p
+    k = 0
+    left = n
+    while left > 0:
+        chunk = left if left < BINOMIAL_CHUNK else BINOMIAL_CHUNK
+        k += _binomial_inversion(s, chunk, q)
+        left -= chunk
+    return n - k if flip else k
+
+
+@njit(cache=True)
+def people_in(s, m):
+    """The people one agent stands for when an agent is ``m`` people (``m >= 0``, not necessarily whole):
+    ``floor(m)``, plus one more with probability ``m - floor(m)`` (one uniform, drawn only when ``m`` has a
+    fractional part), so the expectation is ``m``."""
+    n = np.int64(m)
+    frac = m - n
+    if frac > 0.0 and uniform(s) < frac:
+        n += 1
+    return n
+
+
+def _binomial_inversion_py(s: list[int], n: int, p: float) -> int:
+    """Reference twin of :func:`_binomial_inversion`."""
+    q = 1.0 - p
+    pk = 1.0
+    for _ in range(n):
+        pk *= q
+    ratio = p / q
+    u = uniform_py(s)
+    cdf = pk
+    k = 0
+    while u >= cdf and k < n:
+        pk *= ratio * (n - k) / (k + 1)
+        k += 1
+        cdf += pk
+    return k
+
+
+def binomial_py(s: list[int], n: int, p: float) -> int:
+    """Reference twin of :func:`binomial`."""
+    if n <= 0 or p <= 0.0:
+        return 0
+    if p >= 1.0:
+        return n
+    flip = p > 0.5
+    q = 1.0 - p if flip else p
+    k = 0
+    left = n
+    while left > 0:
+        chunk = left if left < BINOMIAL_CHUNK else BINOMIAL_CHUNK
+        k += _binomial_inversion_py(s, chunk, q)
+        left -= chunk
+    return n - k if flip else k
+
+
+def people_in_py(s: list[int], m: float) -> int:
+    """Reference twin of :func:`people_in`."""
+    n = int(m)
+    frac = m - n
+    if frac > 0.0 and uniform_py(s) < frac:
+        n += 1
+    return n

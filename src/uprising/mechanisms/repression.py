@@ -16,9 +16,18 @@ complement). Citizens still estimate P from the cops they see (rule A).
 
 Arrests themselves are Model I and always on; ``jail_capacity_per_1000`` unset,
 ``injure = 0`` and ``arrest_per_hour = 1`` are Model I exactly.
+
+``casualties`` says how deaths, injuries and detentions are counted: ``"agents"`` (the default, the first
+model's) counts agents and the driver multiplies by ``1/scale``; ``"people"`` treats each agent as a
+super-individual of ``1/scale`` people (Scheffer et al. 1995) and draws the people killed, injured and
+detained in each confrontation (``Binomial(people, p)``) from a stream of their own, so the record's small
+numbers are reachable at any scale and the lattice's trajectory is unchanged
+(:func:`uprising.kernels.lattice.run_steps`; docs/country-model.md, "Casualties in people").
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 from pydantic import Field
 
@@ -41,6 +50,10 @@ class RepressionParams(Params):
     arrest_per_hour: float = Field(1.0, ge=0.0, le=1.0,
                                    description="probability per hour that a cop seeing actives uses force on one",
                                    json_schema_extra=meta("per hour", "uprising (calibrated); 1 is Epstein's rule C"))
+    casualties: Literal["agents", "people"] = Field(
+        "agents", description="count deaths, injuries and detentions in whole agents (times 1/scale) or in "
+        "people drawn per confrontation (super-individuals)",
+        json_schema_extra=meta("", "Scheffer et al. (1995) Ecol. Model. 80:161 (super-individuals)"))
 
 
 class Repression(Mechanism):
