@@ -427,3 +427,167 @@ def unmeasured_rows(targets: list[Target], start: dt.date) -> list[dict[str, Any
     """Rows like :func:`as_rows`' for targets this model does not measure: no model value, no error."""
     return [{"target": t.label, "split": t.split, "record": t.describe_range(start), "model": UNMEASURED,
              "model_90": "-", "error": None, "verdict": "not measured", "source": t.source} for t in targets]
+
+
+# ---------------------------------------------------------------------- the record's per-city pattern
+#: the record's classes of a city, least violent first (data/kz2022/README.md, "city_pattern.csv")
+PATTERNS = ("peaceful", "clashes", "violent")
+
+
+@dataclass(frozen=True)
+class CityPattern:
+    """One row of ``data/kz2022/city_pattern.csv``: what the record says happened in a city."""
+
+    city: str
+    buildings: str  # "seized or burnt", "attacked" or "no report"
+    shooting: str  # "yes", "uncertain" or "no report"
+    peaceful: str  # "yes" or "no"
+    pattern: str  # one of PATTERNS
+
+
+_PATTERN_VALUES = {"buildings": ("seized or burnt", "attacked", "no report"),
+                   "shooting": ("yes", "uncertain", "no report"), "peaceful": ("yes", "no"), "pattern": PATTERNS}
+
+
+def load_city_pattern(path: str | Path) -> dict[str, CityPattern]:
+    """Read a per-city pattern table (``data/kz2022/city_pattern.csv``): city -> :class:`CityPattern`.
+
+    A missing file or column, or a value outside its column's set, is a one-line :class:`ScenarioError`
+    naming the file, the line and the field."""
+    path = Path(path)
+    source = str(path)
+    if not path.is_file():
+        raise ScenarioError(source, "(file)", "no such file; give a city pattern CSV (data/kz2022/city_pattern.csv)")
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    need = ("city", *_PATTERN_VALUES)
+    if not rows or not set(need) <= set(rows[0]):
+        raise ScenarioError(source, "(header)", f"needs the columns {', '.join(need)}")
+    out: dict[str, CityPattern] = {}
+    for i, row in enumerate(rows, start=2):
+        values = {}
+        for name, allowed in _PATTERN_VALUES.items():
+            value = (row[name] or "").strip()
+            if value not in allowed:
+                raise ScenarioError(source, f"line {i}.{name}", f"{value!r}; use one of: {', '.join(allowed)}")
+            values[name] = value
+        city = row["city"].strip()
+        if city in out:
+            raise ScenarioError(source, f"line {i}.city", f"{city!r} is given twice")
+        out[city] = CityPattern(city, **values)
+    return out
+
+
+def violent_person_hours(result: CountryResult) -> np.ndarray:
+    """Per city: the hours that residents spent violent over the run (violent residents per step times the
+    step's length, summed over steps 1 to the end)."""
+    violent = result.column("violent")[:, 1:].sum(axis=1)
+    return result.in_people(violent.astype(np.float64)) * result.scenario.clock.tick_hours
+
+
+def deaths_by_city(result: CountryResult) -> np.ndarray:
+    """Per city: protesters, bystanders and security personnel killed over the run, in residents."""
+    return np.array([result.total_people(("killed_protesters", "killed_bystanders", "killed_security"), city=i)
+                     for i in range(len(result.names))])
+
+
+def _average_ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks 1..n of ``values`` from the largest down, tied values sharing the mean of their ranks."""
+    order = np.argsort(-values, kind="stable")
+    ranks = np.empty(len(values))
+    ranks[order] = np.arange(1, len(values) + 1)
+    for v in np.unique(values):
+        same = values == v
+        ranks[same] = ranks[same].mean()
+    return ranks
+
+
+def _spearman(a: np.ndarray, b: np.ndarray) -> float | None:
+    """Spearman's rank correlation (average ranks for ties); None if either side is constant."""
+    ra, rb = _average_ranks(a), _average_ranks(b)
+    if ra.std() == 0 or rb.std() == 0:
+        return None
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
+@dataclass
+class PatternScore:
+    """How an ensemble's per-city pattern agrees with the record's (:func:`score_city_pattern`)."""
+
+    cities: list[str]  # the cities of the runs that the record classifies, in the scenario's order
+    record: list[str]  # the record's class of each (PATTERNS)
+    violent_hours: list[float]  # mean over runs of violent person-hours
+    violent_hours_per_1000: list[float]  # the same per 1,000 residents
+    deaths: list[float]  # mean over runs of deaths (all sides)
+    model: list[str]  # the model's class of each: its rank in violent person-hours per resident, cut at the
+    # record's numbers of violent, clashes and peaceful cities
+    checks: dict[str, bool | None]  # named checks on the means (None: a city it names is not in the runs)
+    runs_passing: dict[str, float | None]  # the share of runs in which each check holds on its own
+    class_agreement: float  # share of cities whose model class is the record's
+    peaceful_agreement: float  # share of cities on the same side of "peaceful" / "not peaceful"
+    spearman: float | None  # rank correlation of the record's class order and violent person-hours per resident
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per city, most violent per resident first."""
+        order = np.argsort(-np.array(self.violent_hours_per_1000), kind="stable")
+        return [{"city": self.cities[i], "record": self.record[i], "model": self.model[i],
+                 "violent_person_hours": round(self.violent_hours[i]),
+                 "violent_person_hours_per_1000": round(self.violent_hours_per_1000[i], 1),
+                 "deaths": round(self.deaths[i], 1)} for i in order]
+
+
+def _checks(names: list[str], hours: np.ndarray, per_1000: np.ndarray, deaths: np.ndarray, most_violent: str,
+            least_violent: tuple[str, ...], least: int) -> dict[str, bool | None]:
+    i = names.index(most_violent) if most_violent in names else None
+    low = [names.index(c) for c in least_violent if c in names]
+    ranks = _average_ranks(per_1000)  # 1 = the most violent per resident
+    return {
+        f"{most_violent} has the most deaths": None if i is None else bool(deaths[i] > np.delete(deaths, i).max()),
+        f"{most_violent} has the most violent person-hours":
+            None if i is None else bool(hours[i] > np.delete(hours, i).max()),
+        f"{' and '.join(least_violent)} among the {least} least violent per resident":
+            None if len(low) != len(least_violent) else bool(all(ranks[j] > len(names) - least for j in low)),
+    }
+
+
+def score_city_pattern(record: dict[str, CityPattern], results: list[CountryResult], *, most_violent: str = "Almaty",
+                       least_violent: tuple[str, ...] = ("Zhanaozen", "Aktau")) -> PatternScore:
+    """Score the per-city pattern of an ensemble against the record's table (issue 14, deliverable 3).
+
+    Per city and run: violent person-hours (:func:`violent_person_hours`), per 1,000 residents, and deaths
+    (:func:`deaths_by_city`); their means over the runs are compared with the record:
+
+    * the checks: ``most_violent`` has strictly the most deaths and the most violent person-hours, and each of
+      ``least_violent`` ranks among the ``k`` cities least violent per resident, ``k`` being the number of cities
+      the record calls peaceful (ties share their mean rank);
+    * the model's class of each city: the cities ranked by violent person-hours per resident (mean ranks for ties)
+      and cut at the record's counts: the first as many as the record has violent cities are "violent", the last
+      as many as it has peaceful ones "peaceful", the rest "clashes" (no threshold is chosen);
+      ``class_agreement`` is the share of cities in the record's class, ``peaceful_agreement`` the share on the
+      record's side of peaceful / not peaceful;
+    * ``spearman``: the rank correlation of the record's order (peaceful < clashes < violent) with violent
+      person-hours per resident.
+
+    Only the cities of the runs that the record classifies are scored."""
+    names_all = results[0].names
+    keep = [i for i, c in enumerate(names_all) if c in record]
+    names = [names_all[i] for i in keep]
+    hours_runs = np.array([violent_person_hours(r)[keep] for r in results])
+    residents = np.array([results[0].in_people(float(results[0].citizens[i])) for i in keep])
+    per_1000_runs = hours_runs * 1000.0 / residents
+    deaths_runs = np.array([deaths_by_city(r)[keep] for r in results])
+    hours, per_1000, deaths = hours_runs.mean(axis=0), per_1000_runs.mean(axis=0), deaths_runs.mean(axis=0)
+    classes = [record[c].pattern for c in names]
+    n_violent, n_peaceful = classes.count("violent"), classes.count("peaceful")
+    ranks = _average_ranks(per_1000)
+    model = ["violent" if r <= n_violent else "peaceful" if r > len(names) - n_peaceful else "clashes" for r in ranks]
+    args = (most_violent, least_violent, n_peaceful)
+    checks = _checks(names, hours, per_1000, deaths, *args)
+    per_run = [_checks(names, h, p, d, *args) for h, p, d in zip(hours_runs, per_1000_runs, deaths_runs)]
+    runs_passing = {k: None if v is None else float(np.mean([c[k] for c in per_run])) for k, v in checks.items()}
+    n = len(names)
+    return PatternScore(
+        names, classes, hours.tolist(), per_1000.tolist(), deaths.tolist(), model, checks, runs_passing,
+        class_agreement=sum(a == b for a, b in zip(model, classes)) / n,
+        peaceful_agreement=sum((a == "peaceful") == (b == "peaceful") for a, b in zip(model, classes)) / n,
+        spearman=_spearman(np.array([PATTERNS.index(c) for c in classes], dtype=float), per_1000))
