@@ -53,7 +53,7 @@ class RepressionParams(Params):
     casualties: Literal["agents", "people"] = Field(
         "agents", description="count deaths, injuries and detentions in whole agents (times 1/scale) or in "
         "people drawn per confrontation (super-individuals)",
-        json_schema_extra=meta("", "Scheffer et al. (1995) Ecol. Model. 80:161 (super-individuals)"))
+        json_schema_extra=meta("choice", "Scheffer et al. (1995) Ecol. Model. 80:161 (super-individuals)"))
 
 
 class Repression(Mechanism):
