@@ -142,7 +142,8 @@ BASES = [Scenario(), Scenario(jail_countdown="end_of_step"),
                   order="act_then_move", vision_shape="moore", arrest_rule="floor", jail_term="fixed"),
          Scenario(jailed_hold_cell=False, jail_countdown="end_of_step", cop_moves_to_arrestee=True,
                   vision_shape="von_neumann", arrest_rule="round_half_even", jail_term="uniform_exclusive",
-                  movement=False, own_cell_in_vision=True)]
+                  movement=False, own_cell_in_vision=True),
+         Scenario(hardship_distribution="beta", hardship_spread=0.2)]
 
 
 @pytest.mark.parametrize(("field", "value"), list(_switches()))

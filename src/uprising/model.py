@@ -18,7 +18,7 @@ from .kernels import codes
 from .kernels.arrest import arrest_probability_table
 from .kernels.geometry import offsets, row_spans
 from .kernels.lattice import build_fields, run_steps
-from .scenario import Scenario
+from .scenario import Scenario, draw_hardship
 
 _ACTIVATION = {"random_sequential": codes.ACT_RANDOM_SEQUENTIAL, "tiled": codes.ACT_TILED}
 _JAIL = {"uniform_inclusive": codes.JAIL_UNIFORM_INCLUSIVE, "uniform_exclusive": codes.JAIL_UNIFORM_EXCLUSIVE,
@@ -78,7 +78,7 @@ class State:
     """All that changes during a run (structure of arrays, one entry per cell)."""
 
     occupant: np.ndarray  # uint8, codes.EMPTY..COP plus the acted bit
-    hardship: np.ndarray  # float32, H ~ U(0,1)
+    hardship: np.ndarray  # float32, H (U(0,1) by default; Scenario.hardship_distribution)
     risk_aversion: np.ndarray  # float32, R ~ U(0,1)
     jail: np.ndarray  # int16, remaining term of a prisoner holding its cell
     cop_seen: np.ndarray  # cops within citizen vision of each cell
@@ -131,7 +131,9 @@ def init(scenario: Scenario, seed: int | np.random.SeedSequence = 0, *, arrest_l
 
     Placement ``exact`` puts ``round(density * cells)`` citizens and cops on
     distinct random cells; ``binomial`` lets each cell draw citizen, cop or empty
-    independently (Mesa). Hardship and risk aversion are U(0,1) (Epstein 2002).
+    independently (Mesa). Risk aversion is U(0,1) (Epstein 2002); hardship follows the scenario's
+    ``hardship_distribution`` (default U(0,1), Epstein's; :func:`uprising.scenario.draw_hardship`),
+    drawn before risk aversion from the same stream as always.
     ``arrest_log`` reserves rows for an optional record of arrests (for tests).
     """
     model = Model.compile(scenario)
@@ -155,7 +157,7 @@ def init(scenario: Scenario, seed: int | np.random.SeedSequence = 0, *, arrest_l
     n_cit = int(citizen.sum())
     hardship = np.zeros(n, dtype=np.float32)
     risk = np.zeros(n, dtype=np.float32)
-    hardship[citizen] = gen.random(n_cit)
+    hardship[citizen] = draw_hardship(gen, n_cit, s.hardship_distribution, s.hardship_mean, s.hardship_spread)
     risk[citizen] = gen.random(n_cit)
     occupant[occupant != codes.EMPTY] |= codes.ACTED_BIT  # "not yet acted" in step 0
 

@@ -30,6 +30,13 @@ EPSTEIN = "Epstein (2002) PNAS 99(suppl 3):7243"
 NETLOGO = "Wilensky (2004) NetLogo Rebellion"
 MESA = "Mesa 3.x examples/advanced/epstein_civil_violence"
 NOTES = "model-notes.md §2"
+GRANOVETTER = "Granovetter (1978) AJS 83(6):1420"
+
+#: standard deviation of U(0,1), the default ``hardship_spread`` (with ``hardship_mean`` 0.5: Epstein's draw)
+UNIFORM_SD = 0.28867513459481287  # 1/sqrt(12)
+#: fields left out of :meth:`Scenario.hash` while they hold their default, so that adding them kept the hash
+#: (and the seeds an experiment derives from it, uprising.experiment.spec.run_seed) of every older scenario
+HASH_OMITTED_AT_DEFAULT = ("hardship_distribution", "hardship_mean", "hardship_spread")
 
 
 class ScenarioError(ValueError):
@@ -193,6 +200,17 @@ class Scenario(BaseModel):
                               json_schema_extra=_meta("dimensionless", EPSTEIN + " Table 2"))
     threshold: float = Field(0.1, ge=0.0, le=1.0, description="T, activation threshold of rule A",
                              json_schema_extra=_meta("dimensionless", EPSTEIN))
+    hardship_distribution: Literal["uniform", "beta", "lognormal"] = Field(
+        "uniform", description="law of each citizen's hardship H: uniform (at the default mean and spread: "
+        "U(0,1), Epstein's draw), beta or lognormal with mean `hardship_mean` and standard deviation "
+        "`hardship_spread` (docs/model.md element 5)",
+        json_schema_extra=_meta("choice", GRANOVETTER + "; " + EPSTEIN))
+    hardship_mean: float = Field(0.5, gt=0.0, le=10.0, description="mean of H over a lattice's citizens",
+                                 json_schema_extra=_meta("dimensionless", GRANOVETTER))
+    hardship_spread: float = Field(UNIFORM_SD, gt=0.0, le=10.0,
+                                   description="standard deviation of H over a lattice's citizens "
+                                   "(default: U(0,1)'s, 1/sqrt(12))",
+                                   json_schema_extra=_meta("dimensionless", GRANOVETTER))
     arrest_prob_constant: float = Field(2.3, ge=0.0, le=100.0,
                                         description="k in P = 1 - exp(-k (C/A)); 2.3 makes P about 0.9 at C = A = 1",
                                         json_schema_extra=_meta("dimensionless", EPSTEIN))
@@ -261,6 +279,9 @@ class Scenario(BaseModel):
                 raise ValueError("max_jail_term: must be a whole number of steps in [0, 30000], or inf")
         if self.jail_term == "uniform_exclusive" and self.max_jail_term < 1:
             raise ValueError("max_jail_term: must be at least 1 with jail_term = uniform_exclusive")
+        problem = hardship_problem(self.hardship_distribution, self.hardship_mean, self.hardship_spread)
+        if problem:
+            raise ValueError(problem)
         if self.cop_moves_to_arrestee and self.jailed_hold_cell:
             raise ValueError("cop_moves_to_arrestee: needs jailed_hold_cell = false (the prisoner's cell is not free)")
         if not self.jailed_hold_cell and self.jail_countdown == "own_activation":
@@ -323,8 +344,68 @@ class Scenario(BaseModel):
     def hash(self) -> str:
         """Canonical 16-hex-digit hash of everything that affects results (not name or description)."""
         data = self.model_dump(exclude={"name", "description"})
+        for key in HASH_OMITTED_AT_DEFAULT:
+            if data.get(key) == Scenario.model_fields[key].default:
+                data.pop(key, None)
         text = json.dumps(data, sort_keys=True, allow_nan=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def is_epstein_hardship(distribution: str, mean: float, spread: float) -> bool:
+    """Whether the hardship law is Epstein's U(0,1) drawn as before its parameters existed (the defaults)."""
+    return distribution == "uniform" and mean == 0.5 and spread == UNIFORM_SD
+
+
+def hardship_problem(distribution: str, mean: float, spread: float) -> str | None:
+    """Why a hardship law (:func:`hardship_parameters`) cannot be drawn, as "field: message", or None.
+
+    uniform: its support ``mean -+ sqrt(3) spread`` must not go below 0; beta: the mean in (0, 1) and the
+    variance below ``mean (1 - mean)`` (the largest a law on [0, 1] with that mean can have)."""
+    if distribution == "uniform" and mean - math.sqrt(3.0) * spread < -1e-12:
+        return (f"hardship_spread: a uniform law of mean {mean:g} has spread at most mean/sqrt(3) = "
+                f"{mean / math.sqrt(3.0):.6g} (hardship is not negative); got {spread:g}")
+    if distribution == "beta":
+        if not 0.0 < mean < 1.0:
+            return f"hardship_mean: a beta law lies in (0, 1); its mean must too (got {mean:g})"
+        if spread * spread >= mean * (1.0 - mean):
+            return (f"hardship_spread: a beta law of mean {mean:g} has spread below sqrt(mean (1 - mean)) = "
+                    f"{math.sqrt(mean * (1.0 - mean)):.6g}; got {spread:g}")
+    return None
+
+
+def hardship_parameters(distribution: str, mean: float, spread: float) -> tuple[float, float]:
+    """The two parameters of a hardship law with the given mean and standard deviation (method of moments).
+
+    * uniform: ``(lo, hi) = (mean - sqrt(3) spread, mean + sqrt(3) spread)``;
+    * beta: ``(a, b) = (mean nu, (1 - mean) nu)`` with ``nu = mean (1 - mean) / spread^2 - 1``;
+    * lognormal: ``(mu, sigma)`` of ``log H`` with ``sigma^2 = log(1 + spread^2/mean^2)`` and
+      ``mu = log(mean) - sigma^2/2``.
+    """
+    if distribution == "uniform":
+        half = math.sqrt(3.0) * spread
+        return max(0.0, mean - half), mean + half
+    if distribution == "beta":
+        nu = mean * (1.0 - mean) / (spread * spread) - 1.0
+        return mean * nu, (1.0 - mean) * nu
+    if distribution == "lognormal":
+        sigma2 = math.log1p((spread / mean) ** 2)
+        return math.log(mean) - sigma2 / 2.0, math.sqrt(sigma2)
+    raise ValueError(f"hardship_distribution: unknown law {distribution!r}")
+
+
+def draw_hardship(gen: np.random.Generator, n: int, distribution: str = "uniform", mean: float = 0.5,
+                  spread: float = UNIFORM_SD) -> np.ndarray:
+    """``n`` hardships from ``gen`` (float64): ``gen.random(n)`` for Epstein's U(0,1) (the defaults, so that
+    the stream and the values are those of every run before these laws existed), else the law of
+    :func:`hardship_parameters`. Granovetter (1978): the share that rises is set by the whole distribution."""
+    if is_epstein_hardship(distribution, mean, spread):
+        return gen.random(n)
+    p, q = hardship_parameters(distribution, mean, spread)
+    if distribution == "uniform":
+        return p + (q - p) * gen.random(n)
+    if distribution == "beta":
+        return gen.beta(p, q, n)
+    return gen.lognormal(p, q, n)
 
 
 def _toml_value(value: Any) -> str:

@@ -37,7 +37,7 @@ from ..clock import Clock, format_time
 from ..kernels.geometry import extent
 from ..mechanisms import MECHANISMS
 from ..mechanisms.base import Event, Mechanism, Time, event_kind
-from ..scenario import Scenario, ScenarioError, allowed_values, echo, echo_key, read_toml
+from ..scenario import Scenario, ScenarioError, allowed_values, echo, echo_key, hardship_problem, read_toml
 
 #: The most steps a country run may take (a clock of 114 years of 1-hour steps): a run's tables hold a row per
 #: city and step, so a clock that ends in the year 3000 is refused here, naming clock.end, before any run.
@@ -105,6 +105,15 @@ class City(_Strict):
     legitimacy_offset: float = Field(0.0, ge=-1.0, le=1.0, description="added to the rules' legitimacy here")
     jail_capacity_per_1000: float | None = Field(None, ge=0.0, le=1000.0,
                                                  description="jail capacity here (default: repression's)")
+    hardship_mean: float | None = Field(None, gt=0.0, le=10.0,
+                                        description="mean hardship of this city's citizens (default: the rules'; "
+                                        "a covariate mapped to it, docs/country-model.md)")
+    hardship_spread: float | None = Field(None, gt=0.0, le=10.0,
+                                          description="standard deviation of hardship here (default: the rules')")
+
+#: City fields left out of :meth:`CountryScenarioBase.hash` while unset, so that adding them kept the hash of
+#: every older scenario (and the seeds an experiment derives from it)
+CITY_HASH_OMITTED_WHEN_UNSET = ("hardship_mean", "hardship_spread")
 
 
 class Variant(_Strict):
@@ -170,13 +179,18 @@ class CountryScenarioBase(_Strict):
                              f"than the {MAX_JAIL_STEPS:,} allowed; allowed: at least "
                              f"{round_up(days * 24.0 / (MAX_JAIL_STEPS + 0.5)):.3g} h")
         try:
-            self.base_rules()
+            rules = self.base_rules()
         except ScenarioError as exc:
             message = exc.message
             if message.startswith("unknown key"):
                 allowed = [k for k in Scenario.model_fields if k not in COUNTRY_OWNED]
                 message = f"unknown key; allowed keys: {', '.join(allowed)}"
             raise ValueError(f"rules.{exc.field}: {message}") from None
+        for i, c in enumerate(self.cities):
+            problem = hardship_problem(rules.hardship_distribution, *city_hardship(c, rules))
+            if problem:
+                raise ValueError(f"cities[{i}].{problem} (in {c.name}, with rules.hardship_distribution = "
+                                 f"{rules.hardship_distribution})")
         allowed = ", ".join(["all", *names])
         ids: set[str] = set()
         lo, hi = self.clock.start, self.clock.end
@@ -257,6 +271,10 @@ class CountryScenarioBase(_Strict):
         for e in data["events"]:
             e.pop("source", None)
             e.pop("note", None)
+        for c in data["cities"]:
+            for key in CITY_HASH_OMITTED_WHEN_UNSET:
+                if c.get(key, 0) is None:
+                    c.pop(key)
         text = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -324,7 +342,7 @@ class CountryScenarioBase(_Strict):
             out.append(rules.replace(
                 name=city.name, width=side, height=side, citizen_density=citizens / cells, cop_density=cops / cells,
                 legitimacy=float(min(1.0, max(0.0, rules.legitimacy + city.legitimacy_offset))),
-                steps=self.clock.clock().ticks))
+                steps=self.clock.clock().ticks, **city_hardship_changes(city, rules)))
         return out
 
     def distances_km(self) -> np.ndarray:
@@ -340,6 +358,22 @@ class CountryScenarioBase(_Strict):
         if "all" in names:
             return np.ones(len(self.cities), dtype=bool)
         return np.array([c.name in names for c in self.cities])
+
+
+def city_hardship(city: City, rules: Scenario) -> tuple[float, float]:
+    """A city's (mean, spread) of hardship: its own where set, else the rules'."""
+    return (rules.hardship_mean if city.hardship_mean is None else city.hardship_mean,
+            rules.hardship_spread if city.hardship_spread is None else city.hardship_spread)
+
+
+def city_hardship_changes(city: City, rules: Scenario) -> dict[str, float]:
+    """The changes to the rules that give a city its own hardship law (none where the city sets neither)."""
+    out = {}
+    if city.hardship_mean is not None:
+        out["hardship_mean"] = city.hardship_mean
+    if city.hardship_spread is not None:
+        out["hardship_spread"] = city.hardship_spread
+    return out
 
 
 def round_up(x: float, digits: int = 3) -> float:
