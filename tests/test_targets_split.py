@@ -166,3 +166,50 @@ def test_the_committed_kazakhstan_split_follows_its_stated_rule():
                 "security_injured_cumulative", "security_injured_cumulative (Almaty)", "injured_sought_help (Almaty)",
                 "buildings_attacked", "government_buildings_attacked"):
         assert new in quantities, new
+
+
+# ------------------------------------------------------------------ uprising fit: the two totals and the pattern
+
+TOWNS_PATTERN = """city,buildings,shooting,peaceful,pattern
+Oilton,seized or burnt,yes,no,violent
+Portville,attacked,no report,no,clashes
+Hilltop,no report,no report,yes,peaceful
+"""
+
+
+def test_uprising_fit_reports_fit_and_test_apart_and_the_city_pattern(tmp_path):
+    import json
+
+    from uprising.country.simulate import simulate_country
+
+    targets, pattern, out = write(tmp_path, SPLIT), write(tmp_path, TOWNS_PATTERN, "pattern.csv"), tmp_path / "out"
+    proc = uprising("fit", str(TWO_TOWNS), "--targets", str(targets), "--replicates", "2", "--workers", "1",
+                    "--out", str(out), "--city-pattern", str(pattern))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "not measured by this model: participants_day (test)" in proc.stderr
+    results = [simulate_country(two_towns(), 0, r) for r in (0, 1)]
+    scores = F.score(F.load_targets(targets, two_towns()).targets, results)
+    losses = F.split_losses(scores)
+    data = json.loads((out / "scores.json").read_text(encoding="utf-8"))
+    assert (data["loss_fit"], data["loss_test"]) == (pytest.approx(losses["fit"]), pytest.approx(losses["test"]))
+    assert data["loss"] == pytest.approx(losses["fit"] + losses["test"])
+    assert [r["split"] for r in data["scores"]] == ["fit", "test", "fit"]
+    assert [r["model"] for r in data["not_measured"]] == ["not measured by this model"]
+    md = (out / "scores.md").read_text(encoding="utf-8")
+    assert f"loss of the fit targets: {losses['fit']:.3f} (2 targets)" in md
+    assert f"loss of the test targets: {losses['test']:.3f} (1 targets)" in md
+    assert "| participants_day on 02 Jan | test | 700 | not measured by this model |" in md
+    with (out / "scores.csv").open(newline="", encoding="utf-8") as fh:
+        assert [r["split"] for r in csv.DictReader(fh)] == ["fit", "test", "fit", "test"]
+    got = json.loads((out / "pattern.json").read_text(encoding="utf-8"))
+    want = F.score_city_pattern(F.load_city_pattern(pattern), results)
+    assert got["rows"] == json.loads(json.dumps(want.rows())) and got["spearman"] == pytest.approx(want.spearman)
+    assert "pattern: class agreement" in proc.stdout
+
+
+def test_uprising_fit_with_a_bad_city_pattern_is_a_one_line_error_before_any_run(tmp_path):
+    pattern = write(tmp_path, TOWNS_PATTERN.replace("burnt,yes,no", "burnt,maybe,no"), "pattern.csv")
+    proc = uprising("fit", str(TWO_TOWNS), "--targets", str(write(tmp_path, SPLIT)), "--replicates", "2",
+                    "--out", str(tmp_path / "o"), "--city-pattern", str(pattern))
+    assert_one_line_error(proc, str(pattern), "line 2.shooting", "'maybe'")
+    assert not (tmp_path / "o").exists()

@@ -263,9 +263,12 @@ def _where(command):
 @click.option("--vary", multiple=True, metavar="KEY=LOW:HIGH[:log]", help="A parameter to search; repeatable.")
 @click.option("--day-weight", type=click.FloatRange(0, None), default=1.0, show_default=True,
               help="Weight of a day off against a factor e off in a count.")
+@click.option("--city-pattern", "pattern_path", type=click.Path(path_type=Path), default=None,
+              help="Also score the per-city pattern against this table (e.g. data/kz2022/city_pattern.csv); "
+                   "never used by the search.")
 def fit_cmd(scenario_path: Path, targets_path: Path, replicates: int, seed: int, sets: tuple[str, ...],
             workers: int | None, cluster: str | None, out_dir: Path | None, samples: int, refine: int,
-            vary: tuple[str, ...], day_weight: float) -> None:
+            vary: tuple[str, ...], day_weight: float, pattern_path: Path | None) -> None:
     """Score an ensemble of SCENARIO against the record in --targets; optionally search parameters first."""
     from rich.console import Console
 
@@ -274,6 +277,7 @@ def fit_cmd(scenario_path: Path, targets_path: Path, replicates: int, seed: int,
 
     scenario = load_country(scenario_path, sets)
     targets = F.load_targets(targets_path, scenario)
+    pattern = F.load_city_pattern(pattern_path) if pattern_path is not None else None  # bad input: before any run
     axes = [F.Axis.parse(v) for v in vary]
     if (samples or refine) and not axes:
         raise UsageFailure("--search/--refine: name the parameters to search with --vary KEY=LOW:HIGH[:log]")
@@ -349,7 +353,35 @@ def fit_cmd(scenario_path: Path, targets_path: Path, replicates: int, seed: int,
                                                      "not_measured": unmeasured},
                                                     indent=1), encoding="utf-8")
     click.echo(f"scores:  {out_dir / 'scores.csv'}, scores.md, scores.json")
+    if pattern is not None:
+        _print_pattern(F.score_city_pattern(pattern, results), pattern_path, out_dir / "pattern.json", console)
     _figures(results, targets.targets, out_dir, "", ("record", "cities"))
+
+
+def _print_pattern(ps, pattern_path: Path, json_path: Path, console) -> None:
+    """The per-city pattern score (uprising.country.fit.score_city_pattern): a table, its checks, and JSON."""
+    from rich.table import Table
+
+    table = Table(title=f"where the violence is, against {pattern_path} (means over the runs; the model's class "
+                        "is its rank in violent person-hours per resident, cut at the record's counts)")
+    for col in ("city", "record", "model", "violent person-hours", "per 1,000 residents", "deaths"):
+        table.add_column(col, justify="left" if col in ("city", "record", "model") else "right")
+    for r in ps.rows():
+        table.add_row(r["city"], r["record"], r["model"], f"{r['violent_person_hours']:,}",
+                      f"{r['violent_person_hours_per_1000']:,.1f}", f"{r['deaths']:,.0f}")
+    console.print(table)
+    for check, ok in ps.checks.items():
+        share = ps.runs_passing[check]
+        click.echo(f"pattern: {check}: {'n/a' if ok is None else 'yes' if ok else 'no'}"
+                   f"{'' if share is None else f' ({share:.0%} of the runs)'}")
+    spearman = "undefined" if ps.spearman is None else f"{ps.spearman:+.2f}"
+    click.echo(f"pattern: class agreement {ps.class_agreement:.0%}, peaceful agreement {ps.peaceful_agreement:.0%}, "
+               f"Spearman {spearman}")
+    json_path.write_text(json.dumps({"pattern": str(pattern_path), "rows": ps.rows(), "checks": ps.checks,
+                                     "runs_passing": ps.runs_passing, "class_agreement": ps.class_agreement,
+                                     "peaceful_agreement": ps.peaceful_agreement, "spearman": ps.spearman},
+                                    indent=1), encoding="utf-8")
+    click.echo(f"pattern: {json_path}")
 
 
 # ------------------------------------------------------------------ compare
