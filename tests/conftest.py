@@ -106,6 +106,8 @@ class TwinRun:
         if people > 0:  # casualties in people: both from the same separate stream
             M.count_people(self.fast, people, np.random.SeedSequence([seed, 99]))
             M.count_people(self.slow, people, np.random.SeedSequence([seed, 99]))
+            for state in (self.fast, self.slow):  # participants too, on days of 5 steps
+                M.count_participants(state, np.arange(n) // 5)
         m = self.model
         extended = fp is not None
         ip = m.ip if ip is None else ip
@@ -126,7 +128,8 @@ class TwinRun:
             list(zip(m.cit_dy.tolist(), m.cit_dx.tolist())), list(zip(m.cop_dy.tolist(), m.cop_dx.tolist())),
             list(zip(vdy.tolist(), vdx.tolist())), m.ptable, self.slow.order, self.slow.tile_order, self.pool,
             ip, m.threshold, leg, cops, fp, self.slow.counters, self.rng_slow, self.out_slow_all,
-            self.slow.arrest_log, self.slow.people_per_agent, self.people_rng_slow, self.people_slow)
+            self.slow.arrest_log, self.slow.people_per_agent, self.people_rng_slow, self.people_slow,
+            self.slow.day_mark, self.slow.step_day)
         self.out_slow = self.out_slow_all[:, :self.out_fast.shape[1]]
 
     def pool_fast(self) -> list[tuple]:
@@ -136,7 +139,7 @@ class TwinRun:
                 for i in range(p)]
 
     def pool_slow(self) -> list[tuple]:
-        return [(float(h), float(r), int(t), int(o)) for h, r, t, o in self.pool]
+        return [(float(h), float(r), int(t), int(o)) for h, r, t, o, *_ in self.pool]
 
 
 def recount(state: M.State) -> dict[str, int]:

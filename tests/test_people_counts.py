@@ -199,3 +199,42 @@ def test_casualties_in_people_do_not_depend_on_the_scale():
     agents = _totals("agents", 0.02)
     assert (agents[:, 0] % 50 == 0).all()  # lumps: 1/scale people per killed agent
     assert len(np.unique(small_people[:, 0])) > len(np.unique(agents[:, 0]))
+
+
+# ---------------------------------------------------------------- participants (issue 14, deliverable 4)
+@pytest.mark.parametrize("jail_mode", [0, 2])
+def test_participants_day_marks_equal_the_twin(jail_mode):
+    run = _everything_run(2.5, jail_mode)
+    assert np.array_equal(run.fast.day_mark, run.slow.day_mark)
+    p = int(run.fast.counters[codes.CT_POOL])
+    assert run.fast.pool_day[:p].tolist() == [int(e[4]) for e in run.pool]
+    assert run.fast.day_mark.max() == 40 // 5  # days of 5 steps: the last day's mark is 1 + its index
+
+
+@pytest.mark.parametrize("people", [1.0, 20.0, 2.5])
+def test_participants_are_everyone_out_at_some_hour_of_the_day(people):
+    # every citizen active or violent at the end of a step was left so by its activation in that step, so a
+    # day's participants are at least the most actives at the end of any of its steps, each floor(m) people;
+    # and at most every citizen once, ceil(m) people each
+    run = _everything_run(people)
+    out, parts = run.out_all, run.people_fast[:, codes.PEOPLE_PARTICIPANTS]
+    lo, hi = math.floor(people), math.ceil(people)
+    for day in range(8):
+        steps = slice(5 * day, 5 * day + 5)
+        most = (out[steps, codes.OUT_ACTIVE] + out[steps, codes.OUT_VIOLENT]).max()
+        assert lo * most <= parts[steps].sum() <= hi * run.fast.citizens, (day, most, parts[steps].sum())
+    assert parts.sum() > 0
+
+
+def test_country_participants_by_day():
+    sc = two_towns()
+    assert O.participants_by_day(simulate_country(sc, 3, 0)) == {}  # counted in people only
+    r = simulate_country(sc.replace({"repression.casualties": "people"}), 3, 0)
+    by_day = O.participants_by_day(r)
+    assert sorted(by_day) == sorted(set(O.day_index(r)[1:]))
+    k = codes.PEOPLE_NAMES.index("participants")
+    assert sum(by_day.values()) == r.people_counts[:, :, k].sum()
+    for day, n in by_day.items():  # at least the peak of the day's unrest, at most every resident
+        steps = [i for i, d in enumerate(O.day_index(r)) if d == day and i > 0]
+        assert O.national_unrest(r)[steps].max() <= n <= sum(c.population for c in sc.cities)
+    assert sum(O.participants_by_day(r, "Hilltop").values()) == r.people_counts[2, :, k].sum()

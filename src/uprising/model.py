@@ -100,6 +100,11 @@ class State:
     people_per_agent: float = 0.0
     people_rng: np.ndarray = field(default_factory=lambda: np.array([1, 0, 0, 0], dtype=np.uint64))
     people_last: np.ndarray = field(default_factory=lambda: np.zeros((0, codes.PEOPLE_SIZE), dtype=np.int64))
+    # participants (count_participants): 1 + the last day each citizen was active or violent (per cell, and per
+    # pool slot for prisoners off the lattice), and the day of every global step; empty: not counted
+    day_mark: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
+    pool_day: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
+    step_day: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @property
     def step_index(self) -> int:
@@ -197,6 +202,18 @@ def count_people(state: State, people_per_agent: float, seq: np.random.SeedSeque
     state.people_rng = kernel_rng_state(seq)
 
 
+def count_participants(state: State, step_day: np.ndarray) -> None:
+    """Count the participants of each day in people (with :func:`count_people` on): a citizen is a participant
+    of day ``d`` when one of its activations in a step of day ``d`` leaves it active or violent, and each adds
+    the people it stands for once per day (``people_last[:, codes.PEOPLE_PARTICIPANTS]``). ``step_day[s]`` is
+    the day (0, 1, ...) of global step ``s`` (the step numbered ``s + 1``), for every step the state will run."""
+    if not state.people_per_agent > 0.0:
+        raise ValueError("participants are counted in people: call count_people first")
+    state.day_mark = np.zeros(len(state.occupant), dtype=np.int32)
+    state.pool_day = np.zeros(len(state.pool_hardship), dtype=np.int32)
+    state.step_day = np.ascontiguousarray(step_day, dtype=np.int64)
+
+
 def cop_targets(scenario: Scenario, initial_cops: int, first_step: int, n: int) -> np.ndarray:
     """Number of cops wanted in steps ``first_step+1 .. first_step+n`` (Epstein Run 5)."""
     dens = scenario.cop_schedule.values(scenario.cop_density, first_step + n)[first_step:]
@@ -234,6 +251,7 @@ def step_extended(model: Model, state: State, legitimacy: np.ndarray, cop_target
               state.pool_origin, model.ip if ip is None else ip, model.threshold,
               np.ascontiguousarray(legitimacy, dtype=np.float64), np.ascontiguousarray(cop_target, dtype=np.int64),
               np.ascontiguousarray(fp, dtype=np.float64), state.counters, state.rng, out, state.arrest_log,
-              state.buf, float(state.people_per_agent), state.people_rng, people_out)
+              state.buf, float(state.people_per_agent), state.people_rng, people_out, state.day_mark,
+              state.pool_day, state.step_day)
     state.people_last = people_out
     return out

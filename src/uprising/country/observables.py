@@ -83,6 +83,23 @@ def injured(result: CountryResult) -> dict[str, float]:
     return {name: result.total_people(f"injured_{name}") for name in ("protesters", "security")}
 
 
+def participants_by_day(result: CountryResult, city: str | int | None = None) -> dict[dt.date, float]:
+    """People who took part on each calendar day (``repression.casualties = "people"`` only; else ``{}``).
+
+    A **participant** of day D is a citizen whose activation in some step (hour) of day D left it active or
+    violent, counted once for the day however many hours it was out, with the people its agent stands for
+    (the Prosecutor General's count of participants per day, issue 14, deliverable 4). A citizen who is out
+    on two days counts on each."""
+    if not result.counted_in_people("participants"):
+        return {}
+    per_step = result.people("participants", city)
+    days = day_index(result)
+    out: dict[dt.date, float] = {}
+    for k in range(1, result.steps + 1):
+        out[days[k]] = out.get(days[k], 0.0) + float(per_step[k])
+    return out
+
+
 def national_unrest(result: CountryResult) -> np.ndarray:
     """Active and violent citizens over all cities, per step, in residents."""
     return result.people(("active", "violent"))

@@ -234,8 +234,12 @@ def simulate_country(scenario: CountryScenario, seed: int = 0, replicate: int = 
     if scenario.repression.casualties == "people":
         # super-individuals: every agent stands for 1/scale people (as in_people), counted from streams of their own
         people = np.zeros((n, ticks + 1, codes.PEOPLE_SIZE), dtype=np.int64)
+        clock = cm.ctx.clock
+        first = clock.day_of(1)
+        step_day = np.array([(clock.day_of(k) - first).days for k in range(1, ticks + 1)], dtype=np.int64)
         for city, state in zip(scenario.cities, cm.states):
             model_one.count_people(state, 1.0 / scenario.scale, people_seed(seed, replicate, city.name))
+            model_one.count_participants(state, step_day)  # daily participants (observables.participants_by_day)
     counts[:, 0] = cm.initial_counts()
     reports = {name: np.full((n, ticks + 1), np.nan) for name in recorded(type(scenario))}
     reports["legitimacy"][:, 0] = cm.ctx.base_legitimacy

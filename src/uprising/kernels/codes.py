@@ -110,8 +110,9 @@ PEOPLE_INJURED_SECURITY = 3
 PEOPLE_INJURED_PROTESTERS = 4
 PEOPLE_ARRESTS = 5
 PEOPLE_SWEPT = 6
-PEOPLE_SIZE = 7
+PEOPLE_PARTICIPANTS = 7  # people newly active or violent on the step's day (only with the day marks on)
+PEOPLE_SIZE = 8
 PEOPLE_NAMES = ("killed_protesters", "killed_bystanders", "killed_security", "injured_security",
-                "injured_protesters", "arrests", "swept")
+                "injured_protesters", "arrests", "swept", "participants")
 
 MOVE_TRIES = 32  # rejection-sampling tries before enumerating the empty cells in vision

@@ -97,6 +97,7 @@ from .codes import (
     PEOPLE_KILLED_BYSTANDERS,
     PEOPLE_KILLED_PROTESTERS,
     PEOPLE_KILLED_SECURITY,
+    PEOPLE_PARTICIPANTS,
     PEOPLE_SWEPT,
     QUIET,
     VIOLENT,
@@ -186,7 +187,7 @@ def build_fields(occupant, cop_seen, active_seen, rows_dy, rows_half, width, hei
 
 @njit(cache=True, inline="always")
 def _move(c, mdy, mdx, occupant, hardship, risk, cop_seen, active_seen, rows_dy, rows_half,
-          width, height, rng, buf):
+          width, height, rng, buf, day_mark):
     """Rule M: move the agent on ``c`` to a uniformly random empty cell within vision.
 
     Rejection sampling first (``MOVE_TRIES`` uniform draws over the neighbourhood),
@@ -230,6 +231,8 @@ def _move(c, mdy, mdx, occupant, hardship, risk, cop_seen, active_seen, rows_dy,
     if kind != COP:
         hardship[target] = hardship[c]
         risk[target] = risk[c]
+        if day_mark.shape[0] > 0:
+            day_mark[target] = day_mark[c]
     if kind == COP or kind == ACTIVE or kind == VIOLENT:
         field = cop_seen if kind == COP else active_seen
         _field_add_hot(field, c, -1, rows_dy, rows_half, width, height)
@@ -315,7 +318,7 @@ def _fill_order(order, tile_order, activation, tile, width, height, rng):
 
 
 @njit(cache=True)
-def _place_released(origin, h, r, occupant, hardship, risk, jail, flag, rng):
+def _place_released(origin, h, r, occupant, hardship, risk, jail, flag, rng, day_mark, day):
     """Put a released prisoner back: on its cell of arrest if free, else on a random empty cell."""
     cell = origin
     if occupant[cell] & KIND_MASK != EMPTY:
@@ -324,6 +327,8 @@ def _place_released(origin, h, r, occupant, hardship, risk, jail, flag, rng):
     hardship[cell] = h
     risk[cell] = r
     jail[cell] = 0
+    if day_mark.shape[0] > 0:
+        day_mark[cell] = day
 
 
 @njit(cache=True, inline="always")
@@ -359,7 +364,7 @@ def _remove_agent(c, occupant, cop_seen, active_seen, rows_dy, rows_half, width,
 
 @njit(cache=True, inline="always")
 def _imprison(a, term, hold_cell, occupant, hardship, risk, jail, active_seen, rows_dy, rows_half, width, height,
-              pool_hardship, pool_risk, pool_term, pool_origin, counters):
+              pool_hardship, pool_risk, pool_term, pool_origin, counters, day_mark, pool_day):
     """Jail the free citizen on ``a`` for ``term`` steps (rule C's arrest, or a detention sweep)."""
     kind = occupant[a] & KIND_MASK
     if _is_active(kind):
@@ -375,6 +380,8 @@ def _imprison(a, term, hold_cell, occupant, hardship, risk, jail, active_seen, r
         pool_risk[p] = risk[a]
         pool_term[p] = term
         pool_origin[p] = a
+        if day_mark.shape[0] > 0:
+            pool_day[p] = day_mark[a]
         counters[CT_POOL] = p + 1
         occupant[a] = EMPTY
 
@@ -400,7 +407,7 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
               rows_dy, rows_half, cit_dy, cit_dx, cop_dy, cop_dx, ptable,
               order, tile_order, pool_hardship, pool_risk, pool_term, pool_origin,
               ip, threshold, legitimacy, cop_target, fp, counters, rng, out, arrest_log, buf,
-              people_per_agent, people_rng, people_out):
+              people_per_agent, people_rng, people_out, day_mark, pool_day, step_day):
     """Advance one lattice ``legitimacy.shape[0]`` steps of Epstein's Model I and its extensions.
 
     Implements, per activated agent (Epstein 2002, p. 7244):
@@ -451,6 +458,13 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
     Each has the expectation of the agent count times ``m``. Whether an agent leaves the lattice keeps the
     rules above (drawn from ``rng``).
 
+    Participants (with the counts in people on and ``day_mark`` one entry per cell, ``pool_day`` one per pool
+    slot): ``day_mark`` holds, for each citizen (it travels with it, into and out of jail), ``1 +`` the last
+    day on which its activation left it active or violent (0: never); ``step_day[s]`` is the day of global
+    step ``s``. A citizen whose activation leaves it active or violent on a day it is not yet marked for is
+    marked, and ``n`` people are added to ``people_out[t, PEOPLE_PARTICIPANTS]``: summed over a day's steps,
+    the people active or violent at some hour of that day.
+
     Notes
     -----
     Every agent on the lattice at the start of a step is activated exactly once:
@@ -481,6 +495,7 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
     max_a = ptable.shape[1] - 1
     use_prefetch = n_cells >= PREFETCH_MIN_CELLS
     people = people_per_agent > 0.0
+    track = people and day_mark.shape[0] > 0
 
     for t in range(legitimacy.shape[0]):
         step = counters[CT_STEP]
@@ -520,6 +535,8 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
         p_injured_protesters = 0
         p_arrests = 0
         p_swept = 0
+        p_participants = 0
+        today = step_day[step] + 1 if track else 0
 
         # cop schedule (Epstein Run 5): remove at random or add on random empty cells; lost cops are not replaced
         target = max(cop_target[t] - counters[CT_COPS_LOST], 0)  # more lost than wanted: none left
@@ -579,7 +596,8 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
                 else:
                     term = _draw_term(jail_rule, max_jail, rng)
                     _imprison(c, term, hold_cell, occupant, hardship, risk, jail, active_seen, rows_dy, rows_half,
-                              width, height, pool_hardship, pool_risk, pool_term, pool_origin, counters)
+                              width, height, pool_hardship, pool_risk, pool_term, pool_origin, counters, day_mark,
+                              pool_day)
                     if hold_cell:
                         occupant[c] = JAILED | flag
                     swept += 1
@@ -595,7 +613,7 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
                         if is_cop or stay <= 0.0 or uniform(rng) >= stay:
                             c = _move(c, cop_dy if is_cop else cit_dy, cop_dx if is_cop else cit_dx, occupant,
                                       hardship, risk, cop_seen, active_seen, rows_dy, rows_half, width, height,
-                                      rng, buf)
+                                      rng, buf, day_mark)
                     continue
                 if is_cop:
                     # rule C
@@ -644,7 +662,8 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
                         arrest_log[row, 3] = term
                         counters[CT_LOG] += 1
                     _imprison(a, term, hold_cell, occupant, hardship, risk, jail, active_seen, rows_dy, rows_half,
-                              width, height, pool_hardship, pool_risk, pool_term, pool_origin, counters)
+                              width, height, pool_hardship, pool_risk, pool_term, pool_origin, counters, day_mark,
+                              pool_day)
                     if not hold_cell and cop_to_arrestee:
                         occupant[a] = occupant[c]
                         occupant[c] = EMPTY
@@ -675,6 +694,10 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
                     counters[_counter_of(kind)] -= 1
                     counters[_counter_of(new_kind)] += 1
                     kind = new_kind
+                if track and kind != QUIET and day_mark[c] != today:
+                    # a participant of today (Prosecutor General's count: people out at some hour of the day)
+                    day_mark[c] = today
+                    p_participants += people_in(people_rng, people_per_agent)
                 if kind == VIOLENT:
                     if people and attack > 0.0 and cop_seen[c] > 0:
                         # security personnel killed and injured by this violent citizen's attacks (a multinomial)
@@ -731,12 +754,15 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
                             p += 1
                             continue
                     _place_released(pool_origin[p], pool_hardship[p], pool_risk[p],
-                                    occupant, hardship, risk, jail, flag, rng)
+                                    occupant, hardship, risk, jail, flag, rng, day_mark,
+                                    pool_day[p] if track else 0)
                     last = counters[CT_POOL] - 1
                     pool_hardship[p] = pool_hardship[last]
                     pool_risk[p] = pool_risk[last]
                     pool_term[p] = pool_term[last]
                     pool_origin[p] = pool_origin[last]
+                    if track:
+                        pool_day[p] = pool_day[last]
                     counters[CT_POOL] = last
                     counters[CT_JAILED] -= 1
                     counters[CT_QUIET] += 1
@@ -764,4 +790,5 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
         people_out[t, PEOPLE_INJURED_PROTESTERS] = p_injured_protesters
         people_out[t, PEOPLE_ARRESTS] = p_arrests
         people_out[t, PEOPLE_SWEPT] = p_swept
+        people_out[t, PEOPLE_PARTICIPANTS] = p_participants
         counters[CT_STEP] = step + 1

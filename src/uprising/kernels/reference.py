@@ -78,6 +78,7 @@ class _Lattice:
         self.hard = hardship
         self.risk = risk
         self.jail = jail
+        self.day = None  # the participants' day marks (a per-cell array), when they are counted
 
     def at(self, c, dy, dx):
         y, x = divmod(c, self.w)
@@ -110,6 +111,8 @@ def _move(lat, c, offsets, s):
     if lat.kind(target) != COP:
         lat.hard[target] = lat.hard[c]
         lat.risk[target] = lat.risk[c]
+        if lat.day is not None:
+            lat.day[target] = lat.day[c]
     return target
 
 
@@ -148,7 +151,8 @@ _COUNTER = {QUIET: CT_QUIET, ACTIVE: CT_ACTIVE, VIOLENT: CT_VIOLENT}
 
 def run_steps_reference(occupant, hardship, risk, jail, cit_offsets, cop_offsets, vision_offsets,
                         ptable, order, tile_order, pool, ip, threshold, legitimacy, cop_target, fp,
-                        counters, rng, out, arrest_log, people_per_agent=0.0, people_rng=None, people_out=None):
+                        counters, rng, out, arrest_log, people_per_agent=0.0, people_rng=None, people_out=None,
+                        day_mark=None, step_day=None):
     """Twin of ``run_steps``; arrays are mutated in place, ``pool`` is a list of
     ``[hardship, risk, term, origin]`` and ``rng`` a list of four ints.
 
@@ -156,7 +160,8 @@ def run_steps_reference(occupant, hardship, risk, jail, cit_offsets, cop_offsets
     ``C`` and ``A`` directly; ``cit_offsets``/``cop_offsets`` exclude the centre.
     ``fp`` holds the extensions' per-step inputs, ``out`` gets ``codes.OUT_ALL_NAMES``.
     With ``people_per_agent > 0``, ``people_out`` gets ``codes.PEOPLE_NAMES`` in people, drawn from
-    ``people_rng`` (a list of four ints) as the kernel does.
+    ``people_rng`` (a list of four ints) as the kernel does; with ``day_mark`` (one entry per cell) and
+    ``step_day`` too, the participants. ``pool`` entries then carry the prisoner's day mark as a fifth item.
     """
     w, h = int(ip[IP_WIDTH]), int(ip[IP_HEIGHT])
     lat = _Lattice(w, h, occupant, hardship, risk, jail)
@@ -178,6 +183,9 @@ def run_steps_reference(occupant, hardship, risk, jail, cit_offsets, cop_offsets
     m_people = float(people_per_agent)
     people = m_people > 0.0
     s2 = people_rng
+    track = people and day_mark is not None and len(day_mark) > 0
+    if track:
+        lat.day = day_mark
 
     def people_in():
         return people_in_py(s2, m_people)
@@ -205,7 +213,7 @@ def run_steps_reference(occupant, hardship, risk, jail, cit_offsets, cop_offsets
             occupant[a] = JAILED | (int(occupant[a]) & ACTED_BIT)
             jail[a] = term
         else:
-            pool.append([hardship[a], risk[a], term, a])
+            pool.append([hardship[a], risk[a], term, a, int(day_mark[a]) if track else 0])
             occupant[a] = EMPTY
 
     for t in range(len(legitimacy)):
@@ -217,6 +225,7 @@ def run_steps_reference(occupant, hardship, risk, jail, cit_offsets, cop_offsets
         t_eff = threshold + f[FP_THRESHOLD_SHIFT]
         n = dict.fromkeys(OUT_ALL_NAMES, 0)
         np_ = dict.fromkeys(PEOPLE_NAMES, 0)
+        today = int(step_day[step]) + 1 if track else 0
 
         target = max(cop_target[t] - counters[CT_COPS_LOST], 0)
         while counters[CT_COPS] > target:
@@ -353,6 +362,9 @@ def run_steps_reference(occupant, hardship, risk, jail, cit_offsets, cop_offsets
                 counters[_COUNTER[new_kind]] += 1
                 occupant[c] = new_kind | flag | (int(occupant[c]) & MARK_BIT) | (mark if new_kind != QUIET else 0)
                 kind = new_kind
+            if track and kind != QUIET and day_mark[c] != today:
+                day_mark[c] = today
+                np_["participants"] += people_in()
             if kind == VIOLENT:
                 if f[FP_ATTACK] > 0.0:
                     cops_near = lat.around(c, cit_offsets, (COP,))
@@ -402,7 +414,7 @@ def run_steps_reference(occupant, hardship, risk, jail, cit_offsets, cop_offsets
                         if entry[2] > 0:
                             p += 1
                             continue
-                    hh, rr, _, origin = entry
+                    hh, rr, _, origin, dd = entry
                     cell = origin
                     if lat.kind(cell) != EMPTY:
                         cell = _random_cell_of(lat, EMPTY, 64, s)
@@ -410,6 +422,8 @@ def run_steps_reference(occupant, hardship, risk, jail, cit_offsets, cop_offsets
                     hardship[cell] = hh
                     risk[cell] = rr
                     jail[cell] = 0
+                    if track:
+                        day_mark[cell] = dd
                     pool[p] = pool[-1]
                     pool.pop()
                     counters[CT_JAILED] -= 1
