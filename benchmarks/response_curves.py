@@ -20,8 +20,8 @@ prints the cliff check of issue 14: the factor by which the median peak and the 
 the file's value to the points at -0.005 and +0.005 (``--cliff-step``); a factor above 2 is a cliff.
 
 Usage: python benchmarks/response_curves.py SCENARIO [--label NAME] [--scale 0.01] [--points 9] [--runs 10]
-       [--half-width 0.02 | --key KEY --relative 0.1] [--workers 1] [--csv PATH] [--figure PATH
-       [--with LABEL=CSV ...]]
+       [--half-width 0.02 | --key KEY --relative 0.1] [--set KEY=VALUE ...] [--workers 1] [--csv PATH]
+       [--figure PATH [--with LABEL=CSV ...]] [--plot-only]
 """
 
 from __future__ import annotations
@@ -202,17 +202,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--figure", type=Path, default=None)
     ap.add_argument("--with", dest="others", action="append", default=[], metavar="LABEL=CSV",
                     help="another curve's CSV to draw on the same figure")
+    ap.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                    help="change the scenario before the sweep (dotted key, repeatable), e.g. "
+                         "repression.casualties=people")
     ap.add_argument("--plot-only", action="store_true", help="draw --csv (and --with) without running")
     args = ap.parse_args(argv)
 
     sys.path.insert(0, str(REPO / "src"))
     from uprising.country.scenario import CountryScenario
     from uprising.execution import executor_for, run_many, task
+    from uprising.scenario import parse_sets
 
     if args.plot_only:
         rows = read_rows(args.csv)
     else:
-        sc = CountryScenario.load(args.scenario).replace({"scale": args.scale})
+        changes = {**parse_sets(args.sets, str(args.scenario), "repression.casualties=people"), "scale": args.scale}
+        sc = CountryScenario.load(args.scenario).replace(changes)
         label = args.label or sc.name
         base = dotted_value(sc.to_dict(), args.key)
         values = sweep_values(base, args.key, args.points, args.half_width, args.relative)
