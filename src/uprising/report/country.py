@@ -26,7 +26,8 @@ from .record import CheckoutRecord
 CITY_UNITS = {"population": "residents", "lat": "degrees north", "lon": "degrees east",
               "lpg_dependence": "weight (1: fully dependent)", "police_per_1000": "per 1,000 residents",
               "legitimacy_offset": "added to legitimacy", "jail_capacity_per_1000": "per 1,000 residents",
-              "region": "text", "name": "text"}
+              "region": "text", "name": "text", "hardship_mean": "dimensionless (mean of H)",
+              "hardship_spread": "dimensionless (standard deviation of H)"}
 #: the unit of each field of the run (scale and clock)
 RUN_UNITS = {"scale": "agents per resident", "clock.start": "local time", "clock.end": "local time",
              "clock.tick_hours": "hours"}
