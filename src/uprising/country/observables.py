@@ -8,7 +8,10 @@ resident) so that they compare with the official figures whatever the scale. Def
   Zhanaozen, 2,000 in Almaty); its day is the calendar day of that step;
 * its **peak violence day** is the day with the most violent citizens at any step;
 * **detained by D** counts arrests and sweep detentions up to the end of day D;
-* **deaths** are protesters, bystanders and security personnel killed;
+* **deaths** are protesters, bystanders and security personnel killed (in people drawn per confrontation
+  with ``repression.casualties = "people"``, :meth:`CountryResult.people`);
+* the **participants of day D** (casualties in people only) are the people out, active or violent, at some
+  hour of D, each counted once for the day (:func:`participants_by_day`);
 * the **end of unrest** is the day on which the active and violent citizens of all
   cities fall below ``end_fraction`` of their national peak for good: the day of the
   first step after the last step at or above that level.
