@@ -156,6 +156,20 @@ def find_targets(scenario: str | Path, folders: tuple[str | Path, ...] = ()) -> 
     return None
 
 
+def _read_rows(path: str | Path, need: tuple[str, ...], what: str) -> list[dict[str, str]]:
+    """The rows of a CSV file with at least the columns ``need``; a missing file or column is a one-line
+    :class:`ScenarioError` naming the file (``what`` says what the file should be)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ScenarioError(str(path), "(file)", f"no such file; give {what}")
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    if not rows or not set(need) <= set(rows[0]):
+        have = ", ".join(rows[0]) if rows else "(empty)"
+        raise ScenarioError(str(path), "(header)", f"needs the columns {', '.join(need)}; has {have}")
+    return rows
+
+
 def load_targets(path: str | Path, scenario: CountryScenario) -> TargetsFile:
     """Read a targets CSV; rows the model cannot produce are returned as skipped, with the reason, and rows of
     quantities it does not measure yet (``NOT_MEASURED``) as unmeasured targets.
@@ -163,16 +177,9 @@ def load_targets(path: str | Path, scenario: CountryScenario) -> TargetsFile:
     A ``split`` column, where the file has one, must say ``fit`` or ``test`` on every row (a bad value is a
     one-line :class:`ScenarioError` naming the file, the line and the field); without the column every target
     is ``fit``."""
-    path = Path(path)
     source = str(path)
-    if not path.is_file():
-        raise ScenarioError(source, "(file)", "no such file; give a targets CSV (quantity,value_low,value_high,date,source)")
-    with path.open(newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    need = {"quantity", "value_low", "value_high", "date"}
-    if not rows or not need <= set(rows[0]):
-        have = ", ".join(rows[0]) if rows else "(empty)"
-        raise ScenarioError(source, "(header)", f"needs the columns quantity, value_low, value_high, date; has {have}")
+    rows = _read_rows(path, ("quantity", "value_low", "value_high", "date"),
+                      "a targets CSV (quantity,value_low,value_high,date,source)")
     start = scenario.clock.start.date()
     names = [c.name for c in scenario.cities]
     has_split = "split" in rows[0]
@@ -454,15 +461,8 @@ def load_city_pattern(path: str | Path) -> dict[str, CityPattern]:
 
     A missing file or column, or a value outside its column's set, is a one-line :class:`ScenarioError`
     naming the file, the line and the field."""
-    path = Path(path)
     source = str(path)
-    if not path.is_file():
-        raise ScenarioError(source, "(file)", "no such file; give a city pattern CSV (data/kz2022/city_pattern.csv)")
-    with path.open(newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    need = ("city", *_PATTERN_VALUES)
-    if not rows or not set(need) <= set(rows[0]):
-        raise ScenarioError(source, "(header)", f"needs the columns {', '.join(need)}")
+    rows = _read_rows(path, ("city", *_PATTERN_VALUES), "a city pattern CSV (data/kz2022/city_pattern.csv)")
     out: dict[str, CityPattern] = {}
     for i, row in enumerate(rows, start=2):
         values = {}
