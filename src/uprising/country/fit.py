@@ -22,8 +22,12 @@ are listed as not scored, with the reason. Scored quantities:
                                      of ``date`` (the model has no injured bystanders)
 ===================================  =========================================================
 
+``participants_day (PLACE)``           people out (active or violent) at some hour of ``date`` in the
+                                     city or region PLACE, or the country (casualties in people only)
+``participants_march (CITY)``         the largest crowd out at once in CITY on ``date`` (the same)
+
 Rows of quantities the model does not produce yet but a later model will
-(``participants_*``, ``buildings_attacked``, ``government_buildings_attacked``: see
+(``participants_*`` when casualties are counted in agents, ``buildings_attacked``, ``government_buildings_attacked``: see
 ``NOT_MEASURED``) are loaded as targets in :attr:`TargetsFile.unmeasured` and
 reported as "not measured by this model", never silently dropped.
 
@@ -76,10 +80,16 @@ NOT_SCORED = {
 #: target quantities that a later model will produce but this one does not (prefix -> what it needs);
 #: loaded into :attr:`TargetsFile.unmeasured` and reported as "not measured by this model"
 NOT_MEASURED = {
-    "participants_": "people who took part on a day: not counted by this model",
+    "participants_": "people who took part on a day: counted only with repression.casualties = \"people\"",
     "buildings_attacked": "buildings attacked: this model counts attack events, not buildings",
     "government_buildings_attacked": "government buildings attacked: this model has no buildings",
 }
+
+#: participant counts, measured when casualties are counted in people (:func:`measure`): ``participants_day``
+#: is the people out at some hour of the day (:func:`uprising.country.observables.participants_by_day`) in the
+#: named city or region (or the country), ``participants_march`` the largest crowd out at once in the city that
+#: day (:func:`uprising.country.observables.largest_crowd_on`)
+PARTICIPANTS = ("participants_day", "participants_march")
 
 #: the values of a targets file's ``split`` column
 SPLITS = ("fit", "test")
@@ -196,6 +206,21 @@ def load_targets(path: str | Path, scenario: CountryScenario) -> TargetsFile:
         if reason is not None:
             skipped.append((q, reason))
             continue
+        if base in PARTICIPANTS and scenario.repression.casualties == "people":
+            places = {c.name for c in scenario.cities} | {c.region for c in scenario.cities if c.region}
+            day = _last_date(row["date"])
+            if city is not None and city not in places:
+                skipped.append((q, f"city or region {city!r} is not in the scenario"))
+                continue
+            if day is None:
+                raise ScenarioError(source, f"{where}.date", "a participants count needs a date YYYY-MM-DD")
+            try:
+                lo, hi = float(row["value_low"]), float(row["value_high"])
+            except ValueError:
+                raise ScenarioError(source, f"{where}.value_low", "a count target needs numbers") from None
+            targets.append(Target(q, "count", min(lo, hi), max(lo, hi), day, city, row.get("source", ""),
+                                  f"{q} on {day.strftime('%d %b')}", split))
+            continue
         if any(base.startswith(prefix) for prefix in NOT_MEASURED):
             day = _last_date(row["date"])
             try:
@@ -246,6 +271,16 @@ def load_targets(path: str | Path, scenario: CountryScenario) -> TargetsFile:
     return TargetsFile(targets, skipped, unmeasured)
 
 
+def _cities_of(result: CountryResult, place: str | None) -> list[int]:
+    """The indices of the cities a target's place names: the city itself, or every city of a region (all
+    cities for none)."""
+    if place is None:
+        return list(range(len(result.names)))
+    if place in result.names:
+        return [result.names.index(place)]
+    return [i for i, c in enumerate(result.scenario.cities) if c.region == place]
+
+
 def measure(target: Target, result: CountryResult) -> float | None:
     """The target's quantity in one run (days since the clock's start date for day targets; None: never)."""
     start = result.clock.start.date()
@@ -260,6 +295,11 @@ def measure(target: Target, result: CountryResult) -> float | None:
         return None if day is None else float((day - start).days)
     if base == "detained_cumulative":
         return O.detained_by(result, target.date)
+    if base == "participants_day":
+        cities = _cities_of(result, target.city)
+        return float(sum(O.participants_by_day(result, c).get(target.date, 0.0) for c in cities))
+    if base == "participants_march":
+        return float(max(O.largest_crowd_on(result, c, target.date) for c in _cities_of(result, target.city)))
     if base in ("security_injured_cumulative", "injured_sought_help"):
         names = "injured_security" if base == "security_injured_cumulative" else ("injured_protesters",
                                                                                 "injured_security")

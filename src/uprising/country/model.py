@@ -106,6 +106,7 @@ class CountryModel:
         o.cops = out[:, codes.OUT_COPS].copy()
         o.killed = o.killed + out[:, codes.OUT_KILLED_PROTESTERS] + out[:, codes.OUT_KILLED_BYSTANDERS]
         o.detained = o.detained + out[:, codes.OUT_ARRESTS] + out[:, codes.OUT_SWEPT]
+        o.force = o.force + out[:, codes.OUT_ARRESTS] + out[:, codes.OUT_KILLED_PROTESTERS]
         return out, inputs
 
     @property

@@ -103,6 +103,15 @@ def participants_by_day(result: CountryResult, city: str | int | None = None) ->
     return out
 
 
+def largest_crowd_on(result: CountryResult, city: str | int, day: dt.date) -> float:
+    """The most people out (active or violent) at once in ``city`` at the end of a step of ``day``, in residents
+    (0 if the run does not cover the day): the size of a march or rally at its largest."""
+    days = day_index(result)
+    out = result.people(("active", "violent"), city)
+    steps = [k for k in range(1, result.steps + 1) if days[k] == day]
+    return float(max((out[k] for k in steps), default=0.0))
+
+
 def national_unrest(result: CountryResult) -> np.ndarray:
     """Active and violent citizens over all cities, per step, in residents."""
     return result.people(("active", "violent"))

@@ -22,7 +22,7 @@ from .base import Mechanism
 
 #: the mechanisms' modules (each defines ``MECHANISM``), in the order a step runs them
 ORDER = ("price", "legitimacy", "emergency", "blackout", "contagion", "lethal_force", "intervention", "escalation",
-         "repression", "detention")
+         "repression", "policing", "detention")
 
 
 

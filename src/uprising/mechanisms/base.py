@@ -144,11 +144,12 @@ class Observation:
     cops: np.ndarray
     killed: np.ndarray  # protesters and bystanders killed so far
     detained: np.ndarray  # arrests and sweep detentions so far
+    force: np.ndarray  # uses of force that took someone so far: arrests and protesters killed (not sweeps)
 
     @classmethod
     def empty(cls, n: int) -> "Observation":
         z = lambda: np.zeros(n, dtype=np.int64)  # noqa: E731
-        return cls(z(), z(), z(), z(), z(), z(), z())
+        return cls(z(), z(), z(), z(), z(), z(), z(), z())
 
 
 @dataclass(frozen=True)

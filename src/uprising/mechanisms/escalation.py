@@ -17,6 +17,18 @@ run and is not replaced), and attacks a government site with probability
 ``site_attack_per_hour`` (a count; guarded sites repel attacks,
 :mod:`uprising.mechanisms.intervention`).
 
+Backlash (the elaborated social identity model of crowds, Reicher 1996; Stott & Reicher 1998; Drury &
+Reicher 2000): force used against a crowd that sees itself as legitimate turns the crowd against the police
+and makes violence acceptable to people who came in peace. With ``backlash > 0`` the margin of a city falls
+with the force its police have used there lately,
+
+    f_c(t) = f_c(t-1) * d + (1 - d) * (people arrested or killed in c in step t) * 1000 / (residents_c * tick)
+    margin_c(t) = violence_margin * exp(-backlash * f_c(t)),     d = exp(-tick / backlash_memory_hours)
+
+(``f`` in people per 1,000 residents per hour, smoothed over the memory), so a city whose police disperse
+and arrest grows a violent wing, and one whose police hold back (:mod:`uprising.mechanisms.policing`,
+``restraint``) keeps its protest peaceful whatever its grievance. ``backlash = 0`` keeps the margin constant.
+
 This form is uprising's design (documented and switchable): Epstein's Model II and
 Moro (2016, *PLoS ONE* 11(4):e0154175) give rebels a probability of killing, which
 is the form of ``attack_kill``. Switched off, the mechanism is absent from the run and the
@@ -25,12 +37,18 @@ kernel's escalation switch stays off: nobody turns violent (Model I).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import math
+
+import numpy as np
 from pydantic import Field
 
 from ..kernels import codes
 from .base import Changes, Context, InputsView, Mechanism, Observation, Params, meta
 
 MORO = "Moro (2016) PLoS ONE 11(4):e0154175; Epstein (2002) Model II"
+ESIM = "Reicher (1996) Br J Soc Psychol 35:115; Stott & Reicher (1998) Sociology 32:353 (ESIM)"
 
 
 class EscalationParams(Params):
@@ -49,6 +67,18 @@ class EscalationParams(Params):
     site_attack_per_hour: float = Field(0.0, ge=0.0, le=1.0,
                                         description="probability per hour that a violent citizen attacks a site",
                                         json_schema_extra=meta("per hour", "uprising"))
+    backlash: float = Field(0.0, ge=0.0, le=1e6,
+                            description="how fast recent force against a city's crowds lowers its violence margin",
+                            json_schema_extra=meta("per (people per 1,000 residents per hour)", ESIM))
+    backlash_memory_hours: float = Field(24.0, gt=0.0, le=10_000.0,
+                                         description="time constant over which force is remembered",
+                                         json_schema_extra=meta("hours", ESIM))
+
+
+@dataclass(frozen=True)
+class BacklashState:
+    force_seen: np.ndarray  # obs.force at the last step (agents)
+    recent: np.ndarray  # f_c: recent force, people per 1,000 residents per hour
 
 
 class Escalation(Mechanism):
@@ -58,11 +88,26 @@ class Escalation(Mechanism):
     parameters = EscalationParams
     kernel_switches = (codes.IP_ESCALATION,)
 
-    def step(self, params: EscalationParams, ctx: Context, state: None, step: int, obs: Observation,
-             now: InputsView) -> tuple[None, Changes]:
+    def init(self, params: EscalationParams, ctx: Context) -> BacklashState | None:
+        if params.backlash == 0.0:
+            return None
+        return BacklashState(np.zeros(ctx.n, dtype=np.int64), np.zeros(ctx.n))
+
+    def step(self, params: EscalationParams, ctx: Context, state: BacklashState | None, step: int,
+             obs: Observation, now: InputsView) -> tuple[BacklashState | None, Changes]:
         site = ctx.per_tick(params.site_attack_per_hour)
         guarded = now.report.get("site_protection")  # where the intervention's troops guard sites
-        return None, Changes(fp={codes.FP_VIOLENCE_MARGIN: params.violence_margin,
+        margin: float | np.ndarray = params.violence_margin
+        report = {}
+        if state is not None:
+            tick = ctx.clock.tick_hours
+            used = (obs.force - state.force_seen) / ctx.scale * 1000.0 / ctx.residents / tick
+            keep = math.exp(-tick / params.backlash_memory_hours)
+            recent = state.recent * keep + (1.0 - keep) * used
+            state = BacklashState(obs.force.copy(), recent)
+            margin = params.violence_margin * np.exp(-params.backlash * recent)
+            report = {"violence_margin": margin}
+        return state, Changes(report=report, fp={codes.FP_VIOLENCE_MARGIN: margin,
                                  codes.FP_ATTACK: ctx.per_tick(params.attack_per_hour),
                                  codes.FP_ATTACK_KILL: params.attack_kill,
                                  codes.FP_SITE_ATTACK: site if guarded is None else site * (1.0 - guarded)})

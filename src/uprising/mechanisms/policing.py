@@ -1,0 +1,90 @@
+"""How the police on the streets act: dated withdrawals from the streets, and restraint (no force used).
+
+Two kinds of dated events, each an input with its source, change what the police of the named cities do
+from ``start`` to ``end``:
+
+* ``withdrawal``: a share ``share`` of the city's cops leave the streets (and the sites they guard). The cop
+  target of the city (:data:`uprising.mechanisms.base.TickInputs.cop_target`, as the mechanisms before this
+  one left it: the intervention's freed police included) is multiplied by ``1 - share``; the kernel's cop
+  schedule takes cops off the lattice at random, and puts them back when the event ends (Epstein's Run 5
+  schedule). Citizens estimate their risk of arrest from the cops they see (rule A), so the withdrawal
+  lowers everyone's net risk at once: the "political opportunity" of a state that has let go of the
+  streets (McAdam 1982; Tarrow 1998). Almaty, 5 January 2022: police barriers gave way "almost without
+  resistance", patrol cars left the akimat, "the police fled", the airport's guards left their posts
+  (data/kz2022/city_events.csv, rows of kind ``security_withdrawal``).
+* ``restraint``: the police do not disperse or arrest (a cop that sees active citizens leaves them be:
+  :data:`uprising.kernels.codes.FP_COP_IDLE` = 1), and so use no force at all. Zhanaozen and Aktau,
+  2-7 January 2022: the official chronology records roads blocked and a tent camp with no force used, and
+  the government's commission negotiating in Aktau (city_events.csv).
+
+Where a withdrawal and restraint overlap, both hold. Where several withdrawals overlap, the largest share
+holds. Switched off, the mechanism is absent from the run and events of these kinds are ignored; with no
+such events it changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import Field
+
+from ..kernels import codes
+from .base import Changes, Context, Event, InputsView, Mechanism, Observation, Params, Time, meta
+
+MCADAM = "McAdam (1982) Political Process and the Development of Black Insurgency; Tarrow (1998) Power in Movement"
+
+
+class PolicingParams(Params):
+    """Parameters of the policing mechanism (the withdrawals and restraints themselves are dated events)."""
+
+    enabled: bool = Field(True, description="withdrawal and restraint events change what the police do",
+                          json_schema_extra=meta("switch", MCADAM))
+
+
+class WithdrawalEvent(Event):
+    """A share of the police leave the streets of the named cities from ``start`` to ``end``."""
+
+    kind: Literal["withdrawal"]
+    start: Time
+    end: Time | None = None
+    share: float = Field(ge=0.0, le=1.0, description="share of the city's cops that leave the streets")
+
+
+class RestraintEvent(Event):
+    """The police of the named cities use no force (no dispersal, no arrest) from ``start`` to ``end``."""
+
+    kind: Literal["restraint"]
+    start: Time
+    end: Time | None = None
+
+
+class Policing(Mechanism):
+    """The cop target and the idle probability of each city under withdrawals and restraint."""
+
+    name = "policing"
+    parameters = PolicingParams
+    events = (WithdrawalEvent, RestraintEvent)
+    recorded = ("withdrawn", "restraint")
+
+    def step(self, params: PolicingParams, ctx: Context, state: None, step: int, obs: Observation,
+             now: InputsView) -> tuple[None, Changes]:
+        withdrawn = np.zeros(ctx.n)
+        restraint = np.zeros(ctx.n, dtype=bool)
+        for e in ctx.events_of("withdrawal"):
+            if e.on(step):
+                withdrawn = np.where(e.cities, np.maximum(withdrawn, e.spec.share), withdrawn)
+        for e in ctx.events_of("restraint"):
+            if e.on(step):
+                restraint |= e.cities
+        report = {"withdrawn": withdrawn, "restraint": restraint.astype(np.float64)}
+        if not withdrawn.any() and not restraint.any():
+            return None, Changes(report=report)
+        fp = {}
+        if restraint.any():
+            fp[codes.FP_COP_IDLE] = np.where(restraint, 1.0, now.fp[:, codes.FP_COP_IDLE])
+        target = np.rint(now.cop_target * (1.0 - withdrawn)).astype(np.int64)
+        return None, Changes(fp=fp, cop_target=target, report=report)
+
+
+MECHANISM = Policing()
