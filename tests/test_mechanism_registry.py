@@ -75,7 +75,8 @@ def busy_context() -> Context:
     return context(event("price", 5, price=200.0), event("legitimacy", 5, delta=-0.3),
                    event("emergency", 1, curfew=[0.0, 24.0]), event("blackout", 1, level=0.8),
                    event("shoot_order", 1), event("intervention", 1, troops={"c0": 1000, "c1": 1000, "c2": 1000}),
-                   event("sweep", 1, rate_per_day=0.5), event("release", 1, rate_per_day=0.5))
+                   event("sweep", 1, rate_per_day=0.5), event("release", 1, rate_per_day=0.5),
+                   event("withdrawal", 1, share=0.5), event("restraint", 1))
 
 
 ON = {"price": dict(elasticity=1.0), "legitimacy": dict(per_active=0.01, per_jailed=0.01, per_killed=0.1),
@@ -83,7 +84,7 @@ ON = {"price": dict(elasticity=1.0), "legitimacy": dict(per_active=0.01, per_jai
       "emergency": dict(stay=0.5, curfew_stay=0.9, gathering_penalty=0.1, curfew_penalty=0.2), "intervention": {},
       "escalation": dict(attack_per_hour=0.1, site_attack_per_hour=0.1, attack_kill=0.5),
       "lethal_force": dict(kill_violent=0.1, kill_active=0.1, order_kill_violent=0.5, order_penalty=1.0, bystander=0.1),
-      "detention": {}}
+      "policing": {}, "detention": {}}
 
 
 @pytest.mark.parametrize("name", [m.name for m in MECHANISMS if m.name != "repression"])

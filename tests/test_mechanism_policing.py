@@ -1,0 +1,134 @@
+"""The police on the streets (:mod:`uprising.mechanisms.policing`): withdrawals from the streets and restraint, their
+values, and their effect on the two towns (tests/mechanism_helpers.py says how these tests are built)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from country_helpers import two_towns
+from mechanism_helpers import REPLICATES, context, ensemble_of, event, fp, paired, run, run_all, unrest
+from uprising.country.model import compile_events
+from uprising.country.scenario import CountryScenario
+from uprising.kernels import codes
+from uprising.mechanisms.base import TickInputs
+from uprising.mechanisms.intervention import Intervention, InterventionParams
+from uprising.mechanisms.policing import Policing, PolicingParams
+from uprising.mechanisms.repression import Repression, RepressionParams
+
+
+def with_events(scenario: CountryScenario, *events: dict) -> CountryScenario:
+    """``scenario`` with more timeline events (validated like a scenario file's)."""
+    data = scenario.to_dict()
+    data["events"] = [*data["events"], *events]
+    return CountryScenario.from_dict(data)
+
+
+# ================================================================== part 1: equations on a hand-built context
+
+
+def test_withdrawal_scales_the_cop_target_of_its_cities_while_it_lasts():
+    # 40% of the police of c0 and c2 leave the streets in steps 3-5: target = police * (1 - 0.4), rounded, there
+    # and then only. Fails if the share is applied to every city, outside the span, or as 1 - share the wrong
+    # way round (police * 0.4 = [20, 12, 8]).
+    ctx = context(event("withdrawal", 3, 6, cities=(True, False, True), share=0.4), police=(50, 30, 20))
+    for k, inputs in enumerate(run(Policing(), PolicingParams(), ctx, range(1, 9)), start=1):
+        on = 3 <= k < 6
+        assert inputs.cop_target.tolist() == ([30, 30, 12] if on else [50, 30, 20]), k
+        assert inputs.cop_target.dtype == np.int64
+        assert inputs.report["withdrawn"].tolist() == ([0.4, 0.0, 0.4] if on else [0.0] * 3), k
+        assert not inputs.fp.any(), k  # a withdrawal alone leaves the cops' behaviour alone
+
+
+def test_overlapping_withdrawals_take_the_largest_share():
+    # 20% everywhere in steps 1-9, 70% in c1 in steps 4-6: c1 keeps 30% of its police in steps 4-6 (30 * 0.3 = 9),
+    # not 30 * 0.8 * 0.3 = 7 (the product) nor 30 * (1 - 0.9) = 3 (the sum), nor 24 (the first event's share)
+    ctx = context(event("withdrawal", 1, 10, share=0.2), event("withdrawal", 4, 7, cities=(False, True, False), share=0.7),
+                  police=(50, 30, 20))
+    for k, inputs in enumerate(run(Policing(), PolicingParams(), ctx, range(1, 12)), start=1):
+        if 4 <= k < 7:
+            assert inputs.cop_target.tolist() == [40, 9, 16], k
+            assert inputs.report["withdrawn"].tolist() == [0.2, 0.7, 0.2], k
+        elif k < 10:
+            assert inputs.cop_target.tolist() == [40, 24, 16], k
+        else:
+            assert inputs.cop_target.tolist() == [50, 30, 20], k
+
+
+def test_withdrawal_scales_the_target_the_intervention_left():
+    # in the registry's order the intervention runs first: 1,000 troops in c0 free 8 police (0.8 per troop at the
+    # scale 0.01), and half of the 58 cops then leave: 29. Fails if the withdrawal scales the census police
+    # (25 + 8 = 33) instead of the target as the mechanisms before it left it.
+    ctx = context(event("intervention", 1, troops={"c0": 1000}), event("withdrawal", 1, share=0.5), police=(50, 30, 20))
+    mechanisms = [(Intervention(), InterventionParams(freed_police_per_troop=0.8)), (Policing(), PolicingParams())]
+    assert run_all(mechanisms, ctx, [1])[0].cop_target.tolist() == [29, 15, 10]
+
+
+def test_restraint_idles_the_cops_of_its_cities_and_leaves_the_repression_elsewhere():
+    # repression at 0.3 arrests per hour writes FP_COP_IDLE = 0.7 everywhere; restraint in c1 in steps 2-4 sets it to 1
+    # there and then, and leaves the cop target alone. Fails if restraint overwrites the other cities' 0.7 (with
+    # 0, the neutral value), or if policing ran before repression (which would overwrite the 1).
+    ctx = context(event("restraint", 2, 5, cities=(False, True, False)), police=(50, 30, 20))
+    mechanisms = [(Repression(), RepressionParams(arrest_per_hour=0.3)), (Policing(), PolicingParams())]
+    for k, inputs in enumerate(run_all(mechanisms, ctx, range(1, 7)), start=1):
+        on = 2 <= k < 5
+        np.testing.assert_allclose(fp(inputs, codes.FP_COP_IDLE), [0.7, 1.0, 0.7] if on else [0.7] * 3, rtol=1e-12)
+        assert inputs.cop_target.tolist() == [50, 30, 20], k
+        assert inputs.report["restraint"].tolist() == ([0.0, 1.0, 0.0] if on else [0.0] * 3), k
+
+
+def test_without_its_events_policing_leaves_the_neutral_inputs():
+    # events of other kinds only (and a withdrawal of share 0): the inputs are Model I's, and the report says nothing
+    # was withdrawn or restrained. Fails if policing writes FP_COP_IDLE or a cop target of its own regardless.
+    ctx = context(event("blackout", 1, level=0.8), event("intervention", 20, troops={"c0": 1000}),
+                  event("withdrawal", 1, share=0.0))
+    neutral = TickInputs.neutral(ctx)
+    for k, inputs in enumerate(run(Policing(), PolicingParams(), ctx, range(1, 6)), start=1):
+        assert np.array_equal(inputs.fp, neutral.fp), k
+        assert np.array_equal(inputs.cop_target, neutral.cop_target), k
+        assert np.array_equal(inputs.legitimacy, neutral.legitimacy), k
+        assert {name: v.tolist() for name, v in inputs.report.items()} == {"withdrawn": [0.0] * 3,
+                                                                          "restraint": [0.0] * 3}
+
+
+# ================================================================== part 2: direction on a seeded ensemble
+
+RESTRAINT_EVERYWHERE = {"kind": "restraint", "id": "hold-back", "start": "2022-01-01T00:00"}
+#: 80% of Oilton's police leave the streets from 06:00 on day 1 to 06:00 on day 2 (steps 7-30)
+WITHDRAWAL = {"kind": "withdrawal", "id": "police-flee", "cities": ["Oilton"], "start": "2022-01-01T06:00",
+              "end": "2022-01-02T06:00", "share": 0.8}
+
+
+def test_restraint_everywhere_arrests_and_kills_nobody():
+    # Exact: with restraint in every town over the whole run, no cop uses force: no arrest, no protester or
+    # bystander killed, in any replicate (the baseline A has 1,459-1,923 arrests and 48-78 killed per replicate,
+    # so a restraint that left the repression's idle probability or the lethal force at work would fail). Sweeps
+    # (the detention mechanism, not the police on the streets) still detain.
+    a = ensemble_of(two_towns())
+    b = ensemble_of(with_events(two_towns(), RESTRAINT_EVERYWHERE))
+    assert all(r.national("arrests").sum() > 0 for r in a)
+    for r in b:
+        assert r.national("arrests").sum() == 0
+        assert (r.national("killed_protesters") + r.national("killed_bystanders")).sum() == 0
+        assert r.national("swept").sum() > 0
+
+
+def test_withdrawal_of_most_police_raises_unrest_in_its_town():
+    # Exact: Oilton's recorded cop target is A's (the census police, plus the troops' freed police from step 25)
+    # times 0.2, rounded, in steps 7-30, and A's outside them; the other towns' targets are A's throughout.
+    # Ensemble: Oilton's active and violent person-steps from step 7 to the end (the withdrawal and what follows)
+    # rise: measured x1.52-x1.85 per pair (x1.62 on the means); asserted: the mean over 8 replicates at least x1.3,
+    # and B above A in at least 7 pairs of 8. Fails if the withdrawal does not reach the kernel's cop
+    # schedule, or does not lower the citizens' estimated risk of arrest.
+    base = two_towns()
+    treated = with_events(base, WITHDRAWAL)
+    first, stop = next((e.first, e.stop) for e in compile_events(treated) if e.id == "police-flee")
+    assert (first, stop) == (7, 31)
+    for ra, rb in zip(ensemble_of(base), ensemble_of(treated)):
+        ta, tb = ra.reports["cop_target"], rb.reports["cop_target"]
+        assert np.array_equal(tb[0, first:stop], np.rint(ta[0, first:stop] * 0.2))
+        assert np.array_equal(tb[0, 1:first], ta[0, 1:first]) and np.array_equal(tb[0, stop:], ta[0, stop:])
+        assert np.array_equal(tb[1:], ta[1:])
+        assert rb.reports["withdrawn"][0, first:stop].tolist() == [0.8] * (stop - first)
+    a, b = paired(base, treated, unrest(0, first))
+    assert b.mean() > 1.3 * a.mean(), (a.mean(), b.mean())
+    assert (b > a).sum() >= REPLICATES - 1, (a, b)
