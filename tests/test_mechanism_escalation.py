@@ -3,10 +3,14 @@ two towns (tests/mechanism_helpers.py says how these tests are built)."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from country_helpers import two_towns
-from mechanism_helpers import context, ensemble_of, event, fp, run_all
+from mechanism_helpers import context, ensemble_of, event, fp, observation, paired, run_all
+from uprising.country.model import init, running, step_inputs
+from uprising.country.scenario import CountryScenario
 from uprising.kernels import codes
 from uprising.mechanisms.escalation import Escalation, EscalationParams
 from uprising.mechanisms.intervention import Intervention, InterventionParams
@@ -47,3 +51,91 @@ def test_escalation_produces_violence_and_security_casualties():
     assert min(casualties) > 0, casualties
     assert sum(r.national("killed_security").sum() for r in on) > 0
     assert all(r.national("site_attacks").sum() > 0 for r in on)
+
+
+# ================================================================== backlash (ESIM): force lowers the violence margin
+
+
+def margins_over(params: EscalationParams, ctx, forces: list[list[int]]) -> list:
+    """The inputs of steps 1, 2, ... with ``obs.force`` (cumulative, agents) at ``forces[k - 1]`` before step k, as
+    the driver runs escalation (its state carried from step to step)."""
+    present = running([(Escalation(), params)])
+    states = [m.init(p, ctx) for m, p in present]
+    return [step_inputs(present, states, ctx, k, observation(force=f)) for k, f in enumerate(forces, start=1)]
+
+
+def test_backlash_lowers_each_citys_margin_with_the_force_used_there():
+    # the docstring's equation written out city by city: two-hour ticks, memory 6 hours (d = e^(-1/3)), scale 0.01
+    # (one agent: 100 people), residents 100,000, 50,000 and 25,000; c2's police use no force, so its margin stays
+    # 0.2 exactly. Fails if the force is not differenced (cumulative counts read as per step), not divided by the
+    # scale, the residents or the tick, or if the smoothing or the sign of the exponent is wrong.
+    ctx = context(tick_hours=2.0, agents=(1000, 500, 250), scale=0.01)
+    params = EscalationParams(violence_margin=0.2, backlash=0.5, backlash_memory_hours=6.0)
+    forces = [[0, 0, 0], [3, 1, 0], [5, 1, 0], [5, 4, 0]]
+    d = math.exp(-2.0 / 6.0)
+    residents = [100_000.0, 50_000.0, 25_000.0]
+    recent = [0.0, 0.0, 0.0]
+    before = [0, 0, 0]
+    for k, inputs in enumerate(margins_over(params, ctx, forces), start=1):
+        expected = []
+        for c in range(3):
+            people = (forces[k - 1][c] - before[c]) * 100.0  # people arrested or killed in the last step
+            recent[c] = recent[c] * d + (1.0 - d) * people * 1000.0 / (residents[c] * 2.0)
+            expected.append(0.2 * math.exp(-0.5 * recent[c]))
+        before = forces[k - 1]
+        np.testing.assert_allclose(fp(inputs, codes.FP_VIOLENCE_MARGIN), expected, rtol=1e-12)
+        np.testing.assert_allclose(inputs.report["violence_margin"], expected, rtol=1e-12)
+        assert fp(inputs, codes.FP_VIOLENCE_MARGIN)[2] == 0.2
+    # by the last step c0's force (steps 2-3) is fading and c1's (step 4) is fresh: both margins are below 0.2
+    assert 0.0 < expected[0] < 0.2 and 0.0 < expected[1] < expected[0]
+
+
+def test_without_backlash_the_margin_stays_constant_whatever_the_force():
+    # backlash 0 (the default): no state, the margin is violence_margin in every city and step, and nothing is
+    # reported. Fails if a zero backlash still keeps (or reports) a margin that moves.
+    ctx = context(tick_hours=2.0)
+    params = EscalationParams(violence_margin=0.2, backlash_memory_hours=6.0)
+    assert Escalation().init(params, ctx) is None
+    for inputs in margins_over(params, ctx, [[0, 0, 0], [30, 10, 5], [60, 20, 5]]):
+        assert fp(inputs, codes.FP_VIOLENCE_MARGIN).tolist() == [0.2] * 3
+        assert "violence_margin" not in inputs.report
+
+
+def test_the_country_model_counts_force_as_arrests_and_protesters_killed():
+    # Observation.force after each step is the cumulative arrests plus protesters killed of each town (not sweeps,
+    # not bystanders: the two towns have both, so counting them would fail here)
+    cm = init(two_towns(), 2022, 0)
+    force = np.zeros(3, dtype=np.int64)
+    others = np.zeros(3, dtype=np.int64)
+    for k in range(1, cm.ctx.clock.ticks + 1):
+        out, _ = cm.step(k)
+        force += out[:, codes.OUT_ARRESTS] + out[:, codes.OUT_KILLED_PROTESTERS]
+        others += out[:, codes.OUT_SWEPT] + out[:, codes.OUT_KILLED_BYSTANDERS]
+        assert np.array_equal(cm.obs.force, force), k
+    assert force.min() > 0 and others.sum() > 0
+
+
+def test_backlash_turns_a_peaceful_protest_violent():
+    # Two towns with a large violence margin (0.4): without backlash nobody turns violent (measured 0 in every
+    # replicate); with backlash 0.5 the police's arrests (measured 19-25 agents an hour in Oilton, 13-16 people
+    # per 1,000 residents per hour) bring the margin near 0 and every replicate has a violent wing (measured
+    # 15,300-26,300 violent person-steps, mean 23,000). Asserted: every pair has more, and the mean at least
+    # 10,000 more.
+    # Fails if the margin does not follow the force, or the kernel does not read the per-city margin.
+    base = two_towns().replace({"escalation.violence_margin": 0.4})
+    a, b = paired(base, base.replace({"escalation.backlash": 0.5}), lambda r: float(r.national("violent")[1:].sum()))
+    assert (b > a).all(), (a, b)
+    assert b.mean() > a.mean() + 10_000, (a.mean(), b.mean())
+
+
+def test_with_restraint_everywhere_backlash_changes_nothing():
+    # Exact: when no cop uses force (restraint in every town for the whole run) f stays 0, exp(0) = 1, and the
+    # margin is violence_margin exactly: the runs are bit for bit those without backlash. The margin 0.1 leaves a
+    # violent wing under restraint (measured 1,600-3,700 violent person-steps), so any change of the margin would
+    # show; sweeps still detain people, so a force that counted sweeps would fail here (checked: it does).
+    data = two_towns().replace({"escalation.violence_margin": 0.1}).to_dict()
+    data["events"] = [*data["events"], {"kind": "restraint", "id": "hold-back", "start": "2022-01-01T00:00"}]
+    base = CountryScenario.from_dict(data)
+    for ra, rb in zip(ensemble_of(base), ensemble_of(base.replace({"escalation.backlash": 0.5}))):
+        assert np.array_equal(ra.counts, rb.counts)
+        assert ra.national("violent").sum() > 0 and ra.national("swept").sum() > 0
