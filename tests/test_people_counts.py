@@ -9,6 +9,7 @@ reduced scale-invariance check on the synthetic two towns.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import numpy as np
@@ -238,3 +239,72 @@ def test_country_participants_by_day():
         steps = [i for i, d in enumerate(O.day_index(r)) if d == day and i > 0]
         assert O.national_unrest(r)[steps].max() <= n <= sum(c.population for c in sc.cities)
     assert sum(O.participants_by_day(r, "Hilltop").values()) == r.people_counts[2, :, k].sum()
+
+
+# ---------------------------------------------------------------- participants as fit targets (country.fit)
+PARTICIPANT_TARGETS = """quantity,value_low,value_high,date,source
+detained_cumulative,100,200,2022-01-02,a test figure
+participants_day (West),1000,2000,2022-01-02,Oilton and Portville
+participants_day (Hilltop),10,20,2022-01-01,one town
+participants_day,3000,4000,2022-01-02,the country
+participants_march (Oilton),500,900,2022-01-02,the largest crowd at once
+participants_day (Atlantis),1,2,2022-01-02,not a place of the scenario
+"""
+PARTICIPANTS = ["participants_day (West)", "participants_day (Hilltop)", "participants_day",
+                "participants_march (Oilton)"]
+
+
+def _participant_targets(tmp_path, casualties: str):
+    from uprising.country import fit as F
+    path = tmp_path / "targets.csv"
+    path.write_text(PARTICIPANT_TARGETS, encoding="utf-8")
+    scenario = two_towns().replace({"repression.casualties": casualties})
+    return scenario, F.load_targets(path, scenario)
+
+
+def test_participants_are_measured_targets_when_casualties_are_counted_in_people(tmp_path):
+    # Fails if the participants rows stay "not measured" (or are dropped) with casualties in people, or if a
+    # place that is neither a city nor a region of the scenario is scored rather than skipped.
+    _, t = _participant_targets(tmp_path, "people")
+    assert [x.quantity for x in t.targets] == ["detained_cumulative", *PARTICIPANTS]
+    assert t.unmeasured == []
+    by_name = {x.quantity: x for x in t.targets}
+    assert (by_name["participants_day (West)"].city, by_name["participants_day (West)"].date) == ("West", dt.date(2022, 1, 2))
+    assert by_name["participants_day"].city is None and by_name["participants_day (Hilltop)"].low == 10.0
+    assert by_name["participants_march (Oilton)"].kind == "count"
+    assert [q for q, _ in t.skipped] == ["participants_day (Atlantis)"]
+
+
+def test_participants_stay_unmeasured_when_casualties_are_counted_in_agents(tmp_path):
+    # Fails if participants were scored in agents (the model cannot count the people out on a day there).
+    _, t = _participant_targets(tmp_path, "agents")
+    assert [x.quantity for x in t.targets] == ["detained_cumulative"]
+    assert [x.quantity for x in t.unmeasured] == [*PARTICIPANTS, "participants_day (Atlantis)"]
+
+
+def test_measure_participants_of_a_place_and_the_largest_crowd(tmp_path):
+    # participants_day (PLACE) is the sum over PLACE's cities of their participants of the day (a region: West is
+    # Oilton and Portville; none: the country), participants_march (CITY) the most active and violent citizens at
+    # the end of any step of the day, in residents (agents / scale). Fails if a region is read as the country or
+    # one city, if the day is taken wrongly, or if the march counted the day's participants rather than a crowd
+    # at once (the day's participants exceed the largest crowd, as checked here).
+    from uprising.country import fit as F
+    scenario, t = _participant_targets(tmp_path, "people")
+    r = simulate_country(scenario, 3, 0)
+    by_name = {x.quantity: x for x in t.targets}
+    day2 = dt.date(2022, 1, 2)
+    per_city = {c: O.participants_by_day(r, c) for c in ("Oilton", "Portville", "Hilltop")}
+    assert all(per_city[c][day2] > 0 for c in per_city)  # each town counts, so a wrong set of towns would show
+    west = F.measure(by_name["participants_day (West)"], r)
+    assert west == per_city["Oilton"][day2] + per_city["Portville"][day2]
+    assert F.measure(by_name["participants_day (Hilltop)"], r) == per_city["Hilltop"][dt.date(2022, 1, 1)]
+    country = F.measure(by_name["participants_day"], r)
+    assert country == pytest.approx(sum(per_city[c][day2] for c in per_city), rel=1e-12)
+    assert country == pytest.approx(O.participants_by_day(r)[day2], rel=1e-12) and country > west
+    out = r.column("active")[0] + r.column("violent")[0]
+    steps = [k for k in range(1, r.steps + 1) if r.clock.day_of(k) == day2]
+    assert len(steps) == 24
+    largest = max(out[k] for k in steps) / scenario.scale
+    march = F.measure(by_name["participants_march (Oilton)"], r)
+    assert march == pytest.approx(largest, rel=1e-12)
+    assert 0 < march < per_city["Oilton"][day2]
