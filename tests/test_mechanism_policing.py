@@ -11,6 +11,7 @@ from uprising.country.model import compile_events
 from uprising.country.scenario import CountryScenario
 from uprising.kernels import codes
 from uprising.mechanisms.base import TickInputs
+from uprising.mechanisms.emergency import Emergency, EmergencyParams
 from uprising.mechanisms.intervention import Intervention, InterventionParams
 from uprising.mechanisms.policing import Policing, PolicingParams
 from uprising.mechanisms.repression import Repression, RepressionParams
@@ -61,6 +62,19 @@ def test_withdrawal_scales_the_target_the_intervention_left():
     ctx = context(event("intervention", 1, troops={"c0": 1000}), event("withdrawal", 1, share=0.5), police=(50, 30, 20))
     mechanisms = [(Intervention(), InterventionParams(freed_police_per_troop=0.8)), (Policing(), PolicingParams())]
     assert run_all(mechanisms, ctx, [1])[0].cop_target.tolist() == [29, 15, 10]
+
+
+def test_withdrawal_lifts_the_emergency_ban_its_police_no_longer_enforce():
+    # the emergency (gathering penalty 0.08, no curfew) shifts everyone's threshold by 0.08; where 75% of the police
+    # leave (c0, steps 3-5) the shift is 0.08 * (1 - 0.75) = 0.02, and the emergency's stay is untouched. Fails if
+    # the withdrawal leaves the shift alone, scales it in every city, or outlasts its span.
+    ctx = context(event("emergency", 1), event("withdrawal", 3, 6, cities=(True, False, False), share=0.75))
+    mechanisms = [(Emergency(), EmergencyParams(stay=0.3, gathering_penalty=0.08)), (Policing(), PolicingParams())]
+    for k, inputs in enumerate(run_all(mechanisms, ctx, range(1, 8)), start=1):
+        on = 3 <= k < 6
+        np.testing.assert_allclose(fp(inputs, codes.FP_THRESHOLD_SHIFT), [0.02 if on else 0.08, 0.08, 0.08],
+                                   rtol=1e-12)
+        assert fp(inputs, codes.FP_STAY).tolist() == [0.3] * 3, k
 
 
 def test_restraint_idles_the_cops_of_its_cities_and_leaves_the_repression_elsewhere():
@@ -116,8 +130,9 @@ def test_withdrawal_of_most_police_raises_unrest_in_its_town():
     # Exact: Oilton's recorded cop target is A's (the census police, plus the troops' freed police from step 25)
     # times 0.2, rounded, in steps 7-30, and A's outside them; the other towns' targets are A's throughout.
     # Ensemble: Oilton's active and violent person-steps from step 7 to the end (the withdrawal and what follows)
-    # rise: measured x1.52-x1.85 per pair (x1.62 on the means); asserted: the mean over 8 replicates at least x1.3,
-    # and B above A in at least 7 pairs of 8. Fails if the withdrawal does not reach the kernel's cop
+    # rise: measured x1.52-x1.85 per pair (x1.62 on the means; x1.32-x1.59 and x1.41 when the withdrawal leaves the
+    # emergency's threshold shift, steps 19-43, alone); asserted: the mean over 8 replicates at least x1.2, and B
+    # above A in at least 7 pairs of 8. Fails if the withdrawal does not reach the kernel's cop
     # schedule, or does not lower the citizens' estimated risk of arrest.
     base = two_towns()
     treated = with_events(base, WITHDRAWAL)
@@ -130,5 +145,5 @@ def test_withdrawal_of_most_police_raises_unrest_in_its_town():
         assert np.array_equal(tb[1:], ta[1:])
         assert rb.reports["withdrawn"][0, first:stop].tolist() == [0.8] * (stop - first)
     a, b = paired(base, treated, unrest(0, first))
-    assert b.mean() > 1.3 * a.mean(), (a.mean(), b.mean())
+    assert b.mean() > 1.2 * a.mean(), (a.mean(), b.mean())
     assert (b > a).sum() >= REPLICATES - 1, (a, b)
