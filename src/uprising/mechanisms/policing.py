@@ -7,7 +7,9 @@ from ``start`` to ``end``:
   target of the city (:data:`uprising.mechanisms.base.TickInputs.cop_target`, as the mechanisms before this
   one left it: the intervention's freed police included) is multiplied by ``1 - share``; the kernel's cop
   schedule takes cops off the lattice at random, and puts them back when the event ends (Epstein's Run 5
-  schedule). Citizens estimate their risk of arrest from the cops they see (rule A), so the withdrawal
+  schedule). The bans the police enforce lapse with them: the threshold shift of a state of emergency
+  (:data:`uprising.kernels.codes.FP_THRESHOLD_SHIFT`, :mod:`uprising.mechanisms.emergency`) is multiplied by
+  ``1 - share`` (a ban on gatherings that nobody enforces deters nobody). Citizens estimate their risk of arrest from the cops they see (rule A), so the withdrawal
   lowers everyone's net risk at once: the "political opportunity" of a state that has let go of the
   streets (McAdam 1982; Tarrow 1998). Almaty, 5 January 2022: police barriers gave way "almost without
   resistance", patrol cars left the akimat, "the police fled", the airport's guards left their posts
@@ -83,6 +85,8 @@ class Policing(Mechanism):
         fp = {}
         if restraint.any():
             fp[codes.FP_COP_IDLE] = np.where(restraint, 1.0, now.fp[:, codes.FP_COP_IDLE])
+        if withdrawn.any():
+            fp[codes.FP_THRESHOLD_SHIFT] = now.fp[:, codes.FP_THRESHOLD_SHIFT] * (1.0 - withdrawn)
         target = np.rint(now.cop_target * (1.0 - withdrawn)).astype(np.int64)
         return None, Changes(fp=fp, cop_target=target, report=report)
 
