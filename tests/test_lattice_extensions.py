@@ -65,7 +65,8 @@ probability = st.sampled_from([0.0, 0.0, 0.05, 0.3, 1.0])
     threshold_shift=st.sampled_from([0.0, 0.05]), stay=probability, violence_margin=st.sampled_from([0.0, 0.1]),
     kill_violent=probability, kill_active=probability, injure=probability, bystander=probability,
     attack=probability, attack_kill=probability, site_attack=probability, sweep=probability,
-    release=probability, penalty=st.sampled_from([0.0, 0.5, 3.0]), cop_idle=probability)),
+    release=probability, penalty=st.sampled_from([0.0, 0.5, 3.0]), cop_idle=probability,
+    exposure=st.sampled_from([0.0, 0.0, 0.3, 0.7]))),
     st.booleans(), st.booleans(), st.sampled_from([-1, 0, 3, 40]), st.integers(0, 2),
     st.sampled_from(["random_sequential", "tiled"]), st.integers(0, 500))
 def test_kernel_equals_twin_with_extensions(values, escalation, mark, capacity, jail_mode, activation, seed):
@@ -272,3 +273,49 @@ def test_twin_with_every_extension_exercised(jail_mode):
     for name in ("arrests", "releases", "violent", "killed_protesters", "killed_bystanders", "killed_security",
                  "injured_security", "injured_protesters", "site_attacks", "swept", "refused"):
         assert totals[name] > 0, (name, totals)
+
+
+def test_exposure_weight_has_mean_one_and_a_pareto_tail_and_its_twin_agrees():
+    # w = (1 - a) R^-a over R ~ U(0, 1): mean 1 (the average citizen feels the shift as before) and
+    # P(w > x) = ((1 - a)/x)^(1/a); the twin is the same float operations. Fails if the weight's form, its mean or
+    # its twin changes. R on a fine midpoint grid stands for U(0, 1): the mean is within 1% of 1 there (the grid
+    # misses the integrable spike at R = 0, which holds the last part of the mass).
+    from uprising.kernels.lattice import exposure_weight
+    from uprising.kernels.reference import exposure_weight_py
+
+    r = (np.arange(200_000) + 0.5) / 200_000
+    for a in (0.3, 0.5, 0.7):
+        w = np.array([exposure_weight(float(x), a) for x in r[::97]])
+        assert np.array_equal(w, [exposure_weight_py(float(x), a) for x in r[::97]])
+        w = (1.0 - a) * r ** (-a)
+        assert abs(w.mean() - 1.0) < 0.01 * (1 + 10 * (a > 0.6)), (a, w.mean())
+        for x in (2.0, 5.0):
+            assert (w > x).mean() == pytest.approx(((1.0 - a) / x) ** (1.0 / a), rel=1e-3)
+    assert np.isfinite(exposure_weight(0.0, 0.5))  # R = 0 is floored, never infinite
+
+
+def test_exposure_carries_the_least_risk_averse_over_and_changes_nothing_before_a_shock():
+    # two quiet citizens with hardship 0.2 under L = 0.6 (G = 0.08 < T = 0.1), no cops (P = 0): a shift of 0.02
+    # reaches neither with w = 1 (G = 0.088); with exposure a = 0.5 the citizen with R = 0.01 has w = 5
+    # (G = (0.2 + 0.1) 0.4 = 0.12) and turns active, the one with R = 0.81 has w = 0.56 and stays quiet; with no
+    # shift and no push exposure changes nothing. Fails if exposure does not scale the shift per citizen.
+    cells = {(3, 3): (codes.QUIET, 0.2), (8, 9): (codes.QUIET, 0.2)}
+
+    def active_after(**fp):
+        s, setup = _scene(cells)
+
+        def with_risk(model, state):
+            setup(model, state)
+            state.risk_aversion[3 * s.width + 3] = 0.01
+            state.risk_aversion[8 * s.width + 9] = 0.81
+
+        m, _ = M.init(s, 0)
+        run = TwinRun(s, 0, 3, fp=_fp(3, **fp), ip=_ip(m), state=with_risk, cop_target=np.zeros(3, dtype=np.int64))
+        check_extended_twin(run)
+        kinds = run.fast.kinds()
+        return int(kinds[3 * s.width + 3] == codes.ACTIVE), int(kinds[8 * s.width + 9] == codes.ACTIVE)
+
+    assert active_after(hardship_shift=0.02) == (0, 0)
+    assert active_after(hardship_shift=0.02, exposure=0.5) == (1, 0)
+    assert active_after(exposure=0.5) == (0, 0)
+    assert active_after(external=0.006, exposure=0.5) == (1, 0)  # w E = 0.03 > 0.02 for the exposed one only

@@ -67,7 +67,7 @@ def test_the_docs_line_is_the_registry_with_one_name_added():
 
 def test_the_new_mechanism_gets_its_table_event_kind_and_record(with_transfer, transfer):
     assert "transfer" in with_transfer.model_fields and "transfer" in with_transfer.event_kinds
-    assert [m.name for m in with_transfer.mechanisms][:3] == ["price", "transfer", "legitimacy"]
+    assert [m.name for m in with_transfer.mechanisms][:3] == ["price", "transfer", "exposure"]
     assert "transfer" in recorded(with_transfer)
     sc = two_towns_with(with_transfer, relief=0.2)
     assert isinstance(sc.transfer, transfer.TransferParams) and sc.transfer.relief == 0.2

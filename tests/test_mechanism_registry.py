@@ -79,7 +79,7 @@ def busy_context() -> Context:
                    event("withdrawal", 1, share=0.5), event("restraint", 1))
 
 
-ON = {"price": dict(elasticity=1.0), "legitimacy": dict(per_active=0.01, per_jailed=0.01, per_killed=0.1),
+ON = {"price": dict(elasticity=1.0), "exposure": dict(tail=0.5), "legitimacy": dict(per_active=0.01, per_jailed=0.01, per_killed=0.1),
       "blackout": {}, "contagion": dict(distance_weight=1.0, media_weight=1.0),
       "emergency": dict(stay=0.5, curfew_stay=0.9, gathering_penalty=0.1, curfew_penalty=0.2), "intervention": {},
       "escalation": dict(attack_per_hour=0.1, site_attack_per_hour=0.1, attack_kill=0.5),

@@ -41,6 +41,7 @@ from .codes import (
     FP_ATTACK_KILL,
     FP_BYSTANDER,
     FP_COP_IDLE,
+    FP_EXPOSURE,
     FP_EXTERNAL,
     FP_HARDSHIP_SHIFT,
     FP_INJURE,
@@ -332,6 +333,16 @@ def _place_released(origin, h, r, occupant, hardship, risk, jail, flag, rng, day
 
 
 @njit(cache=True, inline="always")
+def exposure_weight(risk, tail):
+    """A citizen's exposure ``w = (1 - a) R^(-a)`` to the price shift and the news from elsewhere, from its risk
+    aversion ``R`` and the tail index ``a`` in (0, 1) (:mod:`uprising.mechanisms.exposure`): mean 1 over
+    R ~ U(0, 1), Pareto tail of index 1/a. ``R = 0`` is read as the smallest positive float32."""
+    if risk < 1.1754943508222875e-38:
+        risk = 1.1754943508222875e-38
+    return (1.0 - tail) * risk ** (-tail)
+
+
+@njit(cache=True, inline="always")
 def _is_active(kind):
     """Active in Epstein's sense: peaceful active or violent (both count in A and can be arrested)."""
     return kind == ACTIVE or kind == VIOLENT
@@ -412,7 +423,8 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
 
     Implements, per activated agent (Epstein 2002, p. 7244):
 
-    * rule A: a free citizen is active iff ``G - R*P > T`` with ``G = H(1-L)`` and
+    * rule A: a free citizen is active iff ``G - R*P > T`` with ``G = H(1-L)`` (extended: ``G = (H + w s)(1-L)``
+      plus a push ``w E``, ``w`` the exposure of :func:`exposure_weight`, 1 when ``FP_EXPOSURE`` is 0) and
       ``P = ptable[C, A]`` (see :mod:`uprising.kernels.arrest`);
     * rule C: a cop arrests one active citizen within its vision, chosen uniformly;
     * rule M: an agent moves to a uniformly random empty cell within its vision.
@@ -518,6 +530,7 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
         release = fp[t, FP_RELEASE]
         risk_factor = 1.0 + fp[t, FP_PENALTY]
         idle = fp[t, FP_COP_IDLE]
+        exposure_tail = fp[t, FP_EXPOSURE]
         arrests = 0
         releases = 0
         killed_protesters = 0
@@ -672,15 +685,21 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
                         c = a
                     continue
                 # rule A
-                g = (np.float64(hardship[c]) + h_shift) * one_minus_l
+                if exposure_tail > 0.0:
+                    w = exposure_weight(np.float64(risk[c]), exposure_tail)
+                    g = (np.float64(hardship[c]) + h_shift * w) * one_minus_l
+                    ext_c = external * w
+                else:
+                    g = (np.float64(hardship[c]) + h_shift) * one_minus_l
+                    ext_c = external
                 new_kind = QUIET
-                if g + external > t_eff:
+                if g + ext_c > t_eff:
                     self_active = 1 if _is_active(kind) else 0
                     n_a = 1 + active_seen[c] - self_active + own_cell * self_active
                     if n_a > max_a:
                         n_a = max_a
                     p_arrest = ptable[cop_seen[c], n_a]
-                    net = g - np.float64(risk[c]) * p_arrest * risk_factor + external
+                    net = g - np.float64(risk[c]) * p_arrest * risk_factor + ext_c
                     if net > t_eff:
                         new_kind = ACTIVE
                         if escalation and net > violent_above:

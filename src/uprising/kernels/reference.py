@@ -28,6 +28,7 @@ from .codes import (
     FP_ATTACK_KILL,
     FP_BYSTANDER,
     FP_COP_IDLE,
+    FP_EXPOSURE,
     FP_EXTERNAL,
     FP_HARDSHIP_SHIFT,
     FP_INJURE,
@@ -90,6 +91,14 @@ class _Lattice:
     def around(self, c, offsets, kinds):
         """Cells within ``offsets`` of ``c`` whose kind is in ``kinds``, in offset order."""
         return [self.at(c, dy, dx) for dy, dx in offsets if self.kind(self.at(c, dy, dx)) in kinds]
+
+
+def exposure_weight_py(risk: float, tail: float) -> float:
+    """Twin of :func:`uprising.kernels.lattice.exposure_weight`: ``w = (1 - a) R^(-a)``, ``R`` floored at the
+    smallest positive float32."""
+    if risk < 1.1754943508222875e-38:
+        risk = 1.1754943508222875e-38
+    return (1.0 - tail) * risk ** (-tail)
 
 
 def _move(lat, c, offsets, s):
@@ -341,8 +350,13 @@ def run_steps_reference(occupant, hardship, risk, jail, cit_offsets, cop_offsets
 
             if movement and move_first:
                 c = maybe_move(c)
-            g = (float(hardship[c]) + f[FP_HARDSHIP_SHIFT]) * one_minus_l
-            ext = f[FP_EXTERNAL]
+            if f[FP_EXPOSURE] > 0.0:
+                weight = exposure_weight_py(float(risk[c]), f[FP_EXPOSURE])
+                g = (float(hardship[c]) + f[FP_HARDSHIP_SHIFT] * weight) * one_minus_l
+                ext = f[FP_EXTERNAL] * weight
+            else:
+                g = (float(hardship[c]) + f[FP_HARDSHIP_SHIFT]) * one_minus_l
+                ext = f[FP_EXTERNAL]
             new_kind = QUIET
             if g + ext > t_eff:
                 cops = actives = 0
