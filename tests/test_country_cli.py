@@ -227,3 +227,20 @@ def test_every_printed_result_shows_its_scale(country_run, country_compare, coun
     assert "scale 0.01" in (out / "compare.md").read_text(encoding="utf-8")
     _, out, _ = country_fit
     assert "scale 0.01" in (out / "scores.md").read_text(encoding="utf-8")
+
+
+def test_a_version_of_a_scenario_shares_the_record_of_its_name(tmp_path):
+    # towns-v2.toml, with no towns-v2-targets.csv, is scored against towns-targets.csv; a file of its own wins;
+    # a name that merely ends in digits (towns2) is not a version. Fails if the suffix is not stripped, or always is.
+    version = tmp_path / "towns-v2.toml"
+    version.write_text("", encoding="utf-8")
+    record = tmp_path / "towns-targets.csv"
+    record.write_text("x", encoding="utf-8")
+    assert F.find_targets(version) == record
+    assert F.find_targets("towns-v2:no-troops", (tmp_path,)) == record
+    own = tmp_path / "towns-v2-targets.csv"
+    own.write_text("x", encoding="utf-8")
+    assert F.find_targets(version) == own
+    other = tmp_path / "towns2.toml"
+    other.write_text("", encoding="utf-8")
+    assert F.find_targets(other) is None

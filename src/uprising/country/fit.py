@@ -153,16 +153,21 @@ def find_targets(scenario: str | Path, folders: tuple[str | Path, ...] = ()) -> 
 
     ``scenario`` is the scenario's file (a :class:`~pathlib.Path`: NAME is its stem and its folder is looked
     in first) or its name (text, such as a result's metadata holds; a ``:variant`` suffix is dropped). Then
-    each of ``folders`` is looked in, in order. None if no such file is found.
+    each of ``folders`` is looked in, in order. A version ``NAME-vN`` of a scenario, with no targets file of its
+    own, shares ``NAME-targets.csv`` (``kazakhstan-2022-v2`` is scored against the record of ``kazakhstan-2022``).
+    None if no such file is found.
     """
     if isinstance(scenario, Path):
         name, places = scenario.stem, (scenario.parent, *folders)
     else:
         name, places = scenario.split(":")[0], tuple(folders)
+    # a version of a scenario (NAME-v2) is scored against the same record as NAME
+    names = [name] + ([name[:m.start()]] if (m := re.search(r"-v\d+$", name)) else [])
     for folder in places:
-        candidate = Path(folder) / f"{name}-targets.csv"
-        if candidate.is_file():
-            return candidate
+        for each in names:
+            candidate = Path(folder) / f"{each}-targets.csv"
+            if candidate.is_file():
+                return candidate
     return None
 
 
