@@ -136,14 +136,14 @@ def test_a_city_law_that_cannot_be_drawn_names_the_city():
         two_towns().replace({"rules.hardship_distribution": "beta", "cities.Oilton.hardship_spread": 0.7})
 
 
-def test_the_kazakhstan_scenario_draws_hardship_per_city_from_the_poverty_covariate():
-    # the committed scenario (issue 14's refit) is heterogeneous: lognormal hardship whose city means follow the
+def test_the_kazakhstan_v2_candidate_draws_hardship_per_city_from_the_poverty_covariate():
+    # the version 2 candidate (issue 14) is heterogeneous: lognormal hardship whose city means follow the
     # regional poverty rates (Mangystau 8.6% > Almaty 5.2% > Nur-Sultan 2.2%); fails if the file falls back to
     # Epstein's uniform draw or loses the covariate mapping
     from conftest import ROOT
     from uprising.country.scenario import CountryScenario
 
-    sc = CountryScenario.load(ROOT / "scenarios" / "kazakhstan-2022.toml")
+    sc = CountryScenario.load(ROOT / "scenarios" / "kazakhstan-2022-v2.toml")
     cities = {s.name: s for s in sc.city_scenarios()}
     assert cities["Zhanaozen"].hardship_distribution == "lognormal"
     assert cities["Zhanaozen"].hardship_mean > cities["Almaty"].hardship_mean > cities["Nur-Sultan"].hardship_mean

@@ -66,7 +66,7 @@ probability = st.sampled_from([0.0, 0.0, 0.05, 0.3, 1.0])
     kill_violent=probability, kill_active=probability, injure=probability, bystander=probability,
     attack=probability, attack_kill=probability, site_attack=probability, sweep=probability,
     release=probability, penalty=st.sampled_from([0.0, 0.5, 3.0]), cop_idle=probability,
-    exposure=st.sampled_from([0.0, 0.0, 0.3, 0.7]))),
+    exposure=st.sampled_from([0.0, 0.0, 0.3, 0.7]), exposure_max=st.sampled_from([0.0, 0.0, 2.0]))),
     st.booleans(), st.booleans(), st.sampled_from([-1, 0, 3, 40]), st.integers(0, 2),
     st.sampled_from(["random_sequential", "tiled"]), st.integers(0, 500))
 def test_kernel_equals_twin_with_extensions(values, escalation, mark, capacity, jail_mode, activation, seed):
@@ -319,3 +319,5 @@ def test_exposure_carries_the_least_risk_averse_over_and_changes_nothing_before_
     assert active_after(hardship_shift=0.02, exposure=0.5) == (1, 0)
     assert active_after(exposure=0.5) == (0, 0)
     assert active_after(external=0.006, exposure=0.5) == (1, 0)  # w E = 0.03 > 0.02 for the exposed one only
+    # capped at w = 2, the exposed citizen's G = (0.2 + 0.04) 0.4 = 0.096 < T: quiet again
+    assert active_after(hardship_shift=0.02, exposure=0.5, exposure_max=2.0) == (0, 0)

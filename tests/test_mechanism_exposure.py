@@ -21,6 +21,9 @@ def test_exposure_writes_its_tail_index_in_every_city_and_nothing_at_zero():
     ctx = context(event("price", 1, price=120.0))
     (inputs,) = run(Exposure(), ExposureParams(tail=0.4), ctx, [1])
     assert fp(inputs, codes.FP_EXPOSURE).tolist() == [0.4] * 3
+    assert fp(inputs, codes.FP_EXPOSURE_MAX).tolist() == [0.0] * 3  # no cap unless asked
+    (inputs,) = run(Exposure(), ExposureParams(tail=0.4, most=5.0), ctx, [1])
+    assert fp(inputs, codes.FP_EXPOSURE_MAX).tolist() == [5.0] * 3
     (inputs,) = run(Exposure(), ExposureParams(tail=0.0), ctx, [1])
     assert not inputs.fp.any()  # tail 0: the neutral inputs, w = 1 in the kernel
     with pytest.raises(ValidationError):

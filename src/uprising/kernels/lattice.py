@@ -42,6 +42,7 @@ from .codes import (
     FP_BYSTANDER,
     FP_COP_IDLE,
     FP_EXPOSURE,
+    FP_EXPOSURE_MAX,
     FP_EXTERNAL,
     FP_HARDSHIP_SHIFT,
     FP_INJURE,
@@ -531,6 +532,7 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
         risk_factor = 1.0 + fp[t, FP_PENALTY]
         idle = fp[t, FP_COP_IDLE]
         exposure_tail = fp[t, FP_EXPOSURE]
+        exposure_max = fp[t, FP_EXPOSURE_MAX]
         arrests = 0
         releases = 0
         killed_protesters = 0
@@ -687,6 +689,8 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
                 # rule A
                 if exposure_tail > 0.0:
                     w = exposure_weight(np.float64(risk[c]), exposure_tail)
+                    if exposure_max > 0.0 and w > exposure_max:
+                        w = exposure_max
                     g = (np.float64(hardship[c]) + h_shift * w) * one_minus_l
                     ext_c = external * w
                 else:

@@ -29,6 +29,7 @@ from .codes import (
     FP_BYSTANDER,
     FP_COP_IDLE,
     FP_EXPOSURE,
+    FP_EXPOSURE_MAX,
     FP_EXTERNAL,
     FP_HARDSHIP_SHIFT,
     FP_INJURE,
@@ -352,6 +353,8 @@ def run_steps_reference(occupant, hardship, risk, jail, cit_offsets, cop_offsets
                 c = maybe_move(c)
             if f[FP_EXPOSURE] > 0.0:
                 weight = exposure_weight_py(float(risk[c]), f[FP_EXPOSURE])
+                if f[FP_EXPOSURE_MAX] > 0.0 and weight > f[FP_EXPOSURE_MAX]:
+                    weight = f[FP_EXPOSURE_MAX]
                 g = (float(hardship[c]) + f[FP_HARDSHIP_SHIFT] * weight) * one_minus_l
                 ext = f[FP_EXTERNAL] * weight
             else:

@@ -21,6 +21,10 @@ thresholds, not their mean, decides whether a crowd forms gradually or all at on
 push multiplies the citizens it carries over by about ``2^(1/a)`` rather than taking a city from none to all.
 Before any shock (``s = 0``, ``E = 0``) exposure changes nothing, so a quiet city stays quiet.
 
+``most`` caps the exposure, ``w = min(w, most)``: nobody is more than so many times as exposed as the average
+citizen (a car runs on LPG or it does not; a day has so many hours to spend in the messenger groups), which
+bounds the grievance of the most exposed; unset (0), the tail is unbounded.
+
 Coupling exposure to risk aversion is an assumption of form (one trait, not two independent draws); the tail
 index is fitted. Switched off, or with ``tail = 0``, ``w = 1`` for everyone: Epstein's rule A with the shift and
 push of the first model, bit for bit.
@@ -44,6 +48,8 @@ class ExposureParams(Params):
     tail: float = Field(0.0, ge=0.0, lt=1.0,
                         description="tail index a of the exposure w = (1 - a) R^-a (0: everyone w = 1)",
                         json_schema_extra=meta("index (Pareto tail 1/a)", MCADAM86))
+    most: float = Field(0.0, ge=0.0, le=1e6, description="the most exposure any citizen has (0: no cap)",
+                        json_schema_extra=meta("multiple of the mean exposure", "uprising (assumption of form)"))
 
 
 class Exposure(Mechanism):
@@ -56,7 +62,7 @@ class Exposure(Mechanism):
              now: InputsView) -> tuple[None, Changes]:
         if params.tail == 0.0:
             return None, Changes()
-        return None, Changes(fp={codes.FP_EXPOSURE: params.tail})
+        return None, Changes(fp={codes.FP_EXPOSURE: params.tail, codes.FP_EXPOSURE_MAX: params.most})
 
 
 MECHANISM = Exposure()

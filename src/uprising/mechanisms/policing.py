@@ -9,7 +9,11 @@ from ``start`` to ``end``:
   schedule takes cops off the lattice at random, and puts them back when the event ends (Epstein's Run 5
   schedule). The bans the police enforce lapse with them: the threshold shift of a state of emergency
   (:data:`uprising.kernels.codes.FP_THRESHOLD_SHIFT`, :mod:`uprising.mechanisms.emergency`) is multiplied by
-  ``1 - share`` (a ban on gatherings that nobody enforces deters nobody). Citizens estimate their risk of arrest from the cops they see (rule A), so the withdrawal
+  ``1 - share`` (a ban on gatherings that nobody enforces deters nobody), and so is the violence margin of
+  :mod:`uprising.mechanisms.escalation` (:data:`uprising.kernels.codes.FP_VIOLENCE_MARGIN`): with nobody to
+  stop them, the active who would not have attacked a guarded building do (the storming of Almaty's akimat came
+  as its police left; riots that grow where the police withdraw are the pattern of Los Angeles 1992 and
+  London 2011, Reicher & Stott 2011 "Mad Mobs and Englishmen?"). Citizens estimate their risk of arrest from the cops they see (rule A), so the withdrawal
   lowers everyone's net risk at once: the "political opportunity" of a state that has let go of the
   streets (McAdam 1982; Tarrow 1998). Almaty, 5 January 2022: police barriers gave way "almost without
   resistance", patrol cars left the akimat, "the police fled", the airport's guards left their posts
@@ -87,6 +91,7 @@ class Policing(Mechanism):
             fp[codes.FP_COP_IDLE] = np.where(restraint, 1.0, now.fp[:, codes.FP_COP_IDLE])
         if withdrawn.any():
             fp[codes.FP_THRESHOLD_SHIFT] = now.fp[:, codes.FP_THRESHOLD_SHIFT] * (1.0 - withdrawn)
+            fp[codes.FP_VIOLENCE_MARGIN] = now.fp[:, codes.FP_VIOLENCE_MARGIN] * (1.0 - withdrawn)
         target = np.rint(now.cop_target * (1.0 - withdrawn)).astype(np.int64)
         return None, Changes(fp=fp, cop_target=target, report=report)
 
