@@ -77,6 +77,20 @@ def test_withdrawal_lifts_the_emergency_ban_its_police_no_longer_enforce():
         assert fp(inputs, codes.FP_STAY).tolist() == [0.3] * 3, k
 
 
+def test_withdrawal_lowers_the_violence_margin_of_its_cities_while_it_lasts():
+    # escalation writes a margin of 0.05 everywhere; where 80% of the police leave (c2, steps 2-3) policing, which
+    # runs after escalation, writes 0.05 * (1 - 0.8) = 0.01 there. Fails if the withdrawal leaves the margin alone,
+    # lowers it in other cities, or outlasts its span.
+    from uprising.mechanisms.escalation import Escalation, EscalationParams
+
+    ctx = context(event("withdrawal", 2, 4, cities=(False, False, True), share=0.8))
+    mechanisms = [(Escalation(), EscalationParams(violence_margin=0.05)), (Policing(), PolicingParams())]
+    for k, inputs in enumerate(run_all(mechanisms, ctx, range(1, 6)), start=1):
+        on = 2 <= k < 4
+        np.testing.assert_allclose(fp(inputs, codes.FP_VIOLENCE_MARGIN), [0.05, 0.05, 0.01 if on else 0.05],
+                                   rtol=1e-12)
+
+
 def test_restraint_idles_the_cops_of_its_cities_and_leaves_the_repression_elsewhere():
     # repression at 0.3 arrests per hour writes FP_COP_IDLE = 0.7 everywhere; restraint in c1 in steps 2-4 sets it to 1
     # there and then, and leaves the cop target alone. Fails if restraint overwrites the other cities' 0.7 (with
