@@ -207,6 +207,7 @@ SLOW_MODULES = {
     "test_mesa_equivalence": "Mesa's own model, about a minute",
     "test_bench_kazakhstan": "the full-scale benchmark script at a small scale",
     "test_bench_ensemble": "the ensemble benchmark script",
+    "test_kazakhstan_response": "36 Kazakhstan runs: the reduced cliff check of the v2 candidate and the first model",
 }
 #: Heavy single tests in otherwise fast modules: kill signals and interrupted sweeps.
 SLOW_TESTS = {
