@@ -65,9 +65,18 @@ def main(argv: list[str] | None = None) -> int:
     from uprising.country.scenario import CountryScenario
     from uprising.execution import executor_for, run_many, task
 
+    from uprising.scenario import ScenarioError
+
     sc = CountryScenario.load(args.scenario).replace({"scale": args.scale})
-    keys = args.key or fitted_keys(args.scenario)
     data = sc.to_dict()
+    keys, outside = [], []
+    for k in args.key or fitted_keys(args.scenario):
+        try:  # a key whose -+relative leaves its allowed range (starting legitimacy 0.93 + 10% > 1) is skipped
+            for s in (-1, 1):
+                sc.replace({k: dotted_value(data, k) * (1 + s * args.relative)})
+            keys.append(k)
+        except ScenarioError as e:
+            outside.append((k, str(e)))
     points = [(None, None)] + [(k, dotted_value(data, k) * (1 + s * args.relative)) for k in keys for s in (-1, 1)]
     items = [task(sc if k is None else sc.replace({k: float(v)}), args.seed, r, job=run_outcome)
              for k, v in points for r in range(args.runs)]
@@ -96,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
         rows.append({"key": k, "value": dotted_value(data, k), "peak_low": lo[0], "peak_high": hi[0],
                      "deaths_low": lo[1], "deaths_high": hi[1], "peak_base": base[0], "deaths_base": base[1],
                      "largest_factor": worst})
+    for k, why in outside:
+        print(f"| `{k}` | {dotted_value(data, k):.4g} | - | - | - | not run: -+{args.relative:.0%} leaves the allowed "
+              f"range ({why.split(': ', 1)[-1]}) |")
     if args.csv:
         args.csv.parent.mkdir(parents=True, exist_ok=True)
         with open(args.csv, "w", newline="") as fh:
