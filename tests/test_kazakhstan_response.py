@@ -29,7 +29,7 @@ ALLOWED = 2.5
 
 def medians(path, step: float) -> tuple[float, float]:
     sc = CountryScenario.load(path).replace({"scale": SCALE})
-    sc = sc.replace({"rules.legitimacy": sc.rules.legitimacy + step, "repression.casualties": "people"})
+    sc = sc.replace({"rules.legitimacy": sc.rules["legitimacy"] + step, "repression.casualties": "people"})
     runs = [simulate_country(sc, 101, r) for r in range(RUNS)]
     return (float(np.median([O.peak(r)[0] for r in runs])),
             float(np.median([O.killed_by(r)["total"] for r in runs])))
