@@ -27,7 +27,10 @@ def test_two_towns_loads_with_every_event_kind():
     sc = two_towns()
     assert is_country_file(TWO_TOWNS)
     assert [c.name for c in sc.cities] == list(TOWNS)
-    assert {e.kind for e in sc.events} == set(EVENT_KINDS)
+    # every kind but policing's, whose events change what the police do in every run they are in; the two towns'
+    # results are the reference of many tests, so withdrawal and restraint are exercised on their own in
+    # tests/test_mechanism_policing.py (hand-built timelines and two-towns runs with them added)
+    assert {e.kind for e in sc.events} == set(EVENT_KINDS) - {"withdrawal", "restraint"}
     assert sc.clock.clock().ticks == 48
     assert 2_000 <= sum(n for _, n, _ in sc.lattice_sizes()) <= 5_000
     assert set(sc.variants) == {"no-troops", "no-shoot-order", "late-cap", "no-blackout"}
@@ -306,7 +309,7 @@ BAD = {
                           ["unknown key", "allowed keys: id, cities"]),
     "unknown_event_kind": ('kind = "blackout"', 'kind = "riot"', "events[4].kind",
                            ["allowed: price | legitimacy | emergency | blackout | shoot_order | intervention | "
-                            "sweep | release"]),
+                            "withdrawal | restraint | sweep | release"]),
     "bad_curfew_hour": ("curfew = [22.0, 6.0]", "curfew = [22.0, 30.0]", "events[3].curfew",
                         ["[0, 24]", "30.0"]),
     "bad_curfew_length": ("curfew = [22.0, 6.0]", "curfew = [22.0, 6.0, 1.0]", "events[3].curfew",
