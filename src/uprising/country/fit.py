@@ -185,6 +185,14 @@ def _read_rows(path: str | Path, need: tuple[str, ...], what: str) -> list[dict[
     return rows
 
 
+def _count_range(row: dict[str, str], source: str, where: str) -> tuple[float, float]:
+    """A count target's ``value_low`` and ``value_high`` as numbers, or a one-line :class:`ScenarioError`."""
+    try:
+        return float(row["value_low"]), float(row["value_high"])
+    except ValueError:
+        raise ScenarioError(source, f"{where}.value_low", "a count target needs numbers") from None
+
+
 def load_targets(path: str | Path, scenario: CountryScenario) -> TargetsFile:
     """Read a targets CSV; rows the model cannot produce are returned as skipped, with the reason, and rows of
     quantities it does not measure yet (``NOT_MEASURED``) as unmeasured targets.
@@ -219,19 +227,13 @@ def load_targets(path: str | Path, scenario: CountryScenario) -> TargetsFile:
                 continue
             if day is None:
                 raise ScenarioError(source, f"{where}.date", "a participants count needs a date YYYY-MM-DD")
-            try:
-                lo, hi = float(row["value_low"]), float(row["value_high"])
-            except ValueError:
-                raise ScenarioError(source, f"{where}.value_low", "a count target needs numbers") from None
+            lo, hi = _count_range(row, source, where)
             targets.append(Target(q, "count", min(lo, hi), max(lo, hi), day, city, row.get("source", ""),
                                   f"{q} on {day.strftime('%d %b')}", split))
             continue
         if any(base.startswith(prefix) for prefix in NOT_MEASURED):
             day = _last_date(row["date"])
-            try:
-                lo, hi = float(row["value_low"]), float(row["value_high"])
-            except ValueError:
-                raise ScenarioError(source, f"{where}.value_low", "a count target needs numbers") from None
+            lo, hi = _count_range(row, source, where)
             inside = day is not None and start <= day <= scenario.clock.end.date()
             label = f"{q} on {day.strftime('%d %b')}" if inside else q
             unmeasured.append(Target(q, "count", min(lo, hi), max(lo, hi), day, city, row.get("source", ""),
@@ -258,10 +260,7 @@ def load_targets(path: str | Path, scenario: CountryScenario) -> TargetsFile:
         if base in ("detained_cumulative", "security_killed_cumulative", "rioters_killed_reported",
                     "security_killed_final", "deaths_total_official", "bystander_civilians_killed",
                     "security_injured_cumulative", "injured_sought_help"):
-            try:
-                lo, hi = float(row["value_low"]), float(row["value_high"])
-            except ValueError:
-                raise ScenarioError(source, f"{where}.value_low", "a count target needs numbers") from None
+            lo, hi = _count_range(row, source, where)
             final = base in ("security_killed_final", "deaths_total_official", "bystander_civilians_killed")
             day = None if final else _last_date(row["date"])
             if not final and day is None:
