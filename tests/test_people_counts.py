@@ -78,7 +78,7 @@ def test_people_of_a_fractional_agent():
 # ---------------------------------------------------------------- kernel, twin, trajectories
 EVERYTHING = dict(violence_margin=0.15, kill_violent=0.2, kill_active=0.1, injure=0.3, bystander=0.9, attack=0.2,
                   attack_kill=0.3, site_attack=0.3, sweep=0.05, release=0.05, stay=0.3, external=0.01, penalty=0.2,
-                  cop_idle=0.2)
+                  cop_idle=0.2, resist=0.3)
 
 
 def _everything_run(people: float, jail_mode: int = 0) -> TwinRun:
@@ -117,7 +117,8 @@ probability = st.sampled_from([0.0, 0.05, 0.3, 1.0])
 @settings(max_examples=25, deadline=None)
 @given(st.fixed_dictionaries(dict(kill_violent=probability, kill_active=probability, injure=probability,
                                   bystander=probability, attack=probability, attack_kill=probability,
-                                  sweep=probability, release=probability, cop_idle=probability)),
+                                  sweep=probability, release=probability, cop_idle=probability,
+                                  resist=probability)),
        PEOPLE, st.integers(0, 2), st.integers(0, 500))
 def test_people_counts_are_bounded_and_twin_equal(values, people, jail_mode, seed):
     # kernel = twin with the counts on, and each count lies between 0 and the people the agents involved stand for
@@ -142,7 +143,26 @@ def test_people_counts_are_bounded_and_twin_equal(values, people, jail_mode, see
     for col in (codes.PEOPLE_KILLED_PROTESTERS, codes.PEOPLE_KILLED_BYSTANDERS):  # one use of force per cop
         assert (p[:, col] <= hi * cops_before).all()
     security = p[:, codes.PEOPLE_KILLED_SECURITY] + p[:, codes.PEOPLE_INJURED_SECURITY]
-    assert (security <= hi * run.fast.citizens).all()  # one attack draw per violent citizen's activation
+    # one attack draw per violent citizen's activation, and one resistance draw per cop's use of force
+    assert (security <= hi * (run.fast.citizens + cops_before)).all()
+
+
+@pytest.mark.parametrize("jail_mode", [0, 2])
+def test_resistance_injures_police_and_leaves_the_lattice_alone(jail_mode):
+    # FP_RESIST draws only from the people stream: the lattice's trajectory and every other count's agents are the
+    # same with it on, and the security injured are more (the run has uses of force on violent citizens). Fails if
+    # resistance draws from the lattice's stream, or is never counted.
+    def run(resist: float) -> TwinRun:
+        s = small(legitimacy=0.5, cop_density=0.1, max_jail_term=8, width=20, height=20)
+        m, _ = M.init(s, 9)
+        values = {**EVERYTHING, "resist": resist}
+        return TwinRun(s, 9, 40, fp=_fp(40, **values), ip=_ip(m, escalation=True, mark=True, capacity=25), people=20.0)
+    on, off = run(0.5), run(0.0)
+    check_extended_twin(on)
+    assert np.array_equal(on.people_fast, on.people_slow)
+    assert np.array_equal(on.out_all, off.out_all) and np.array_equal(on.fast.occupant, off.fast.occupant)
+    k = codes.PEOPLE_INJURED_SECURITY
+    assert on.people_fast[:, k].sum() > off.people_fast[:, k].sum()
 
 
 # ---------------------------------------------------------------- the country driver

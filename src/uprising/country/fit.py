@@ -19,7 +19,10 @@ are listed as not scored, with the reason. Scored quantities:
 ``security_injured_cumulative``      security personnel injured by the end of ``date`` (of the
                                      country, or of CITY when the quantity names one)
 ``injured_sought_help (CITY)``       protesters and security personnel injured in CITY by the end
-                                     of ``date`` (the model has no injured bystanders)
+                                     of ``date`` (the model has no injured bystanders); both injury
+                                     counts include those over buildings (``sites``)
+``buildings_attacked``               buildings attacked in the run (``sites`` on only)
+``government_buildings_attacked``    government buildings attacked in the run (``sites`` on only)
 ===================================  =========================================================
 
 ``participants_day (PLACE)``           people out (active or violent) at some hour of ``date`` in the
@@ -27,8 +30,8 @@ are listed as not scored, with the reason. Scored quantities:
 ``participants_march (CITY)``         the largest crowd out at once in CITY on ``date`` (the same)
 
 Rows of quantities the model does not produce yet but a later model will
-(``participants_*`` when casualties are counted in agents, ``buildings_attacked``, ``government_buildings_attacked``: see
-``NOT_MEASURED``) are loaded as targets in :attr:`TargetsFile.unmeasured` and
+(``participants_*`` when casualties are counted in agents, ``buildings_attacked`` and
+``government_buildings_attacked`` when the ``sites`` mechanism is off: see ``NOT_MEASURED``) are loaded as targets in :attr:`TargetsFile.unmeasured` and
 reported as "not measured by this model", never silently dropped.
 
 An optional ``split`` column (``fit`` or ``test``; no column: every row is
@@ -81,8 +84,8 @@ NOT_SCORED = {
 #: loaded into :attr:`TargetsFile.unmeasured` and reported as "not measured by this model"
 NOT_MEASURED = {
     "participants_": "people who took part on a day: counted only with repression.casualties = \"people\"",
-    "buildings_attacked": "buildings attacked: this model counts attack events, not buildings",
-    "government_buildings_attacked": "government buildings attacked: this model has no buildings",
+    "buildings_attacked": "buildings attacked: counted only with the sites mechanism on",
+    "government_buildings_attacked": "government buildings attacked: counted only with the sites mechanism on",
 }
 
 #: participant counts, measured when casualties are counted in people (:func:`measure`): ``participants_day``
@@ -90,6 +93,11 @@ NOT_MEASURED = {
 #: named city or region (or the country), ``participants_march`` the largest crowd out at once in the city that
 #: day (:func:`uprising.country.observables.largest_crowd_on`)
 PARTICIPANTS = ("participants_day", "participants_march")
+
+#: buildings attacked, measured when the ``sites`` mechanism is on (:mod:`uprising.mechanisms.sites`): the
+#: target's base name -> the mechanism's cumulative report, summed over the cities at the end of the run (a
+#: parenthesis in the quantity lists where the record counted them; the model counts every city)
+BUILDINGS = {"buildings_attacked": "buildings_attacked", "government_buildings_attacked": "government_attacked"}
 
 #: the values of a targets file's ``split`` column
 SPLITS = ("fit", "test")
@@ -231,6 +239,11 @@ def load_targets(path: str | Path, scenario: CountryScenario) -> TargetsFile:
             targets.append(Target(q, "count", min(lo, hi), max(lo, hi), day, city, row.get("source", ""),
                                   f"{q} on {day.strftime('%d %b')}", split))
             continue
+        if base in BUILDINGS and scenario.sites.enabled:
+            lo, hi = _count_range(row, source, where)
+            targets.append(Target(q, "count", min(lo, hi), max(lo, hi), None, None, row.get("source", ""), base,
+                                  split))
+            continue
         if any(base.startswith(prefix) for prefix in NOT_MEASURED):
             day = _last_date(row["date"])
             lo, hi = _count_range(row, source, where)
@@ -304,10 +317,14 @@ def measure(target: Target, result: CountryResult) -> float | None:
         return float(sum(O.participants_by_day(result, c).get(target.date, 0.0) for c in cities))
     if base == "participants_march":
         return float(max(O.largest_crowd_on(result, c, target.date) for c in _cities_of(result, target.city)))
+    if base in BUILDINGS:
+        return float(np.nansum(result.reports[BUILDINGS[base]][:, -1]))
     if base in ("security_injured_cumulative", "injured_sought_help"):
-        names = "injured_security" if base == "security_injured_cumulative" else ("injured_protesters",
-                                                                                "injured_security")
-        return result.total_people(names, upto=O.step_at_end_of(result, target.date), city=target.city)
+        security = base == "security_injured_cumulative"
+        names = "injured_security" if security else ("injured_protesters", "injured_security")
+        upto = O.step_at_end_of(result, target.date)
+        return result.total_people(names, upto=upto, city=target.city) + \
+            O.site_injured(result, "security" if security else "both", upto, target.city)
     killed = O.killed_by(result, target.date)
     return {"security_killed_cumulative": killed["security"], "rioters_killed_reported": killed["protesters"],
             "security_killed_final": killed["security"], "deaths_total_official": killed["total"],

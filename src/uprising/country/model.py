@@ -147,7 +147,8 @@ def init(scenario: CountryScenario, seed: int = 0, replicate: int = 0) -> Countr
         distance_km=scenario.distances_km(), lpg_dependence=np.array([c.lpg_dependence for c in scenario.cities]),
         police=np.array([st.initial_cops for st in states], dtype=np.int64),
         base_legitimacy=np.array([sc.legitimacy for sc in cities]), jail_capacity=np.array(capacity, dtype=np.int64),
-        events=compile_events(scenario), hour_of_day=np.array([0.0, *clock.hours_of_day()]))
+        events=compile_events(scenario), hour_of_day=np.array([0.0, *clock.hours_of_day()]),
+        seed_words=(int(seed), int(replicate)))
     mechanisms = switched_on(scenario)
     ips = []
     for m, cap in zip(models, ctx.jail_capacity):

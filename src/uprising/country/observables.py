@@ -160,3 +160,14 @@ def summary(result: CountryResult, onset_per_1000: float = 1.0) -> dict[str, obj
         "agent_steps_per_second": float(result.citizens.sum() + result.column("cops")[:, 0].sum()) * result.steps
         / result.wall_seconds if result.wall_seconds > 0 else float("nan"),
     }
+
+
+def site_injured(result: CountryResult, side: str, upto: int, city: str | None = None) -> float:
+    """People injured in confrontations over buildings (:mod:`uprising.mechanisms.sites`) in steps 1 to ``upto``,
+    of ``city`` or of the country: ``side`` is ``"security"``, ``"protesters"`` or ``"both"``. 0 when the
+    mechanism was off (its reports are NaN)."""
+    names = {"security": ("site_injured_security",), "protesters": ("site_injured_protesters",),
+             "both": ("site_injured_security", "site_injured_protesters")}[side]
+    rows = slice(None) if city is None else [result.names.index(city)]
+    return float(sum(np.nansum(result.reports[name][rows, 1:upto + 1]) for name in names
+                     if name in result.reports))

@@ -100,7 +100,9 @@ FP_PENALTY = 14  # net risk is R * P * (1 + penalty): a harsher cost of being ca
 FP_COP_IDLE = 15  # probability that a cop who sees active citizens leaves them be in an activation
 FP_EXPOSURE = 16  # tail index a of the exposure w = (1 - a) R^-a that scales the shift and the push (0: w = 1)
 FP_EXPOSURE_MAX = 17  # the most exposure any citizen has: w = min(w, FP_EXPOSURE_MAX) (0: no cap)
-FP_SIZE = 18
+FP_RESIST = 18  # probability that each person of a violent citizen a cop uses force on injures one of the police
+# (counted in people only: Binomial(people of the agent, FP_RESIST) security injured; no lattice draw)
+FP_SIZE = 19
 
 # columns of the per-step output in PEOPLE (``people_out``; Scheffer et al. 1995 super-individuals): written
 # when the kernel's ``people_per_agent`` is positive, from the separate ``people_rng`` stream, so the lattice's

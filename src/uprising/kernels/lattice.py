@@ -49,6 +49,7 @@ from .codes import (
     FP_KILL_ACTIVE,
     FP_KILL_VIOLENT,
     FP_PENALTY,
+    FP_RESIST,
     FP_RELEASE,
     FP_SITE_ATTACK,
     FP_STAY,
@@ -466,7 +467,9 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
     * each arrest detains ``n`` people, of whom Binomial(n, FP_INJURE) are injured; a sweep detains ``n``;
     * each activation of a violent citizen with a cop in vision kills Binomial(n, a*k) security personnel
       and injures Binomial(n - killed, a*(1-k) / (1 - a*k)) (a multinomial), ``a = FP_ATTACK``,
-      ``k = FP_ATTACK_KILL``.
+      ``k = FP_ATTACK_KILL``;
+    * each use of force on a violent citizen injures Binomial(n, FP_RESIST) security personnel (in people only:
+      the lattice draws nothing for it).
 
     Each has the expectation of the agent count times ``m``. Whether an agent leaves the lattice keeps the
     rules above (drawn from ``rng``).
@@ -533,6 +536,7 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
         idle = fp[t, FP_COP_IDLE]
         exposure_tail = fp[t, FP_EXPOSURE]
         exposure_max = fp[t, FP_EXPOSURE_MAX]
+        resist = fp[t, FP_RESIST]
         arrests = 0
         releases = 0
         killed_protesters = 0
@@ -639,6 +643,9 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
                         continue
                     a = buf[bounded(rng, m)]
                     kill = kill_violent if occupant[a] & KIND_MASK == VIOLENT else kill_active
+                    if people and resist > 0.0 and occupant[a] & KIND_MASK == VIOLENT:
+                        # the violent resist: security personnel injured in this confrontation
+                        p_injured_security += binomial(people_rng, people_in(people_rng, people_per_agent), resist)
                     if people and kill > 0.0:
                         # people killed by this use of force, whatever happens to the agent
                         p_killed_protesters += binomial(people_rng, people_in(people_rng, people_per_agent), kill)

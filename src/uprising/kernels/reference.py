@@ -36,6 +36,7 @@ from .codes import (
     FP_KILL_ACTIVE,
     FP_KILL_VIOLENT,
     FP_PENALTY,
+    FP_RESIST,
     FP_RELEASE,
     FP_SITE_ATTACK,
     FP_STAY,
@@ -282,6 +283,8 @@ def run_steps_reference(occupant, hardship, risk, jail, cit_offsets, cop_offsets
                 if actives and not chance(f[FP_COP_IDLE]):
                     a = actives[bounded_py(s, len(actives))]
                     kill = f[FP_KILL_VIOLENT] if lat.kind(a) == VIOLENT else f[FP_KILL_ACTIVE]
+                    if people and f[FP_RESIST] > 0.0 and lat.kind(a) == VIOLENT:
+                        np_["injured_security"] += binomial_py(s2, people_in(), f[FP_RESIST])
                     if people and kill > 0.0:
                         np_["killed_protesters"] += binomial_py(s2, people_in(), kill)
                         if f[FP_BYSTANDER] > 0.0 and lat.around(c, cop_offsets, (QUIET,)):

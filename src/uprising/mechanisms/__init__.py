@@ -9,7 +9,8 @@ the run order and the kernel switches (:mod:`uprising.country.model`), the value
 
 A later mechanism may read what an earlier one reported in the same step: contagion reads the blackout's
 level, escalation the intervention's guarded sites. Mechanisms that write different inputs and read none
-of each other's reports commute (none draws random numbers), so their relative order does not change
+of each other's reports commute (only ``sites`` draws random numbers, from a stream of its own, and it
+writes none of the kernel's inputs), so their relative order does not change
 results. Adding a mechanism is one new module (see docs/country-model.md, "Adding a mechanism") and its
 name in :data:`ORDER`.
 """
@@ -22,7 +23,7 @@ from .base import Mechanism
 
 #: the mechanisms' modules (each defines ``MECHANISM``), in the order a step runs them
 ORDER = ("price", "exposure", "legitimacy", "emergency", "blackout", "contagion", "lethal_force", "intervention", "escalation",
-         "repression", "policing", "detention")
+         "repression", "policing", "detention", "sites")
 
 
 

@@ -28,6 +28,7 @@ reads what an earlier one reported this step. Mechanisms never call each other o
 from __future__ import annotations
 
 import datetime as dt
+import zlib
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Annotated, Any, ClassVar, Mapping
@@ -37,6 +38,9 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from ..clock import Clock, parse_time
 from ..kernels import codes
+
+#: entropy word of the mechanisms' own streams (:meth:`Context.stream`): "mechanism" in ASCII, shortened
+MECHANISM_STREAM = 0x6D656368616E
 
 #: a local date-time of a scenario (``YYYY-MM-DDTHH:MM``)
 Time = Annotated[dt.datetime, BeforeValidator(parse_time)]
@@ -118,6 +122,7 @@ class Context:
     jail_capacity: np.ndarray  # int64, most prisoners per lattice; -1 unlimited
     events: tuple[CompiledEvent, ...]
     hour_of_day: np.ndarray  # local hour at the middle of each step 1..ticks (index 0 unused)
+    seed_words: tuple[int, ...] = (0, 0)  # the run's seed and replicate (the entropy of :meth:`stream`)
 
     @property
     def n(self) -> int:
@@ -125,6 +130,14 @@ class Context:
 
     def events_of(self, kind: str) -> list[CompiledEvent]:
         return [e for e in self.events if e.kind == kind]
+
+    def stream(self, mechanism: str, step: int) -> np.random.Generator:
+        """The random numbers of one mechanism in one step: a generator seeded from the run's seed and replicate,
+        the mechanism's name and the step, with entropy of its own (:data:`MECHANISM_STREAM`), so it shares
+        nothing with the lattices' or the people counts' streams, and a mechanism that draws from it leaves them
+        unchanged. The same run, mechanism and step give the same numbers in any process."""
+        words = [*self.seed_words, MECHANISM_STREAM, zlib.crc32(mechanism.encode("utf-8"))]
+        return np.random.Generator(np.random.PCG64(np.random.SeedSequence(words, spawn_key=(step,))))
 
     def per_tick(self, per_hour: float) -> float:
         """A probability per hour as a probability per tick (geometric)."""

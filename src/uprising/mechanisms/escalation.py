@@ -15,7 +15,11 @@ citizen attacks a cop within its vision with probability ``attack_per_hour``
 ``attack_kill``, otherwise injured, and either way leaves duty for the rest of the
 run and is not replaced), and attacks a government site with probability
 ``site_attack_per_hour`` (a count; guarded sites repel attacks,
-:mod:`uprising.mechanisms.intervention`).
+:mod:`uprising.mechanisms.intervention`; :mod:`uprising.mechanisms.sites` counts buildings instead).
+Confrontations injure both sides: with casualties counted in people, each use of force on a violent citizen
+(an arrest or a killing) injures Binomial(people of the agent, ``resist``) security personnel, so the police's
+injuries follow their confrontations with the violent through the whole episode, clearing operations included
+(the lattice draws nothing for it, so its trajectory does not depend on ``resist``).
 
 Backlash (the elaborated social identity model of crowds, Reicher 1996; Stott & Reicher 1998; Drury &
 Reicher 2000): force used against a crowd that sees itself as legitimate turns the crowd against the police
@@ -67,6 +71,11 @@ class EscalationParams(Params):
     site_attack_per_hour: float = Field(0.0, ge=0.0, le=1.0,
                                         description="probability per hour that a violent citizen attacks a site",
                                         json_schema_extra=meta("per hour", "uprising"))
+    resist: float = Field(0.0, ge=0.0, le=1.0,
+                          description="probability that each person of a violent citizen that the police use force "
+                          "on injures one of them (counted in people only)",
+                          json_schema_extra=meta("security injured per violent person confronted",
+                                                 "uprising; data/kz2022/targets.csv security_injured_cumulative"))
     backlash: float = Field(0.0, ge=0.0, le=1e6,
                             description="how fast recent force against a city's crowds lowers its violence margin",
                             json_schema_extra=meta("per (people per 1,000 residents per hour)", ESIM))
@@ -110,6 +119,7 @@ class Escalation(Mechanism):
         return state, Changes(report=report, fp={codes.FP_VIOLENCE_MARGIN: margin,
                                  codes.FP_ATTACK: ctx.per_tick(params.attack_per_hour),
                                  codes.FP_ATTACK_KILL: params.attack_kill,
+                                 codes.FP_RESIST: params.resist,
                                  codes.FP_SITE_ATTACK: site if guarded is None else site * (1.0 - guarded)})
 
 

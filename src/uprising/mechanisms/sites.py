@@ -1,0 +1,206 @@
+"""Finite targets: the buildings of each city that violent crowds attack, seize, burn and loot, and that the
+police defend and retake.
+
+The first model counted "site attacks" as events with nothing to attack (6,000 a run). The record counts
+buildings: 1,466 attacked, of which 71 government buildings (12 akimats among them) besides 27 police
+facilities, in 9 cities; Almaty's akimat and the president's residence seized and burnt on 5 January, the
+airport taken that night, 27 attacks on Almaty's city police department repelled overnight, police buildings
+seized in Taldykorgan and burnt in Taraz, and over 120 shops, 180 eateries and 100 offices wrecked or looted
+in Almaty (data/kz2022/city_events.csv; targets.csv ``buildings_attacked``). This mechanism gives each city a
+finite set of buildings of three kinds and plays the confrontations over them, counted in people (the
+violent are ``obs.violent / scale`` residents, Scheffer et al. 1995), so its counts do not depend on the scale.
+
+**Buildings.** City ``c`` with ``N_c`` residents has ``round(base_k + per_100k_k * N_c / 100,000)`` buildings of
+kind ``k`` (``government``: akimats, maslikhats, prosecutors, courts, party offices, broadcasters, the president's
+residences; ``police``: police and security-service buildings; ``commercial``: shops, banks, eateries, offices,
+the airport's terminal). The counts are a rule on population, the same for every city (an assumption, stated in
+the parameters; there is no per-city knob).
+
+**Attacks.** In a step of ``tau`` hours the ``V`` violent people of a city make ``Poisson(a * V * tau)`` attacks,
+``a = attack_per_hour``; each falls on one of the city's buildings not burnt, drawn uniformly. Whether it
+succeeds is a contest of numbers, the form of Lanchester's square law reduced to one encounter (Lanchester 1916;
+Epstein 1985 "The Calculus of Conventional War" for its use in conflict models):
+
+    P(success) = V / (V + defence * g_k * P)
+
+with ``P`` the police on the city's streets (``obs.cops / scale`` residents; a withdrawal,
+:mod:`uprising.mechanisms.policing`, lowers it) and ``g_k`` the guard a kind of building has (``guard_commercial``
+for shops; 1 for government and police buildings). A building that the intervention's troops guard
+(``site_protection`` of :mod:`uprising.mechanisms.intervention`) holds with that probability. A repelled attack
+injures ``Poisson(injured_security)`` security personnel and ``Poisson(injured_protesters)`` attackers. A
+successful attack seizes a government or police building (if not held already) and loots a commercial one
+(looting is its own activity: a looted shop is counted once, and may be looted again).
+
+**Burning and retaking.** A seized building burns with probability ``burn_per_hour`` per hour (a burnt building
+is counted and is no longer a target). The police retake a seized building with probability
+
+    retake_per_hour * defence * P / (V + defence * P)          per hour,
+
+each retaking injuring security personnel and occupiers as a repelled attack does. So injuries of both sides
+come from confrontations over buildings through the whole episode, as the police come back and clear them.
+
+Reported per city and step (recorded): the buildings attacked so far (``buildings_attacked``; government ones
+``government_attacked``, police ones ``police_attacked``), held now (``buildings_seized``), burnt so far
+(``buildings_burnt``), commercial buildings looted so far (``shops_looted``), and the people injured over
+buildings in the step (``site_injured_security``, ``site_injured_protesters``). The draws come from a stream of
+their own, one per city and step (:meth:`uprising.mechanisms.base.Context.stream`), so a city's buildings do
+not depend on the other cities' draws or their order, and switching this mechanism on leaves every lattice's
+trajectory unchanged; it changes none of the kernel's inputs. Switched off (the default), it is absent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from pydantic import Field
+
+from .base import Changes, Context, InputsView, Mechanism, Observation, Params, meta
+
+LANCHESTER = "Lanchester (1916) Aircraft in Warfare; Epstein (1985) The Calculus of Conventional War"
+RECORD = "data/kz2022/city_events.csv (building_attacked, building_seized, building_burnt, shops_looted rows)"
+
+#: the kinds of building, in the order of the state's arrays
+KINDS = ("government", "police", "commercial")
+
+
+class SitesParams(Params):
+    """Parameters of the finite targets (buildings) and the confrontations over them."""
+
+    enabled: bool = Field(False, description="finite buildings per city that violent crowds attack and seize",
+                          json_schema_extra=meta("switch", RECORD))
+    government_base: float = Field(4.0, ge=0.0, le=1e6,
+                                   description="government buildings of a city of no residents",
+                                   json_schema_extra=meta("buildings", "assumption: a city and a regional akimat, "
+                                                          "maslikhat, prosecutor's office"))
+    government_per_100k: float = Field(2.0, ge=0.0, le=1000.0,
+                                       description="further government buildings per 100,000 residents",
+                                       json_schema_extra=meta("buildings per 100,000 residents",
+                                                              "assumption: district akimats, courts, offices"))
+    police_base: float = Field(1.0, ge=0.0, le=1e6, description="police buildings of a city of no residents",
+                               json_schema_extra=meta("buildings", "assumption: the city police department"))
+    police_per_100k: float = Field(1.0, ge=0.0, le=1000.0,
+                                   description="further police buildings per 100,000 residents",
+                                   json_schema_extra=meta("buildings per 100,000 residents",
+                                                          "assumption: district police departments"))
+    commercial_per_100k: float = Field(100.0, ge=0.0, le=100_000.0,
+                                       description="shops, banks, eateries and offices per 100,000 residents",
+                                       json_schema_extra=meta("buildings per 100,000 residents", "assumption"))
+    attack_per_hour: float = Field(0.001, ge=0.0, le=10.0,
+                                   description="attacks on a building per violent person per hour",
+                                   json_schema_extra=meta("per person per hour", RECORD))
+    defence: float = Field(1.0, ge=0.0, le=1e6,
+                           description="how many attackers one police officer on the streets holds off",
+                           json_schema_extra=meta("attackers per officer", LANCHESTER))
+    guard_commercial: float = Field(0.1, ge=0.0, le=1.0,
+                                    description="the guard a commercial building has, against a government one's 1",
+                                    json_schema_extra=meta("share", "assumption: police guard few shops"))
+    injured_security: float = Field(1.0, ge=0.0, le=1000.0,
+                                    description="security personnel injured in a repelled attack or a retaking",
+                                    json_schema_extra=meta("people per confrontation", RECORD))
+    injured_protesters: float = Field(1.0, ge=0.0, le=1000.0,
+                                      description="attackers injured in a repelled attack or a retaking",
+                                      json_schema_extra=meta("people per confrontation", "assumption"))
+    burn_per_hour: float = Field(0.05, ge=0.0, le=1.0, description="probability per hour that a seized building burns",
+                                 json_schema_extra=meta("per hour", RECORD))
+    retake_per_hour: float = Field(0.1, ge=0.0, le=1.0,
+                                   description="probability per hour that police who outnumber the crowd retake a "
+                                   "seized building", json_schema_extra=meta("per hour", RECORD))
+
+
+@dataclass(frozen=True)
+class SitesState:
+    """Per building (one flat array over every city's buildings): its city, its kind, and what happened to it."""
+
+    city: np.ndarray  # int64, the city of each building
+    kind: np.ndarray  # int64, index into KINDS
+    attacked: np.ndarray  # bool, ever attacked
+    seized: np.ndarray  # bool, held by the crowd now
+    burnt: np.ndarray  # bool
+    looted: np.ndarray  # bool, ever looted (commercial)
+
+
+def building_counts(params: SitesParams, residents: np.ndarray) -> np.ndarray:
+    """Buildings of each kind per city (n_cities x 3, int64), by the rule on population (module docstring)."""
+    per = residents / 100_000.0
+    return np.stack([np.rint(params.government_base + params.government_per_100k * per),
+                     np.rint(params.police_base + params.police_per_100k * per),
+                     np.rint(params.commercial_per_100k * per)], axis=1).astype(np.int64)
+
+
+class Sites(Mechanism):
+    """Attacks, seizures, burning, looting and retaking of each city's buildings (the module's docstring)."""
+
+    name = "sites"
+    parameters = SitesParams
+    recorded = ("buildings_attacked", "government_attacked", "police_attacked", "buildings_seized",
+                "buildings_burnt", "shops_looted", "site_injured_security", "site_injured_protesters")
+
+    def init(self, params: SitesParams, ctx: Context) -> SitesState:
+        counts = building_counts(params, ctx.residents)
+        city = np.repeat(np.repeat(np.arange(ctx.n), 3), counts.reshape(-1))
+        kind = np.repeat(np.tile(np.arange(3), ctx.n), counts.reshape(-1))
+        z = np.zeros(city.size, dtype=bool)
+        return SitesState(city, kind, z, z.copy(), z.copy(), z.copy())
+
+    def step(self, params: SitesParams, ctx: Context, state: SitesState, step: int, obs: Observation,
+             now: InputsView) -> tuple[SitesState, Changes]:
+        tau = ctx.clock.tick_hours
+        violent = obs.violent / ctx.scale  # people
+        police = obs.cops / ctx.scale
+        guarded = now.report.get("site_protection")
+        protection = np.zeros(ctx.n) if guarded is None else np.asarray(guarded, dtype=np.float64)
+        attacked, seized = state.attacked.copy(), state.seized.copy()
+        burnt, looted = state.burnt.copy(), state.looted.copy()
+        hurt_security = np.zeros(ctx.n)
+        hurt_protesters = np.zeros(ctx.n)
+        guard = np.array([1.0, 1.0, params.guard_commercial])
+        for c in range(ctx.n):
+            rng = ctx.stream(f"{self.name}:{ctx.names[c]}", step)  # a city's draws depend on it alone
+            mine = np.flatnonzero((state.city == c) & ~burnt)
+            # retaking first: the police clear what the crowd held at the end of the last step
+            held = mine[seized[mine]]
+            if held.size:
+                hold = params.defence * police[c]
+                p = ctx.per_tick(params.retake_per_hour * (hold / (violent[c] + hold) if hold > 0 else 0.0))
+                p = max(p, ctx.per_tick(params.retake_per_hour) * protection[c])
+                back = held[rng.random(held.size) < p]
+                if back.size:
+                    seized[back] = False
+                    hurt_security[c] += rng.poisson(params.injured_security * back.size)
+                    hurt_protesters[c] += rng.poisson(params.injured_protesters * back.size)
+            # attacks of the step
+            n_attacks = rng.poisson(params.attack_per_hour * violent[c] * tau) if violent[c] > 0 else 0
+            if n_attacks and mine.size:
+                hit = mine[rng.integers(0, mine.size, n_attacks)]
+                attacked[hit] = True
+                defenders = params.defence * guard[state.kind[hit]] * police[c]
+                win = rng.random(n_attacks) < violent[c] / (violent[c] + defenders)
+                if protection[c] > 0:
+                    win &= ~((state.kind[hit] != 2) & (rng.random(n_attacks) < protection[c]))
+                lost = n_attacks - int(win.sum())
+                if lost:
+                    hurt_security[c] += rng.poisson(params.injured_security * lost)
+                    hurt_protesters[c] += rng.poisson(params.injured_protesters * lost)
+                won = hit[win]
+                shop = state.kind[won] == 2
+                looted[won[shop]] = True
+                seized[won[~shop]] = True
+            # burning of what the crowd holds after the step's attacks
+            held = mine[seized[mine]]
+            if held.size and params.burn_per_hour > 0:
+                fire = held[rng.random(held.size) < ctx.per_tick(params.burn_per_hour)]
+                burnt[fire] = True
+                seized[fire] = False
+        state = SitesState(state.city, state.kind, attacked, seized, burnt, looted)
+        per_city = lambda mask: np.bincount(state.city[mask], minlength=ctx.n).astype(np.float64)  # noqa: E731
+        report = {"buildings_attacked": per_city(attacked),
+                  "government_attacked": per_city(attacked & (state.kind == 0)),
+                  "police_attacked": per_city(attacked & (state.kind == 1)),
+                  "buildings_seized": per_city(seized), "buildings_burnt": per_city(burnt),
+                  "shops_looted": per_city(looted), "site_injured_security": hurt_security,
+                  "site_injured_protesters": hurt_protesters}
+        return state, Changes(report=report)
+
+
+MECHANISM = Sites()
