@@ -83,7 +83,10 @@ def deaths_curve(result: CountryResult) -> np.ndarray:
 
 
 def injured(result: CountryResult) -> dict[str, float]:
-    return {name: result.total_people(f"injured_{name}") for name in ("protesters", "security")}
+    """People injured in the run, by side: in arrests and attacks on the lattice, and over buildings
+    (:func:`site_injured`, 0 without the ``sites`` mechanism)."""
+    return {name: result.total_people(f"injured_{name}") + site_injured(result, name, result.steps)
+            for name in ("protesters", "security")}
 
 
 def participants_by_day(result: CountryResult, city: str | int | None = None) -> dict[dt.date, float]:
