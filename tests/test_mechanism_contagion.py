@@ -44,3 +44,19 @@ def test_contagion_memory_smooths_the_news():
         u = u + (500.0 - u) * (1.0 - math.exp(-1.0 / 12.0))
         # the media term of city 1: the unrest of the others (cities 0 and 2) over their 1,250 agents
         assert inputs.fp[1, codes.FP_EXTERNAL] == pytest.approx(u / 1250.0, rel=1e-12)
+
+
+def test_local_weight_adds_the_city_s_own_unrest():
+    # local_weight 0.5: city 0 with 300 of its 1,000 agents out gets 0.5 x 0.3 = 0.15 from itself, on top of the push
+    # from elsewhere (none here); the others get only their distance and media terms, unchanged. Fails if the own
+    # term is missing, goes to the other cities, or uses another share than the city's own.
+    ctx = context()
+    obs = observation(active=[200, 0, 0], violent=[100, 0, 0])
+    base = ContagionParams(distance_weight=0.2, distance_km=200.0, media_weight=0.05)
+    plain = fp(run(Contagion(), base, ctx, [1], obs)[0], codes.FP_EXTERNAL)
+    local = fp(run(Contagion(), base.model_copy(update={"local_weight": 0.5}), ctx, [1], obs)[0], codes.FP_EXTERNAL)
+    assert plain[0] == 0.0 and local[0] == pytest.approx(0.15, rel=1e-12)
+    np.testing.assert_array_equal(local[1:], plain[1:])
+    # saturation holds for the sum: with max_push 0.1 the push is 0.1 (1 - e^(-0.15 / 0.1))
+    capped = run(Contagion(), base.model_copy(update={"local_weight": 0.5, "max_push": 0.1}), ctx, [1], obs)[0]
+    assert fp(capped, codes.FP_EXTERNAL)[0] == pytest.approx(0.1 * (1 - math.exp(-1.5)), rel=1e-12)

@@ -8,6 +8,7 @@ same two terms into each citizen's activation, rule A, as an external push
 :data:`uprising.kernels.codes.FP_EXTERNAL`):
 
     S_i(t) = distance_weight * sum_{j != i} exp(-d_ij / distance_km) * a_j(t-1) + media_weight * a_{-i}(t-1)
+             + local_weight * a_i(t-1)
     E_i(t) = (1 - b_i(t)) * max_push * (1 - exp(-S_i(t) / max_push))
 
 ``a_j`` is the share of city ``j``'s citizens who are active or violent after the
@@ -17,7 +18,11 @@ share over all the other cities together,
 ``d_ij`` the great-circle distance between the cities' coordinates, and ``b_i`` the
 blackout level in city ``i`` (:mod:`uprising.mechanisms.blackout`; 1 cuts the
 channel). Unrest within a city spreads through the lattice itself (the actives
-within vision lower P), so only unrest elsewhere enters ``E``.
+within vision lower P); with ``local_weight > 0`` the city's own unrest, smoothed the same way, also enters
+``E``: word of a city's protest reaches its citizens beyond their vision, and each day's turnout tells the
+undecided how safe and how worthwhile it is to join the next (the informational cascades of Leipzig's Monday
+demonstrations, Lohmann 1994, *World Politics* 47:42; Granovetter 1978). ``local_weight = 0`` (the default)
+leaves only unrest elsewhere in ``E``.
 
 The push is ``S`` while small and saturates at ``max_push`` (unset: ``E = (1 - b) S``,
 the linear form of Bonnasse-Gahot et al.). Their model bounds contagion by depleting
@@ -60,6 +65,10 @@ class ContagionParams(Params):
     max_push: float | None = Field(None, gt=0.0, le=10.0,
                                    description="the most the push can add to net grievance (unset: no bound)",
                                    json_schema_extra=meta("net grievance", "uprising (saturating form)"))
+    local_weight: float = Field(0.0, ge=0.0, le=100.0,
+                                description="push per unit active share of the citizen's own city (word of mouth)",
+                                json_schema_extra=meta("net grievance per share",
+                                                       "Lohmann (1994) World Politics 47:42; Granovetter (1978)"))
     memory_hours: float = Field(0.0, ge=0.0, le=100_000.0,
                                 description="time constant of the news of unrest elsewhere (0: the last step's)",
                                 json_schema_extra=meta("hours", "uprising (assumption)"))
@@ -87,6 +96,8 @@ class Contagion(Mechanism):
         share = unrest / agents
         others = (unrest.sum() - unrest) / np.maximum(agents.sum() - agents, 1.0)
         push = p.distance_weight * (kernel @ share) + p.media_weight * others
+        if p.local_weight > 0.0:
+            push = push + p.local_weight * share
         if p.max_push is not None:
             push = p.max_push * -np.expm1(-push / p.max_push)
         blackout = now.report.get("blackout")
