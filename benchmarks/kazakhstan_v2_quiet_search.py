@@ -13,23 +13,21 @@ point whose standing crowd is above 0.3 per 1,000 pays 4 per doubling. It search
 ``policing.restraint_margin`` (1-4, log), the calm of dialogue policing in Zhanaozen and Aktau. The test targets
 are never read. Every evaluated point is appended to ``STORE`` (one JSON line): a stopped search resumes.
 
-    .venv/bin/python benchmarks/kazakhstan_v2_quiet_search.py STORE --design 24 --refine 150 [--start FILE]
+    .venv/bin/python benchmarks/kazakhstan_v2_quiet_search.py STORE --design 24 --refine 150 [--start FILE] [--local]
+
+``--local`` adds the axis ``contagion.local_weight`` (0.001-1, log): a city's own unrest pushing its citizens,
+the growth within a city over days that a quiet start needs (docs/kazakhstan.md, the twelfth search).
 """
 from __future__ import annotations
 
-import json
 import math
-import os
 import sys
-import time
 from pathlib import Path
-
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import kazakhstan_v2_search as S  # noqa: E402
 from uprising.country.scenario import CountryScenario  # noqa: E402
-from uprising.execution import default_executor, run_many, tasks  # noqa: E402
+from uprising.execution import run_many, tasks  # noqa: E402
 
 S.AXES.update({"rules.legitimacy": (0.88, 0.96, False), "rules.hardship_spread": (0.05, 0.25, False),
                "policing.restraint_margin": (1.0, 4.0, True)})
@@ -63,39 +61,6 @@ def evaluate(values: dict, ex) -> dict:
     return out
 
 
-def main(store: str, n_design: int, n_refine: int, start: dict | None = None) -> None:
-    done = [json.loads(line) for line in open(store)] if os.path.exists(store) else []
-    rng = np.random.default_rng(len(done) + 11)
-    t0 = time.time()
-    with default_executor(2) as ex:
-        def run(vals: dict, phase: str) -> None:
-            r = evaluate(vals, ex)
-            r["phase"] = phase
-            with open(store, "a") as f:
-                f.write(json.dumps(r) + "\n")
-            done.append(r)
-            best = min(done, key=lambda x: x["total"])
-            print(f"{phase} {len(done)} total {r['total']:.2f} fit {r['fit']:.2f} cliff {r['cliff_pen']:.2f} "
-                  f"pat {r['pat_pen']:.2f} standing {r['standing_per_1000']:.2f} peak {r['peaks'][1]:.0f} | "
-                  f"best {best['total']:.2f} ({time.time() - t0:.0f}s)", flush=True)
-        if start and not done:
-            run(start, "design")
-        n_have = sum(1 for d in done if d["phase"] == "design")
-        for _ in range(n_have, n_design):
-            u = rng.random(len(S.KEYS))
-            run({k: S.to_value(k, u[j]) for j, k in enumerate(S.KEYS)}, "design")
-        step = 0.15
-        n_refined = sum(1 for d in done if d["phase"] == "refine")
-        step *= 0.7 ** (n_refined // 10)
-        for i in range(n_refined, n_refine):
-            best = min(done, key=lambda x: x["total"])
-            u = np.array([S.to_unit(k, best["values"][k]) for k in S.KEYS])
-            cand = u + rng.normal(0, step, len(S.KEYS)) * (rng.random(len(S.KEYS)) < 0.35)
-            run({k: S.to_value(k, cand[j]) for j, k in enumerate(S.KEYS)}, "refine")
-            if (i + 1) % 10 == 0:
-                step *= 0.7
-
-
 if __name__ == "__main__":
     import argparse
 
@@ -104,10 +69,15 @@ if __name__ == "__main__":
     ap.add_argument("--design", type=int, default=24)
     ap.add_argument("--refine", type=int, default=150)
     ap.add_argument("--start", default=None, help="a file of KEY=VALUE pairs for the first point")
+    ap.add_argument("--local", action="store_true", help="search contagion.local_weight too")
     a = ap.parse_args()
+    if a.local:
+        S.AXES["contagion.local_weight"] = (0.001, 1.0, True)
+        S.KEYS[:] = list(S.AXES)
     start = None
     if a.start:
         start = {k: float(v) for k, v in (kv.split("=") for kv in open(a.start).read().split()) if k in S.AXES}
         for k in S.KEYS:
             start.setdefault(k, S.to_value(k, 0.5))
-    main(a.store, a.design, a.refine, start)
+    S.main(a.store, a.design, a.refine, start, evaluate=evaluate, seed_offset=11,
+           extra=lambda r: f" standing {r['standing_per_1000']:.2f}")

@@ -99,11 +99,13 @@ def evaluate(values, ex, reps=4, scale=0.005, seed=1000):
             "pattern": pat.runs_passing, "pat_pen": pat_pen, "peaks": peaks, "deaths": deaths, "peak_pen": peak_pen,
             "errors": {s.target.label: round(s.error, 2) for s in scores}}
 
-def main(out, n_design, n_refine, start=None):
+def main(out, n_design, n_refine, start=None, evaluate=evaluate, seed_offset=7, extra=lambda r: ""):
+    """Random points, then the (1+1) evolution strategy, each point appended to ``out``; resumes from it.
+    ``evaluate(values, executor) -> record`` scores a point; ``extra(record)`` adds to the progress line."""
     done = []
     if os.path.exists(out):
         done = [json.loads(l) for l in open(out)]
-    rng = np.random.default_rng(len(done) + 7)
+    rng = np.random.default_rng(len(done) + seed_offset)
     t0 = time.time()
     with default_executor(2) as ex:
         def run(vals, phase):
@@ -113,15 +115,16 @@ def main(out, n_design, n_refine, start=None):
                 f.write(json.dumps(r) + "\n")
             done.append(r)
             best = min(done, key=lambda x: x["total"])
-            print(f"{phase} {len(done)} total {r['total']:.2f} fit {r['fit']:.2f} cliff {r['cliff_pen']:.2f} pat {r['pat_pen']:.2f} peak {r['peaks'][1]:.0f} | best {best['total']:.2f} ({time.time()-t0:.0f}s)", flush=True)
-        n_have = sum(1 for d in done if d["phase"] == "design")
+            print(f"{phase} {len(done)} total {r['total']:.2f} fit {r['fit']:.2f} cliff {r['cliff_pen']:.2f} pat {r['pat_pen']:.2f}{extra(r)} peak {r['peaks'][1]:.0f} | best {best['total']:.2f} ({time.time()-t0:.0f}s)", flush=True)
         if start and not done:
             run(start, "design")
+        n_have = sum(1 for d in done if d["phase"] == "design")
         for i in range(n_have, n_design):
             perm = rng.random(len(KEYS))
             run({k: to_value(k, perm[j]) for j, k in enumerate(KEYS)}, "design")
-        step = 0.15
-        for i in range(n_refine):
+        n_refined = sum(1 for d in done if d["phase"] == "refine")
+        step = 0.15 * 0.7 ** (n_refined // 10)  # a resumed search goes on with the step it had reached
+        for i in range(n_refined, n_refine):
             best = min(done, key=lambda x: x["total"])
             u = np.array([to_unit(k, best["values"][k]) for k in KEYS])
             cand = u + rng.normal(0, step, len(KEYS)) * (rng.random(len(KEYS)) < 0.35)
