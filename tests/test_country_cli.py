@@ -44,6 +44,8 @@ def test_run_exits_zero_and_writes_the_table_and_figures(country_run):
     # the summary names every city
     for city in ("Oilton", "Portville", "Hilltop"):
         assert city in proc.stdout
+    # the two towns have buildings (sites on): the summary counts those attacked and burnt
+    assert "buildings attacked" in proc.stdout and "buildings burnt" in proc.stdout
 
 
 def test_run_table_is_tidy_and_is_the_driver_run(country_run):

@@ -175,8 +175,11 @@ def run_country(scenario_path: Path, seed: int, sets: tuple[str, ...], out_dir: 
                         f"{scenario.scale:g}, median (5-95%)")
     table.add_column("figure")
     table.add_column("model", justify="right")
-    for key in ("peak_unrest", "detained_total", "deaths_total", "deaths_protesters", "deaths_security",
-                "deaths_bystanders", "injured_security", "site_attacks"):
+    keys = ("peak_unrest", "detained_total", "deaths_total", "deaths_protesters", "deaths_security",
+            "deaths_bystanders", "injured_security", "site_attacks")
+    if scenario.sites.enabled:
+        keys += ("buildings_attacked", "buildings_burnt")
+    for key in keys:
         vals = np.array([s[key] for s in summaries], dtype=float)
         table.add_row(key.replace("_", " "), f"{np.median(vals):,.0f} ({np.percentile(vals, 5):,.0f}-"
                                              f"{np.percentile(vals, 95):,.0f})")

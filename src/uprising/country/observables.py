@@ -158,6 +158,9 @@ def summary(result: CountryResult, onset_per_1000: float = 1.0) -> dict[str, obj
         "deaths_security": killed["security"],
         "injured_security": injured(result)["security"],
         "site_attacks": result.total_people("site_attacks"),
+        **({"buildings_attacked": float(np.nansum(result.reports["buildings_attacked"][:, -1])),
+            "buildings_burnt": float(np.nansum(result.reports["buildings_burnt"][:, -1]))}
+           if result.scenario.sites.enabled else {}),
         "end_of_unrest": str(end_of_unrest_day(result) or "not by the end"),
         "onsets": {name: str(onset_day(result, name, onset_per_1000) or "-") for name in result.names},
         "agent_steps_per_second": float(result.citizens.sum() + result.column("cops")[:, 0].sum()) * result.steps
