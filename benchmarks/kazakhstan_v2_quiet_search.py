@@ -16,7 +16,9 @@ are never read. Every evaluated point is appended to ``STORE`` (one JSON line): 
     .venv/bin/python benchmarks/kazakhstan_v2_quiet_search.py STORE --design 24 --refine 150 [--start FILE] [--local]
 
 ``--local`` adds the axis ``contagion.local_weight`` (0.001-1, log): a city's own unrest pushing its citizens,
-the growth within a city over days that a quiet start needs (docs/kazakhstan.md, the twelfth search).
+the growth within a city over days that a quiet start needs (docs/kazakhstan.md, the twelfth search);
+``--local-bound`` adds ``contagion.local_max_push`` (0.0005-0.05, log), that push's bound of its own (the
+thirteenth).
 """
 from __future__ import annotations
 
@@ -70,10 +72,14 @@ if __name__ == "__main__":
     ap.add_argument("--refine", type=int, default=150)
     ap.add_argument("--start", default=None, help="a file of KEY=VALUE pairs for the first point")
     ap.add_argument("--local", action="store_true", help="search contagion.local_weight too")
+    ap.add_argument("--local-bound", action="store_true",
+                    help="with --local, search contagion.local_max_push too (the own push's own bound)")
     a = ap.parse_args()
     if a.local:
         S.AXES["contagion.local_weight"] = (0.001, 1.0, True)
-        S.KEYS[:] = list(S.AXES)
+    if a.local_bound:
+        S.AXES["contagion.local_max_push"] = (0.0005, 0.05, True)
+    S.KEYS[:] = list(S.AXES)
     start = None
     if a.start:
         start = {k: float(v) for k, v in (kv.split("=") for kv in open(a.start).read().split()) if k in S.AXES}

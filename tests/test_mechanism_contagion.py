@@ -60,3 +60,17 @@ def test_local_weight_adds_the_city_s_own_unrest():
     # saturation holds for the sum: with max_push 0.1 the push is 0.1 (1 - e^(-0.15 / 0.1))
     capped = run(Contagion(), base.model_copy(update={"local_weight": 0.5, "max_push": 0.1}), ctx, [1], obs)[0]
     assert fp(capped, codes.FP_EXTERNAL)[0] == pytest.approx(0.1 * (1 - math.exp(-1.5)), rel=1e-12)
+
+
+def test_local_max_push_bounds_the_own_push_apart_from_the_rest():
+    # with max_push 0.1 and local_max_push 0.2, city 0's own 0.15 saturates on its own bound,
+    # 0.2 (1 - e^(-0.75)), and adds to the saturated push from elsewhere (none for city 0; for city 1, which has
+    # no unrest of its own, exactly the push it had without the local term)
+    ctx = context()
+    obs = observation(active=[200, 0, 0], violent=[100, 0, 0])
+    params = ContagionParams(distance_weight=0.2, distance_km=200.0, media_weight=0.05, max_push=0.1)
+    shared = fp(run(Contagion(), params, ctx, [1], obs)[0], codes.FP_EXTERNAL)
+    apart = fp(run(Contagion(), params.model_copy(update={"local_weight": 0.5, "local_max_push": 0.2}), ctx, [1],
+                   obs)[0], codes.FP_EXTERNAL)
+    assert apart[0] == pytest.approx(0.2 * (1 - math.exp(-0.75)), rel=1e-12)
+    np.testing.assert_allclose(apart[1:], shared[1:], rtol=1e-12)

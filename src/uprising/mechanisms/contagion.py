@@ -22,7 +22,10 @@ within vision lower P); with ``local_weight > 0`` the city's own unrest, smoothe
 ``E``: word of a city's protest reaches its citizens beyond their vision, and each day's turnout tells the
 undecided how safe and how worthwhile it is to join the next (the informational cascades of Leipzig's Monday
 demonstrations, Lohmann 1994, *World Politics* 47:42; Granovetter 1978). ``local_weight = 0`` (the default)
-leaves only unrest elsewhere in ``E``.
+leaves only unrest elsewhere in ``E``. The own term shares ``max_push`` with the rest, unless ``local_max_push``
+is set: then it saturates at that bound of its own, ``local_max_push * (1 - exp(-local_weight a_i /
+local_max_push))``, added after the rest has saturated (news from elsewhere and a crowd in one's own streets
+are different channels).
 
 The push is ``S`` while small and saturates at ``max_push`` (unset: ``E = (1 - b) S``,
 the linear form of Bonnasse-Gahot et al.). Their model bounds contagion by depleting
@@ -69,6 +72,10 @@ class ContagionParams(Params):
                                 description="push per unit active share of the citizen's own city (word of mouth)",
                                 json_schema_extra=meta("net grievance per share",
                                                        "Lohmann (1994) World Politics 47:42; Granovetter (1978)"))
+    local_max_push: float | None = Field(None, gt=0.0, le=10.0,
+                                         description="a bound of the city's own push of its own, added after the "
+                                         "bound of the rest (unset: the own push shares max_push)",
+                                         json_schema_extra=meta("net grievance", "uprising (saturating form)"))
     memory_hours: float = Field(0.0, ge=0.0, le=100_000.0,
                                 description="time constant of the news of unrest elsewhere (0: the last step's)",
                                 json_schema_extra=meta("hours", "uprising (assumption)"))
@@ -96,10 +103,13 @@ class Contagion(Mechanism):
         share = unrest / agents
         others = (unrest.sum() - unrest) / np.maximum(agents.sum() - agents, 1.0)
         push = p.distance_weight * (kernel @ share) + p.media_weight * others
-        if p.local_weight > 0.0:
-            push = push + p.local_weight * share
+        local = p.local_weight * share if p.local_weight > 0.0 else None
+        if local is not None and p.local_max_push is None:
+            push, local = push + local, None  # one bound for both
         if p.max_push is not None:
             push = p.max_push * -np.expm1(-push / p.max_push)
+        if local is not None:  # the city's own push, with its own bound
+            push = push + p.local_max_push * -np.expm1(-local / p.local_max_push)
         blackout = now.report.get("blackout")
         if blackout is not None:
             push = push * (1.0 - blackout)
