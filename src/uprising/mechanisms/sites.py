@@ -155,9 +155,13 @@ class Sites(Mechanism):
         hurt_security = np.zeros(ctx.n)
         hurt_protesters = np.zeros(ctx.n)
         guard = np.array([1.0, 1.0, params.guard_commercial])
+        first = np.searchsorted(state.city, np.arange(ctx.n + 1))  # a city's buildings are contiguous
         for c in range(ctx.n):
+            lo, hi = first[c], first[c + 1]
+            if violent[c] <= 0 and not seized[lo:hi].any():
+                continue  # nothing to attack with and nothing held: no draw would be made
             rng = ctx.stream(f"{self.name}:{ctx.names[c]}", step)  # a city's draws depend on it alone
-            mine = np.flatnonzero((state.city == c) & ~burnt)
+            mine = lo + np.flatnonzero(~burnt[lo:hi])
             # retaking first: the police clear what the crowd held at the end of the last step
             held = mine[seized[mine]]
             if held.size:
@@ -170,7 +174,7 @@ class Sites(Mechanism):
                     hurt_security[c] += rng.poisson(params.injured_security * back.size)
                     hurt_protesters[c] += rng.poisson(params.injured_protesters * back.size)
             # attacks of the step
-            n_attacks = rng.poisson(params.attack_per_hour * violent[c] * tau) if violent[c] > 0 else 0
+            n_attacks = int(rng.poisson(params.attack_per_hour * violent[c] * tau)) if violent[c] > 0 else 0
             if n_attacks and mine.size:
                 hit = mine[rng.integers(0, mine.size, n_attacks)]
                 attacked[hit] = True
