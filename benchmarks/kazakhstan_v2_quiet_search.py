@@ -18,7 +18,12 @@ are never read. Every evaluated point is appended to ``STORE`` (one JSON line): 
 ``--local`` adds the axis ``contagion.local_weight`` (0.001-1, log): a city's own unrest pushing its citizens,
 the growth within a city over days that a quiet start needs (docs/kazakhstan.md, the twelfth search);
 ``--local-bound`` adds ``contagion.local_max_push`` (0.0005-0.05, log), that push's bound of its own (the
-thirteenth).
+thirteenth). ``--beta`` draws hardship from a beta law (bounded by 1, so with ``L0`` above ``1 - T`` nobody can be
+out without a shock) and adds the axes the bounded law needs: the news gain ``contagion.media_weight``
+(0.5-50, log), the organised core ``escalation.core_share`` (0.0005-0.05, log), the police injured in
+confrontations ``escalation.resist`` (0.001-0.3, log) and the hours over which a price is felt
+``price.adjustment_hours`` (6-96, log), with the hardship spread over 0.1-0.35 and L0 over 0.89-0.96 (the
+fourteenth search).
 """
 from __future__ import annotations
 
@@ -74,9 +79,17 @@ if __name__ == "__main__":
     ap.add_argument("--local", action="store_true", help="search contagion.local_weight too")
     ap.add_argument("--local-bound", action="store_true",
                     help="with --local, search contagion.local_max_push too (the own push's own bound)")
+    ap.add_argument("--beta", action="store_true",
+                    help="hardship from a beta law, with the news gain, the organised core, resistance and the "
+                    "price's adjustment time searched too")
     a = ap.parse_args()
     if a.local:
         S.AXES["contagion.local_weight"] = (0.001, 1.0, True)
+    if a.beta:
+        S.BASE = S.BASE.replace({"rules.hardship_distribution": "beta"})
+        S.AXES.update({"rules.legitimacy": (0.89, 0.96, False), "rules.hardship_spread": (0.1, 0.35, False),
+                       "contagion.media_weight": (0.5, 50.0, True), "escalation.core_share": (0.0005, 0.05, True),
+                       "escalation.resist": (0.001, 0.3, True), "price.adjustment_hours": (6.0, 96.0, True)})
     if a.local_bound:
         S.AXES["contagion.local_max_push"] = (0.0005, 0.05, True)
     S.KEYS[:] = list(S.AXES)

@@ -29,8 +29,9 @@ def test_two_towns_loads_with_every_event_kind():
     assert [c.name for c in sc.cities] == list(TOWNS)
     # every kind but policing's, whose events change what the police do in every run they are in; the two towns'
     # results are the reference of many tests, so withdrawal and restraint are exercised on their own in
-    # tests/test_mechanism_policing.py (hand-built timelines and two-towns runs with them added)
-    assert {e.kind for e in sc.events} == set(EVENT_KINDS) - {"withdrawal", "restraint"}
+    # tests/test_mechanism_policing.py (hand-built timelines and two-towns runs with them added); the same for
+    # escalation's organised core (tests/test_mechanism_escalation.py)
+    assert {e.kind for e in sc.events} == set(EVENT_KINDS) - {"withdrawal", "restraint", "organised"}
     assert sc.clock.clock().ticks == 48
     assert 2_000 <= sum(n for _, n, _ in sc.lattice_sizes()) <= 5_000
     assert set(sc.variants) == {"no-troops", "no-shoot-order", "late-cap", "no-blackout"}
@@ -309,7 +310,7 @@ BAD = {
                           ["unknown key", "allowed keys: id, cities"]),
     "unknown_event_kind": ('kind = "blackout"', 'kind = "riot"', "events[4].kind",
                            ["allowed: price | legitimacy | emergency | blackout | shoot_order | intervention | "
-                            "withdrawal | restraint | sweep | release"]),
+                            "organised | withdrawal | restraint | sweep | release"]),
     "bad_curfew_hour": ("curfew = [22.0, 6.0]", "curfew = [22.0, 30.0]", "events[3].curfew",
                         ["[0, 24]", "30.0"]),
     "bad_curfew_length": ("curfew = [22.0, 6.0]", "curfew = [22.0, 6.0, 1.0]", "events[3].curfew",

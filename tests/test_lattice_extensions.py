@@ -66,7 +66,8 @@ probability = st.sampled_from([0.0, 0.0, 0.05, 0.3, 1.0])
     kill_violent=probability, kill_active=probability, injure=probability, bystander=probability,
     attack=probability, attack_kill=probability, site_attack=probability, sweep=probability,
     release=probability, penalty=st.sampled_from([0.0, 0.5, 3.0]), cop_idle=probability,
-    exposure=st.sampled_from([0.0, 0.0, 0.3, 0.7]), exposure_max=st.sampled_from([0.0, 0.0, 2.0]))),
+    exposure=st.sampled_from([0.0, 0.0, 0.3, 0.7]), exposure_max=st.sampled_from([0.0, 0.0, 2.0]),
+    core=st.sampled_from([0.0, 0.0, 0.3]))),
     st.booleans(), st.booleans(), st.sampled_from([-1, 0, 3, 40]), st.integers(0, 2),
     st.sampled_from(["random_sequential", "tiled"]), st.integers(0, 500))
 def test_kernel_equals_twin_with_extensions(values, escalation, mark, capacity, jail_mode, activation, seed):
@@ -321,3 +322,34 @@ def test_exposure_carries_the_least_risk_averse_over_and_changes_nothing_before_
     assert active_after(external=0.006, exposure=0.5) == (1, 0)  # w E = 0.03 > 0.02 for the exposed one only
     # capped at w = 2, the exposed citizen's G = (0.2 + 0.04) 0.4 = 0.096 < T: quiet again
     assert active_after(hardship_shift=0.02, exposure=0.5, exposure_max=2.0) == (0, 0)
+
+
+def test_an_organised_core_is_violent_whenever_active():
+    # two citizens with hardship 0.9 under L = 0.6 (G = 0.36), no cops (P = 0): both clear T = 0.1 and are active,
+    # and neither clears T + margin = 1.1, so neither is violent by grievance. With FP_CORE = 0.05 the citizen of
+    # R = 0.01 < 0.05 is of the organised core and turns violent; the one of R = 0.81 stays peaceful. A quiet core
+    # member (hardship 0.1: G = 0.04 < T) is not violent: the core acts only once its member is out. Without the
+    # escalation switch nobody is violent. Fails if the core's test reads another trait or ignores activity.
+    cells = {(3, 3): (codes.QUIET, 0.9), (8, 9): (codes.QUIET, 0.9), (10, 13): (codes.QUIET, 0.1)}
+
+    def kinds_after(escalation=True, **fp):
+        s, setup = _scene(cells)
+
+        def with_risk(model, state):
+            setup(model, state)
+            state.risk_aversion[3 * s.width + 3] = 0.01
+            state.risk_aversion[8 * s.width + 9] = 0.81
+            state.risk_aversion[10 * s.width + 13] = 0.01
+
+        m, _ = M.init(s, 0)
+        run = TwinRun(s, 0, 3, fp=_fp(3, violence_margin=1.0, **fp), ip=_ip(m, escalation=escalation),
+                      state=with_risk, cop_target=np.zeros(3, dtype=np.int64))
+        check_extended_twin(run)
+        k = run.fast.kinds()
+        return tuple(int(k[y * s.width + x]) for y, x in ((3, 3), (8, 9), (10, 13)))
+
+    A, V, Q = codes.ACTIVE, codes.VIOLENT, codes.QUIET
+    assert kinds_after() == (A, A, Q)
+    assert kinds_after(core=0.05) == (V, A, Q)
+    assert kinds_after(core=0.9) == (V, V, Q)
+    assert kinds_after(escalation=False, core=0.9) == (A, A, Q)

@@ -76,7 +76,7 @@ def test_the_new_mechanism_gets_its_table_event_kind_and_record(with_transfer, t
     # its parameters and events are validated like any other: the same one-line errors
     with pytest.raises(ScenarioError, match=re.escape("transfer.relief: input should be less than or equal to 1")):
         sc.replace({"transfer.relief": 2.0})
-    kinds = ("price | legitimacy | emergency | blackout | shoot_order | intervention | withdrawal | restraint | sweep | "
+    kinds = ("price | legitimacy | emergency | blackout | shoot_order | intervention | organised | withdrawal | restraint | sweep | "
              "release")
     parade = {**PAYOUT, "kind": "parade"}
     with pytest.raises(ScenarioError, match=re.escape(f"allowed: price | transfer | {kinds[len('price | '):]}")):

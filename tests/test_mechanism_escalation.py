@@ -139,3 +139,38 @@ def test_with_restraint_everywhere_backlash_changes_nothing():
     for ra, rb in zip(ensemble_of(base), ensemble_of(base.replace({"escalation.backlash": 0.5}))):
         assert np.array_equal(ra.counts, rb.counts)
         assert ra.national("violent").sum() > 0 and ra.national("swept").sum() > 0
+
+
+# ================================================================== the organised core (Moro 2016)
+
+
+def test_the_core_share_reaches_the_kernel_only_where_and_while_an_organised_event_is_on():
+    # the equation of the docstring: FP_CORE = core_share in the event's cities during [start, end), 0 elsewhere
+    # and outside it; with core_share 0 nothing is written even while the event is on. Fails if the event's
+    # cities or dates are ignored, or a zero share still writes the input.
+    ctx = context(event("organised", 2, 4, cities=(False, True, False)))
+    params = EscalationParams(violence_margin=0.2, core_share=0.03)
+    present = running([(Escalation(), params)])
+    states = [m.init(p, ctx) for m, p in present]
+    cores = [fp(step_inputs(present, states, ctx, k, observation()), codes.FP_CORE).tolist() for k in range(1, 6)]
+    assert cores == [[0.0] * 3, [0.0, 0.03, 0.0], [0.0, 0.03, 0.0], [0.0] * 3, [0.0] * 3]
+    off = running([(Escalation(), EscalationParams(violence_margin=0.2))])
+    assert fp(step_inputs(off, [None], ctx, 2, observation()), codes.FP_CORE).tolist() == [0.0] * 3
+
+
+def test_an_organised_core_turns_a_peaceful_town_violent():
+    # Two towns with a violence margin (1.0) nobody clears: without a core nobody turns violent in any replicate
+    # (exact). An organised event in Oilton from the start with core_share 0.05 makes the active among Oilton's 5%
+    # least risk-averse violent: every replicate has a violent wing there, and Portville, with no event, stays
+    # peaceful in every replicate (exact). Fails if the core is ignored, or reaches cities the event does not name.
+    data = two_towns().replace({"escalation.violence_margin": 1.0}).to_dict()
+    data["events"] = [*data["events"], {"kind": "organised", "id": "core", "start": "2022-01-01T00:00",
+                                        "cities": ["Oilton"]}]
+    base = CountryScenario.from_dict(data)
+    names = list(ensemble_of(base)[0].names)
+    oil, port = names.index("Oilton"), names.index("Portville")
+    for r in ensemble_of(base):
+        assert r.national("violent").sum() == 0
+    for r in ensemble_of(base.replace({"escalation.core_share": 0.05})):
+        violent = r.column("violent")  # city x step
+        assert violent[oil].sum() > 0 and violent[port].sum() == 0

@@ -102,7 +102,8 @@ FP_EXPOSURE = 16  # tail index a of the exposure w = (1 - a) R^-a that scales th
 FP_EXPOSURE_MAX = 17  # the most exposure any citizen has: w = min(w, FP_EXPOSURE_MAX) (0: no cap)
 FP_RESIST = 18  # probability that each person of a violent citizen a cop uses force on injures one of the police
 # (counted in people only: Binomial(people of the agent, FP_RESIST) security injured; no lattice draw)
-FP_SIZE = 19
+FP_CORE = 19  # share of citizens, those of risk aversion R < FP_CORE, who are violent whenever active (an organised core)
+FP_SIZE = 20
 
 # columns of the per-step output in PEOPLE (``people_out``; Scheffer et al. 1995 super-individuals): written
 # when the kernel's ``people_per_agent`` is positive, from the separate ``people_rng`` stream, so the lattice's

@@ -50,6 +50,7 @@ from .codes import (
     FP_KILL_VIOLENT,
     FP_PENALTY,
     FP_RESIST,
+    FP_CORE,
     FP_RELEASE,
     FP_SITE_ATTACK,
     FP_STAY,
@@ -443,7 +444,8 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
     or changes a state, and the kernel is Model I exactly:
 
     * rule A becomes ``(H + shift)(1-L) - R*P*(1 + penalty) + external > T + T_shift``; with
-      escalation on, a citizen above ``T + T_shift + margin`` is violent;
+      escalation on, a citizen above ``T + T_shift + margin`` is violent, and so is an active citizen of risk
+      aversion ``R < FP_CORE`` (an organised violent core);
     * a citizen skips rule M with probability ``FP_STAY``;
     * a violent citizen attacks a cop within its vision (probability ``FP_ATTACK``;
       killed with ``FP_ATTACK_KILL``, else injured; either way off duty) and a
@@ -537,6 +539,7 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
         exposure_tail = fp[t, FP_EXPOSURE]
         exposure_max = fp[t, FP_EXPOSURE_MAX]
         resist = fp[t, FP_RESIST]
+        core = fp[t, FP_CORE]
         arrests = 0
         releases = 0
         killed_protesters = 0
@@ -713,7 +716,7 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
                     net = g - np.float64(risk[c]) * p_arrest * risk_factor + ext_c
                     if net > t_eff:
                         new_kind = ACTIVE
-                        if escalation and net > violent_above:
+                        if escalation and (net > violent_above or np.float64(risk[c]) < core):
                             new_kind = VIOLENT
                 if new_kind != kind:
                     was = _is_active(kind)

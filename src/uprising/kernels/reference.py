@@ -28,6 +28,7 @@ from .codes import (
     FP_ATTACK_KILL,
     FP_BYSTANDER,
     FP_COP_IDLE,
+    FP_CORE,
     FP_EXPOSURE,
     FP_EXPOSURE_MAX,
     FP_EXTERNAL,
@@ -376,7 +377,8 @@ def run_steps_reference(occupant, hardship, risk, jail, cit_offsets, cop_offsets
                 n_a = min(1 + actives + own_cell * self_active, max_a)
                 net = g - float(risk[c]) * float(ptable[cops, n_a]) * (1.0 + f[FP_PENALTY]) + ext
                 if net > t_eff:
-                    new_kind = VIOLENT if escalation and net > t_eff + f[FP_VIOLENCE_MARGIN] else ACTIVE
+                    violent = net > t_eff + f[FP_VIOLENCE_MARGIN] or float(risk[c]) < f[FP_CORE]
+                    new_kind = VIOLENT if escalation and violent else ACTIVE
             if new_kind != kind:
                 counters[_COUNTER[kind]] -= 1
                 counters[_COUNTER[new_kind]] += 1

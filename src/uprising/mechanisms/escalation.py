@@ -33,6 +33,18 @@ with the force its police have used there lately,
 and arrest grows a violent wing, and one whose police hold back (:mod:`uprising.mechanisms.policing`,
 ``restraint``) keeps its protest peaceful whatever its grievance. ``backlash = 0`` keeps the margin constant.
 
+An organised core (Moro 2016's armed revolutionary organisation beside the population of citizens; Lemos,
+Coelho & Lopes 2013 review such actor types): where an ``organised`` event of the timeline is on (a dated
+input, with its source, naming the cities where organised violent groups were reported), a share
+``core_share`` of the citizens, those least averse to risk (``R < core_share``, so the core is the citizens
+the shock and the news reach first, :mod:`uprising.mechanisms.exposure`), is violent whenever it is active:
+
+    violent  iff  active and (G - R*P*(1 + penalty) + E > T + T_shift + margin  or  R < core_share)
+
+The core does not rise on its own: its members turn out under rule A like everyone else, and attack once
+they are out (followers and leaders: the core is a fixed share of a city's people, not of its crowd).
+``core_share = 0``, or no ``organised`` event, keeps violence to the margin alone.
+
 This form is uprising's design (documented and switchable): Epstein's Model II and
 Moro (2016, *PLoS ONE* 11(4):e0154175) give rebels a probability of killing, which
 is the form of ``attack_kill``. Switched off, the mechanism is absent from the run and the
@@ -42,6 +54,7 @@ kernel's escalation switch stays off: nobody turns violent (Model I).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import math
 
@@ -49,9 +62,10 @@ import numpy as np
 from pydantic import Field
 
 from ..kernels import codes
-from .base import Changes, Context, InputsView, Mechanism, Observation, Params, meta
+from .base import Changes, Context, Event, InputsView, Mechanism, Observation, Params, Time, meta
 
 MORO = "Moro (2016) PLoS ONE 11(4):e0154175; Epstein (2002) Model II"
+CORE = "Moro (2016) PLoS ONE 11(4):e0154175 (an armed revolutionary organisation); Lemos, Coelho & Lopes (2013) EUMAS, CEUR 1113 (actor types)"
 ESIM = "Reicher (1996) Br J Soc Psychol 35:115; Stott & Reicher (1998) Sociology 32:353 (ESIM)"
 
 
@@ -82,6 +96,19 @@ class EscalationParams(Params):
     backlash_memory_hours: float = Field(24.0, gt=0.0, le=10_000.0,
                                          description="time constant over which force is remembered",
                                          json_schema_extra=meta("hours", ESIM))
+    core_share: float = Field(0.0, ge=0.0, le=1.0,
+                              description="share of citizens (the least risk-averse) who are violent whenever "
+                              "active, where an `organised` event is on",
+                              json_schema_extra=meta("share of citizens", CORE))
+
+
+class OrganisedEvent(Event):
+    """Organised violent groups act in the named cities from ``start`` to ``end`` (a dated input with its
+    source): there, the ``core_share`` of citizens least averse to risk is violent whenever active."""
+
+    kind: Literal["organised"]
+    start: Time
+    end: Time | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +122,7 @@ class Escalation(Mechanism):
 
     name = "escalation"
     parameters = EscalationParams
+    events = (OrganisedEvent,)
     kernel_switches = (codes.IP_ESCALATION,)
 
     def init(self, params: EscalationParams, ctx: Context) -> BacklashState | None:
@@ -116,7 +144,15 @@ class Escalation(Mechanism):
             state = BacklashState(obs.force.copy(), recent)
             margin = params.violence_margin * np.exp(-params.backlash * recent)
             report = {"violence_margin": margin}
-        return state, Changes(report=report, fp={codes.FP_VIOLENCE_MARGIN: margin,
+        fp = {}
+        if params.core_share > 0.0:
+            organised = np.zeros(ctx.n, dtype=bool)
+            for e in ctx.events_of("organised"):
+                if e.on(step):
+                    organised |= e.cities
+            if organised.any():
+                fp[codes.FP_CORE] = np.where(organised, params.core_share, 0.0)
+        return state, Changes(report=report, fp={**fp, codes.FP_VIOLENCE_MARGIN: margin,
                                  codes.FP_ATTACK: ctx.per_tick(params.attack_per_hour),
                                  codes.FP_ATTACK_KILL: params.attack_kill,
                                  codes.FP_RESIST: params.resist,
