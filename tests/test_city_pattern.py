@@ -111,8 +111,22 @@ def test_violence_in_the_wrong_town_fails_the_checks():
 def test_ties_share_a_class_and_no_violence_has_no_rank_correlation():
     s = score([run({}, {})])
     assert s.model == ["clashes"] * 3  # all tied at rank 2: neither the first nor the last
-    assert s.checks == dict.fromkeys(CHECKS, False)  # "the most" means strictly more than every other town
+    # "the most" means strictly more than every other town; nobody is less violent than Hilltop, so it is among
+    # the least violent (a mean rank of 2 had failed it: a bug, below)
+    assert s.checks == {CHECKS[0]: False, CHECKS[1]: False, CHECKS[2]: True}
     assert s.spearman is None and s.class_agreement == pytest.approx(1 / 3)
+
+
+def test_a_peaceful_town_tied_with_others_at_no_violence_is_among_the_least_violent():
+    # Kazakhstan's check is "Zhanaozen and Aktau among the 4 least violent" of 14 cities; when 10 cities had no
+    # violence at all each had the mean rank 9.5, not above 14 - 4 = 10, and the check failed for a Mangystau with
+    # no violence whatever (the test above is that case in small). Among the least violent now means that fewer
+    # than k towns are strictly less violent: Hilltop, tied at none with Portville, passes; Oilton, the only
+    # violent town, does not.
+    r = run({"Oilton": {1: 10}}, {})
+    assert score([r]).checks[CHECKS[2]] is True
+    other = F.score_city_pattern(RECORD, [r], most_violent="Portville", least_violent=("Oilton",))
+    assert other.checks["Oilton among the 1 least violent per resident"] is False
 
 
 def test_the_checks_are_made_on_the_means_and_counted_per_run():

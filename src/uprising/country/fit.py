@@ -601,13 +601,14 @@ def _checks(names: list[str], hours: np.ndarray, per_1000: np.ndarray, deaths: n
             least_violent: tuple[str, ...], least: int) -> dict[str, bool | None]:
     i = names.index(most_violent) if most_violent in names else None
     low = [names.index(c) for c in least_violent if c in names]
-    ranks = _average_ranks(per_1000)  # 1 = the most violent per resident
+    # among the k least violent: fewer than k cities are strictly less violent per resident, so a city tied with
+    # others at the bottom (no violence at all, say) is among the least violent however many share its place
     return {
         f"{most_violent} has the most deaths": None if i is None else bool(deaths[i] > np.delete(deaths, i).max()),
         f"{most_violent} has the most violent person-hours":
             None if i is None else bool(hours[i] > np.delete(hours, i).max()),
         f"{' and '.join(least_violent)} among the {least} least violent per resident":
-            None if len(low) != len(least_violent) else bool(all(ranks[j] > len(names) - least for j in low)),
+            None if len(low) != len(least_violent) else bool(all((per_1000 < per_1000[j]).sum() < least for j in low)),
     }
 
 
@@ -619,8 +620,8 @@ def score_city_pattern(record: dict[str, CityPattern], results: list[CountryResu
     (:func:`deaths_by_city`); their means over the runs are compared with the record:
 
     * the checks: ``most_violent`` has strictly the most deaths and the most violent person-hours, and each of
-      ``least_violent`` ranks among the ``k`` cities least violent per resident, ``k`` being the number of cities
-      the record calls peaceful (ties share their mean rank);
+      ``least_violent`` is among the ``k`` cities least violent per resident (fewer than ``k`` cities strictly less
+      violent), ``k`` being the number of cities the record calls peaceful;
     * the model's class of each city: the cities ranked by violent person-hours per resident (mean ranks for ties)
       and cut at the record's counts: the first as many as the record has violent cities are "violent", the last
       as many as it has peaceful ones "peaceful", the rest "clashes" (no threshold is chosen);
