@@ -82,14 +82,17 @@ if __name__ == "__main__":
     ap.add_argument("--beta", action="store_true",
                     help="hardship from a beta law, with the news gain, the organised core, resistance and the "
                     "price's adjustment time searched too")
+    ap.add_argument("--step", type=float, default=0.15, help="the evolution strategy's first step (share of range)")
     a = ap.parse_args()
+    S.STEP = a.step
     if a.local:
         S.AXES["contagion.local_weight"] = (0.001, 1.0, True)
     if a.beta:
         S.BASE = S.BASE.replace({"rules.hardship_distribution": "beta"})
         S.AXES.update({"rules.legitimacy": (0.89, 0.96, False), "rules.hardship_spread": (0.1, 0.35, False),
                        "contagion.media_weight": (0.5, 50.0, True), "escalation.core_share": (0.0005, 0.05, True),
-                       "escalation.resist": (0.001, 0.3, True), "price.adjustment_hours": (6.0, 96.0, True)})
+                       "escalation.resist": (0.001, 0.3, True), "price.adjustment_hours": (6.0, 168.0, True),
+                       "lpg_outside": (0.02, 5.0, True)})
     if a.local_bound:
         S.AXES["contagion.local_max_push"] = (0.0005, 0.05, True)
     S.KEYS[:] = list(S.AXES)

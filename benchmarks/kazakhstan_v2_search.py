@@ -99,6 +99,10 @@ def evaluate(values, ex, reps=4, scale=0.005, seed=1000):
             "pattern": pat.runs_passing, "pat_pen": pat_pen, "peaks": peaks, "deaths": deaths, "peak_pen": peak_pen,
             "errors": {s.target.label: round(s.error, 2) for s in scores}}
 
+#: the evolution strategy's first step, as a share of each axis's range
+STEP = 0.15
+
+
 def main(out, n_design, n_refine, start=None, evaluate=evaluate, seed_offset=7, extra=lambda r: ""):
     """Random points, then the (1+1) evolution strategy, each point appended to ``out``; resumes from it.
     ``evaluate(values, executor) -> record`` scores a point; ``extra(record)`` adds to the progress line."""
@@ -123,7 +127,7 @@ def main(out, n_design, n_refine, start=None, evaluate=evaluate, seed_offset=7, 
             perm = rng.random(len(KEYS))
             run({k: to_value(k, perm[j]) for j, k in enumerate(KEYS)}, "design")
         n_refined = sum(1 for d in done if d["phase"] == "refine")
-        step = 0.15 * 0.7 ** (n_refined // 10)  # a resumed search goes on with the step it had reached
+        step = STEP * 0.7 ** (n_refined // 10)  # a resumed search goes on with the step it had reached
         for i in range(n_refined, n_refine):
             best = min(done, key=lambda x: x["total"])
             u = np.array([to_unit(k, best["values"][k]) for k in KEYS])
