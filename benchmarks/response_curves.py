@@ -79,7 +79,9 @@ def wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
     p = k / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # the interval holds k/n: at k = 0 and k = n rounding can put its end a hair inside (10/10 gave an upper end of
+    # 0.9999999999999999, and a negative error bar that matplotlib refused)
+    return (0.0 if k == 0 else max(0.0, centre - half)), (1.0 if k == n else min(1.0, centre + half))
 
 
 def sweep_values(base: float, key: str, points: int, half_width: float | None, relative: float | None) -> np.ndarray:

@@ -39,6 +39,9 @@ def test_wilson_interval():
     assert hi == pytest.approx(1.0) and lo == pytest.approx(0.7225, abs=1e-3)  # the textbook 95% Wilson bound for 10/10
     lo, hi = rc.wilson(0, 10)
     assert lo == 0.0 and hi == pytest.approx(0.2775, abs=1e-3)
+    # the interval always holds the share itself: 10/10 had an upper end of 0.9999999999999999, so the figure's
+    # error bar was negative and matplotlib refused to draw it
+    assert all(rc.wilson(k, n)[0] <= k / n <= rc.wilson(k, n)[1] for n in range(1, 60) for k in range(n + 1))
 
 
 def _row(offset, peak, deaths):
