@@ -22,8 +22,9 @@ thirteenth). ``--beta`` draws hardship from a beta law (bounded by 1, so with ``
 out without a shock) and adds the axes the bounded law needs: the news gain ``contagion.media_weight``
 (0.5-50, log), the organised core ``escalation.core_share`` (0.0005-0.05, log), the police injured in
 confrontations ``escalation.resist`` (0.001-0.3, log) and the hours over which a price is felt
-``price.adjustment_hours`` (6-96, log), with the hardship spread over 0.1-0.35 and L0 over 0.89-0.96 (the
-fourteenth search).
+``price.adjustment_hours`` (6-168, log), with the hardship spread over 0.1-0.35, L0 over 0.89-0.96 and the
+common factor on the LPG dependence outside Mangystau up to 5 (the fourteenth search). ``--step`` sets the
+evolution strategy's first step, as a share of each axis's range (0.15 unless given).
 """
 from __future__ import annotations
 

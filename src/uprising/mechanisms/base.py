@@ -131,6 +131,14 @@ class Context:
     def events_of(self, kind: str) -> list[CompiledEvent]:
         return [e for e in self.events if e.kind == kind]
 
+    def cities_under(self, kind: str, step: int) -> np.ndarray:
+        """The cities (a boolean mask) where some event of ``kind`` is on in ``step``."""
+        under = np.zeros(self.n, dtype=bool)
+        for e in self.events_of(kind):
+            if e.on(step):
+                under |= e.cities
+        return under
+
     def stream(self, mechanism: str, step: int) -> np.random.Generator:
         """The random numbers of one mechanism in one step: a generator seeded from the run's seed and replicate,
         the mechanism's name and the step, with entropy of its own (:data:`MECHANISM_STREAM`), so it shares

@@ -146,10 +146,7 @@ class Escalation(Mechanism):
             report = {"violence_margin": margin}
         fp = {}
         if params.core_share > 0.0:
-            organised = np.zeros(ctx.n, dtype=bool)
-            for e in ctx.events_of("organised"):
-                if e.on(step):
-                    organised |= e.cities
+            organised = ctx.cities_under("organised", step)
             if organised.any():
                 fp[codes.FP_CORE] = np.where(organised, params.core_share, 0.0)
         return state, Changes(report=report, fp={**fp, codes.FP_VIOLENCE_MARGIN: margin,

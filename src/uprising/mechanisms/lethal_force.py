@@ -67,10 +67,7 @@ class LethalForce(Mechanism):
     def step(self, params: LethalForceParams, ctx: Context, state: None, step: int, obs: Observation,
              now: InputsView) -> tuple[None, Changes]:
         p = params
-        order = np.zeros(ctx.n, dtype=bool)
-        for e in ctx.events_of("shoot_order"):
-            if e.on(step):
-                order |= e.cities
+        order = ctx.cities_under("shoot_order", step)
         return None, Changes(fp={codes.FP_KILL_VIOLENT: np.where(order, p.order_kill_violent, p.kill_violent),
                                  codes.FP_KILL_ACTIVE: np.where(order, p.order_kill_active, p.kill_active),
                                  codes.FP_PENALTY: np.where(order, p.order_penalty, 0.0),

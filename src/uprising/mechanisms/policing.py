@@ -88,13 +88,10 @@ class Policing(Mechanism):
     def step(self, params: PolicingParams, ctx: Context, state: None, step: int, obs: Observation,
              now: InputsView) -> tuple[None, Changes]:
         withdrawn = np.zeros(ctx.n)
-        restraint = np.zeros(ctx.n, dtype=bool)
         for e in ctx.events_of("withdrawal"):
             if e.on(step):
                 withdrawn = np.where(e.cities, np.maximum(withdrawn, e.spec.share), withdrawn)
-        for e in ctx.events_of("restraint"):
-            if e.on(step):
-                restraint |= e.cities
+        restraint = ctx.cities_under("restraint", step)
         report = {"withdrawn": withdrawn, "restraint": restraint.astype(np.float64)}
         if not withdrawn.any() and not restraint.any():
             return None, Changes(report=report)
