@@ -174,3 +174,56 @@ def test_an_organised_core_turns_a_peaceful_town_violent():
     for r in ensemble_of(base.replace({"escalation.core_share": 0.05})):
         violent = r.column("violent")  # city x step
         assert violent[oil].sum() > 0 and violent[port].sum() == 0
+
+
+def test_the_core_in_people_reaches_the_kernel_as_its_own_input():
+    # core_in = "people": the same share, where and while the event is on, goes to FP_CORE_PEOPLE (a share of each
+    # active citizen's people) and FP_CORE stays 0, so no agent is made violent by its risk aversion. Fails if the
+    # choice is ignored or both inputs are written.
+    ctx = context(event("organised", 2, 4, cities=(False, True, False)))
+    params = EscalationParams(violence_margin=0.2, core_share=0.3, core_in="people")
+    present = running([(Escalation(), params)])
+    states = [m.init(p, ctx) for m, p in present]
+    inputs = [step_inputs(present, states, ctx, k, observation()) for k in range(1, 5)]
+    assert [fp(i, codes.FP_CORE_PEOPLE).tolist() for i in inputs] == \
+        [[0.0] * 3, [0.0, 0.3, 0.0], [0.0, 0.3, 0.0], [0.0] * 3]
+    assert all(fp(i, codes.FP_CORE).tolist() == [0.0] * 3 for i in inputs)
+
+
+def test_a_core_in_people_needs_casualties_in_people():
+    # one line naming the field and what is allowed, before any run
+    import pytest
+
+    from uprising.scenario import ScenarioError
+
+    data = two_towns().replace({"repression.casualties": "agents"}).to_dict()
+    data["escalation"] = {**data.get("escalation", {}), "core_in": "people"}
+    with pytest.raises(ScenarioError) as err:
+        CountryScenario.from_dict(data)
+    assert "escalation.core_in" in str(err.value) and "casualties" in str(err.value)
+    assert "\n" not in str(err.value)
+    data["repression"] = {**data.get("repression", {}), "casualties": "people"}
+    assert CountryScenario.from_dict(data).escalation.core_in == "people"
+
+
+def test_a_core_among_the_crowds_people_is_violent_where_the_event_is_and_leaves_the_lattice_alone():
+    # Two towns, casualties in people, a violence margin (1.0) nobody clears and an organised event in Oilton.
+    # With the core in people (share 0.2) the lattice's counts are those without a core, bit for bit, in every
+    # replicate (the core draws from the people stream only); Oilton has violent people and Portville none, and
+    # Oilton's violent people are about a fifth of its people out (each active agent's Binomial(n, 0.2)): between
+    # 0.17 and 0.23 of them over the run (the draws are many thousands of people; the band is several standard
+    # errors wide). Fails if the core draws from the lattice's stream, reaches the other town, or is not counted.
+    data = two_towns().replace({"escalation.violence_margin": 1.0, "repression.casualties": "people"}).to_dict()
+    data["events"] = [*data["events"], {"kind": "organised", "id": "core", "start": "2022-01-01T00:00",
+                                        "cities": ["Oilton"]}]
+    base = CountryScenario.from_dict(data)
+    core = base.replace({"escalation.core_share": 0.2, "escalation.core_in": "people"})
+    names = list(ensemble_of(base)[0].names)
+    oil, port = names.index("Oilton"), names.index("Portville")
+    for a, b in zip(ensemble_of(base), ensemble_of(core)):
+        assert np.array_equal(a.counts, b.counts)
+        assert a.violent_residents().sum() == 0
+        v = b.violent_residents()
+        assert v[port].sum() == 0 and v[oil].sum() > 0
+        out = b.people("active", "Oilton")[1:].sum()
+        assert 0.17 < v[oil].sum() / out < 0.23, v[oil].sum() / out

@@ -118,7 +118,7 @@ probability = st.sampled_from([0.0, 0.05, 0.3, 1.0])
 @given(st.fixed_dictionaries(dict(kill_violent=probability, kill_active=probability, injure=probability,
                                   bystander=probability, attack=probability, attack_kill=probability,
                                   sweep=probability, release=probability, cop_idle=probability,
-                                  resist=probability)),
+                                  resist=probability, core_people=probability)),
        PEOPLE, st.integers(0, 2), st.integers(0, 500))
 def test_people_counts_are_bounded_and_twin_equal(values, people, jail_mode, seed):
     # kernel = twin with the counts on, and each count lies between 0 and the people the agents involved stand for
@@ -145,6 +145,11 @@ def test_people_counts_are_bounded_and_twin_equal(values, people, jail_mode, see
     security = p[:, codes.PEOPLE_KILLED_SECURITY] + p[:, codes.PEOPLE_INJURED_SECURITY]
     # one attack draw per violent citizen's activation, and one resistance draw per cop's use of force
     assert (security <= hi * (run.fast.citizens + cops_before)).all()
+    # the people violent in a step: at most every citizen's people, and none without violence or a core
+    assert (p[:, codes.PEOPLE_VIOLENT] <= hi * run.fast.citizens).all()
+    if values["core_people"] == 0.0:  # the violent agents' people: those still violent at the step's end, or taken
+        taken = out[:, codes.OUT_ARRESTS] + out[:, codes.OUT_KILLED_PROTESTERS]
+        assert (p[:, codes.PEOPLE_VIOLENT] <= hi * (out[:, codes.OUT_VIOLENT] + taken)).all()
 
 
 @pytest.mark.parametrize("jail_mode", [0, 2])
@@ -163,6 +168,57 @@ def test_resistance_injures_police_and_leaves_the_lattice_alone(jail_mode):
     assert np.array_equal(on.out_all, off.out_all) and np.array_equal(on.fast.occupant, off.fast.occupant)
     k = codes.PEOPLE_INJURED_SECURITY
     assert on.people_fast[:, k].sum() > off.people_fast[:, k].sum()
+
+
+# ---------------------------------------------------------------- an organised core among a crowd's people
+def _core_scene(core_people: float, **fp) -> TwinRun:
+    # one citizen of hardship 1 under L = 0.6 (G = 0.4, active) beside a cop, as an agent of 200 people; a
+    # violence margin of 1 that nobody clears, so the lattice never holds a violent citizen
+    from test_lattice_extensions import _scene
+    s, setup = _scene({(5, 5): codes.QUIET, (5, 6): codes.COP})
+    m, _ = M.init(s, 0)
+    run = TwinRun(s, 0, 4, fp=_fp(4, violence_margin=1.0, core_people=core_people, **fp),
+                  ip=_ip(m, escalation=True), state=setup, cop_target=np.ones(4, dtype=np.int64), people=200.0)
+    check_extended_twin(run)
+    assert np.array_equal(run.people_fast, run.people_slow)
+    assert run.out_all[:, codes.OUT_VIOLENT].max() == 0
+    return run
+
+
+def test_an_organised_core_among_a_crowds_people_is_met_as_the_violent():
+    # The cop uses force on the active agent of 200 people (arrests it). In each use, with core_people = 1 all 200 are the core: with
+    # kill_violent = 1 and kill_active = 0 all 200 die, and with resist = 1 all 200 injure an officer; with
+    # core_people = 0 nobody dies and nobody resists (exact). Either way the lattice arrests the agent (its draw is
+    # kill_active's), so its trajectory is the same bit for bit. Fails if the core is met with kill_active, if the
+    # lattice draws for it, or if the core's people are not counted.
+    values = dict(kill_violent=1.0, kill_active=0.0, resist=1.0)
+    core, none = _core_scene(1.0, **values), _core_scene(0.0, **values)
+    assert np.array_equal(core.out_all, none.out_all) and np.array_equal(core.fast.occupant, none.fast.occupant)
+    force = none.out_all[:, codes.OUT_ARRESTS].sum()  # uses of force: arrests (released ones come back out)
+    assert force >= 1
+    for run, dead in ((core, 200 * force), (none, 0)):
+        p = run.people_fast.sum(axis=0)
+        assert p[codes.PEOPLE_KILLED_PROTESTERS] == dead and p[codes.PEOPLE_INJURED_SECURITY] == dead
+        assert p[codes.PEOPLE_ARRESTS] == 200 * force
+    # the core's people are violent in each activation that leaves their agent out (200 a step: it is active at the
+    # step's end or was arrested after it acted), none without a core
+    out_in_step = none.out_all[:, codes.OUT_ACTIVE] + none.out_all[:, codes.OUT_ARRESTS]
+    assert core.people_fast[:, codes.PEOPLE_VIOLENT].tolist() == (200 * out_in_step).tolist()
+    assert out_in_step.sum() > 0 and none.people_fast[:, codes.PEOPLE_VIOLENT].sum() == 0
+    assert none.people_fast[:, codes.PEOPLE_VIOLENT].sum() == 0
+
+
+def test_an_organised_core_attacks_the_police_in_people_only():
+    # The cop never arrests (cop_idle = 1); the active agent's core (all 200, core_people = 1) attacks it in every
+    # activation with attack = attack_kill = 1: 200 security people killed a step, counted in people only - the
+    # lattice's cop stays on duty (no cop lost, OUT_KILLED_SECURITY 0). Half a core (0.5) kills about half as
+    # many: Binomial(200, 0.5) a step, 4 steps, so 400 +- 5 sd (sd 14) around 400. Fails if the core's attacks
+    # draw from the lattice or are not counted.
+    full = _core_scene(1.0, cop_idle=1.0, attack=1.0, attack_kill=1.0)
+    assert full.out_all[:, codes.OUT_KILLED_SECURITY].sum() == 0 and full.out_all[-1, codes.OUT_COPS] == 1
+    assert full.people_fast[:, codes.PEOPLE_KILLED_SECURITY].tolist() == [200] * 4
+    half = _core_scene(0.5, cop_idle=1.0, attack=1.0, attack_kill=1.0)
+    assert abs(half.people_fast[:, codes.PEOPLE_KILLED_SECURITY].sum() - 400) < 5 * 14
 
 
 # ---------------------------------------------------------------- the country driver

@@ -44,7 +44,7 @@ OUTCOMES: dict[str, tuple[str, str, Callable[[CountryResult], float]]] = {
     "detained_total": ("detained by 20 Jan", "people",
                        lambda r: O.detained_by(r, r.clock.day_of(r.steps))),
     "peak_unrest": ("peak active + violent", "people", lambda r: O.peak(r)[0]),
-    "peak_violent": ("peak violent", "people", lambda r: float(r.people("violent").max())),
+    "peak_violent": ("peak violent", "people", lambda r: float(r.violent_residents().sum(axis=0).max())),
     "unrest_person_days": ("unrest, person-days", "person-days",
                            lambda r: float(O.national_unrest(r)[1:].sum()) * r.clock.tick_hours / 24.0),
     "end_of_unrest": ("unrest ends (day of January)", "day", _end_day),

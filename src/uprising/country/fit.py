@@ -542,8 +542,7 @@ def load_city_pattern(path: str | Path) -> dict[str, CityPattern]:
 def violent_person_hours(result: CountryResult) -> np.ndarray:
     """Per city: the hours that residents spent violent over the run (violent residents per step times the
     step's length, summed over steps 1 to the end)."""
-    violent = result.column("violent")[:, 1:].sum(axis=1)
-    return result.in_people(violent.astype(np.float64)) * result.scenario.clock.tick_hours
+    return result.violent_residents()[:, 1:].sum(axis=1) * result.scenario.clock.tick_hours
 
 
 def deaths_by_city(result: CountryResult) -> np.ndarray:

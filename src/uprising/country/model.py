@@ -102,6 +102,8 @@ class CountryModel:
         o.quiet = out[:, codes.OUT_QUIET].copy()
         o.active = out[:, codes.OUT_ACTIVE].copy()
         o.violent = out[:, codes.OUT_VIOLENT].copy()
+        o.violent_residents = np.array([float(st.people_last[0, codes.PEOPLE_VIOLENT]) if st.people_per_agent > 0.0
+                                        else o.violent[c] / self.ctx.scale for c, st in enumerate(self.states)])
         o.jailed = out[:, codes.OUT_JAILED].copy()
         o.cops = out[:, codes.OUT_COPS].copy()
         o.killed = o.killed + out[:, codes.OUT_KILLED_PROTESTERS] + out[:, codes.OUT_KILLED_BYSTANDERS]

@@ -53,7 +53,7 @@ def onset_day(result: CountryResult, city: str, onset_per_1000: float = 1.0) -> 
 
 def peak_violence_day(result: CountryResult, city: str) -> dt.date | None:
     i = result.names.index(city)
-    violent = result.column("violent")[i]
+    violent = result.violent_residents()[i]
     if violent[1:].max(initial=0) == 0:
         return None
     return result.clock.day_of(int(np.argmax(violent[1:])) + 1)

@@ -172,6 +172,9 @@ class CountryScenarioBase(_Strict):
             raise ValueError(f"scale: {self.scale:g} agents per resident leaves {smallest.name} "
                              f"({smallest.population:,} residents) without one agent; smallest allowed for this "
                              f"file: {round_up(1.0 / smallest.population):.3g}")
+        if self.escalation.core_in == "people" and self.repression.casualties != "people":
+            raise ValueError('escalation.core_in: "people" counts the core in people; it needs '
+                             'repression.casualties = "people" (allowed with "agents": core_in = "agents")')
         days = self.repression.jail_term_days
         if round(days * 24.0 / self.clock.tick_hours) > MAX_JAIL_STEPS:
             raise ValueError(f"clock.tick_hours: {self.clock.tick_hours:g} h makes a jail term of {days:g} days "

@@ -177,6 +177,15 @@ class CountryResult:
             return float(self._residents(names, city)[1:k + 1].sum())
         return float(self._agents(names, city)[1:k + 1].sum()) / self.scale
 
+    def violent_residents(self) -> np.ndarray:
+        """Residents violent per city and step (n_cities x steps + 1): the people counted
+        (``codes.PEOPLE_VIOLENT``: a violent agent's people and an organised core among the active ones',
+        :mod:`uprising.mechanisms.escalation`) where this run counts casualties in people, else the violent agents
+        divided by the scale."""
+        if self.people_counts is not None:
+            return self.people_counts[:, :, codes.PEOPLE_VIOLENT].astype(np.float64)
+        return self.in_people(self.column("violent").astype(np.float64))
+
     def times(self) -> list[dt.datetime]:
         clock = self.clock
         return [clock.time_of(k) for k in range(self.steps + 1)]
@@ -322,7 +331,8 @@ def read_country_results(path: str | Path) -> list[CountryResult]:
         if "people_" + codes.PEOPLE_NAMES[0] in table.column_names:
             people = np.zeros((len(names), n_step, codes.PEOPLE_SIZE), dtype=np.int64)
             for i, name in enumerate(codes.PEOPLE_NAMES):
-                people[city, step, i] = table.column("people_" + name).to_numpy()[rows]
+                if "people_" + name in table.column_names:  # a table written before the column existed: zeros
+                    people[city, step, i] = table.column("people_" + name).to_numpy()[rows]
         out.append(CountryResult(scenario, seed, replicate, counts, reports, citizens, people_counts=people))
     return out
 

@@ -103,7 +103,9 @@ FP_EXPOSURE_MAX = 17  # the most exposure any citizen has: w = min(w, FP_EXPOSUR
 FP_RESIST = 18  # probability that each person of a violent citizen a cop uses force on injures one of the police
 # (counted in people only: Binomial(people of the agent, FP_RESIST) security injured; no lattice draw)
 FP_CORE = 19  # share of citizens, those of risk aversion R < FP_CORE, who are violent whenever active (an organised core)
-FP_SIZE = 20
+FP_CORE_PEOPLE = 20  # share of each active citizen's people who are violent (an organised core among the crowd's
+# people; counted in people only: Binomial(people of the agent, FP_CORE_PEOPLE) drawn at each act, no lattice draw)
+FP_SIZE = 21
 
 # columns of the per-step output in PEOPLE (``people_out``; Scheffer et al. 1995 super-individuals): written
 # when the kernel's ``people_per_agent`` is positive, from the separate ``people_rng`` stream, so the lattice's
@@ -116,8 +118,9 @@ PEOPLE_INJURED_PROTESTERS = 4
 PEOPLE_ARRESTS = 5
 PEOPLE_SWEPT = 6
 PEOPLE_PARTICIPANTS = 7  # people newly active or violent on the step's day (only with the day marks on)
-PEOPLE_SIZE = 8
+PEOPLE_VIOLENT = 8  # people violent in their activation of the step: a violent agent's, and the core among an active's
+PEOPLE_SIZE = 9
 PEOPLE_NAMES = ("killed_protesters", "killed_bystanders", "killed_security", "injured_security",
-                "injured_protesters", "arrests", "swept", "participants")
+                "injured_protesters", "arrests", "swept", "participants", "violent_people")
 
 MOVE_TRIES = 32  # rejection-sampling tries before enumerating the empty cells in vision

@@ -51,6 +51,7 @@ from .codes import (
     FP_PENALTY,
     FP_RESIST,
     FP_CORE,
+    FP_CORE_PEOPLE,
     FP_RELEASE,
     FP_SITE_ATTACK,
     FP_STAY,
@@ -102,6 +103,7 @@ from .codes import (
     PEOPLE_KILLED_PROTESTERS,
     PEOPLE_KILLED_SECURITY,
     PEOPLE_PARTICIPANTS,
+    PEOPLE_VIOLENT,
     PEOPLE_SWEPT,
     QUIET,
     VIOLENT,
@@ -471,7 +473,16 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
       and injures Binomial(n - killed, a*(1-k) / (1 - a*k)) (a multinomial), ``a = FP_ATTACK``,
       ``k = FP_ATTACK_KILL``;
     * each use of force on a violent citizen injures Binomial(n, FP_RESIST) security personnel (in people only:
-      the lattice draws nothing for it).
+      the lattice draws nothing for it);
+    * an organised core among the crowd's people (``c = FP_CORE_PEOPLE > 0``; in people only, the lattice
+      draws nothing for it): in each activation of a peaceful active citizen ``V ~ Binomial(n, c)`` of its
+      people are violent, and attack as a violent citizen's people do (Binomial(V, a*k) security killed,
+      ...); each use of force on a peaceful active citizen draws its core ``V ~ Binomial(n, c)`` and kills
+      Binomial(V, FP_KILL_VIOLENT) + Binomial(n - V, FP_KILL_ACTIVE), injures Binomial(V, FP_RESIST) of the
+      police, and kills Binomial(n', (c*kv + (1-c)*ka) * FP_BYSTANDER) bystanders when a quiet citizen is
+      within the cop's vision;
+    * ``people_out[t, PEOPLE_VIOLENT]`` counts the people violent in their activation of step ``t``: ``n`` of
+      a violent citizen, ``V`` of a peaceful active one.
 
     Each has the expectation of the agent count times ``m``. Whether an agent leaves the lattice keeps the
     rules above (drawn from ``rng``).
@@ -540,6 +551,7 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
         exposure_max = fp[t, FP_EXPOSURE_MAX]
         resist = fp[t, FP_RESIST]
         core = fp[t, FP_CORE]
+        core_people = fp[t, FP_CORE_PEOPLE] if people else 0.0
         arrests = 0
         releases = 0
         killed_protesters = 0
@@ -558,6 +570,7 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
         p_arrests = 0
         p_swept = 0
         p_participants = 0
+        p_violent = 0
         today = step_day[step] + 1 if track else 0
 
         # cop schedule (Epstein Run 5): remove at random or add on random empty cells; lost cops are not replaced
@@ -646,16 +659,34 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
                         continue
                     a = buf[bounded(rng, m)]
                     kill = kill_violent if occupant[a] & KIND_MASK == VIOLENT else kill_active
-                    if people and resist > 0.0 and occupant[a] & KIND_MASK == VIOLENT:
-                        # the violent resist: security personnel injured in this confrontation
-                        p_injured_security += binomial(people_rng, people_in(people_rng, people_per_agent), resist)
-                    if people and kill > 0.0:
-                        # people killed by this use of force, whatever happens to the agent
-                        p_killed_protesters += binomial(people_rng, people_in(people_rng, people_per_agent), kill)
-                        if bystander > 0.0 and _scan_kind(c, cop_dy, cop_dx, width, height, occupant, QUIET,
-                                                          buf) > 0:
+                    if core_people > 0.0 and occupant[a] & KIND_MASK == ACTIVE:
+                        # force on a crowd with an organised core among its people: the core resists and is
+                        # met as the violent are, the rest as the peaceful
+                        n_people = people_in(people_rng, people_per_agent)
+                        n_core = binomial(people_rng, n_people, core_people)
+                        if resist > 0.0:
+                            p_injured_security += binomial(people_rng, n_core, resist)
+                        p_killed_protesters += binomial(people_rng, n_core, kill_violent)
+                        p_killed_protesters += binomial(people_rng, n_people - n_core, kill_active)
+                        kill_mixed = core_people * kill_violent + (1.0 - core_people) * kill_active
+                        if bystander > 0.0 and kill_mixed > 0.0 and _scan_kind(c, cop_dy, cop_dx, width, height,
+                                                                             occupant, QUIET, buf) > 0:
                             p_killed_bystanders += binomial(people_rng, people_in(people_rng, people_per_agent),
-                                                            kill * bystander)
+                                                            kill_mixed * bystander)
+                    else:
+                        if people and resist > 0.0 and occupant[a] & KIND_MASK == VIOLENT:
+                            # the violent resist: security personnel injured in this confrontation
+                            p_injured_security += binomial(people_rng, people_in(people_rng, people_per_agent),
+                                                           resist)
+                        if people and kill > 0.0:
+                            # people killed by this use of force, whatever happens to the agent
+                            p_killed_protesters += binomial(people_rng, people_in(people_rng, people_per_agent),
+                                                            kill)
+                            if bystander > 0.0 and _scan_kind(c, cop_dy, cop_dx, width, height, occupant, QUIET,
+                                                              buf) > 0:
+                                p_killed_bystanders += binomial(people_rng,
+                                                                people_in(people_rng, people_per_agent),
+                                                                kill * bystander)
                     if kill > 0.0 and uniform(rng) < kill:
                         # lethal force
                         _remove_agent(a, occupant, cop_seen, active_seen, rows_dy, rows_half, width, height,
@@ -731,16 +762,30 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
                     # a participant of today (Prosecutor General's count: people out at some hour of the day)
                     day_mark[c] = today
                     p_participants += people_in(people_rng, people_per_agent)
-                if kind == VIOLENT:
-                    if people and attack > 0.0 and cop_seen[c] > 0:
-                        # security personnel killed and injured by this violent citizen's attacks (a multinomial)
-                        n_people = people_in(people_rng, people_per_agent)
+                if core_people > 0.0 and kind == ACTIVE:
+                    # the organised core among this crowd's people: violent for this hour, and attacking
+                    n_core = binomial(people_rng, people_in(people_rng, people_per_agent), core_people)
+                    p_violent += n_core
+                    if attack > 0.0 and n_core > 0 and cop_seen[c] > 0:
                         p_die = attack * attack_kill
-                        died = binomial(people_rng, n_people, p_die)
+                        died = binomial(people_rng, n_core, p_die)
                         p_killed_security += died
                         if p_die < 1.0:
-                            p_injured_security += binomial(people_rng, n_people - died,
+                            p_injured_security += binomial(people_rng, n_core - died,
                                                            attack * (1.0 - attack_kill) / (1.0 - p_die))
+                if kind == VIOLENT:
+                    if people:
+                        n_people = people_in(people_rng, people_per_agent)
+                        p_violent += n_people
+                        if attack > 0.0 and cop_seen[c] > 0:
+                            # security personnel killed and injured by this violent citizen's attacks (a
+                            # multinomial)
+                            p_die = attack * attack_kill
+                            died = binomial(people_rng, n_people, p_die)
+                            p_killed_security += died
+                            if p_die < 1.0:
+                                p_injured_security += binomial(people_rng, n_people - died,
+                                                               attack * (1.0 - attack_kill) / (1.0 - p_die))
                     # escalation: attack a cop within vision, and a government site
                     if attack > 0.0 and cop_seen[c] > 0 and uniform(rng) < attack:
                         m = _scan_kind(c, cit_dy, cit_dx, width, height, occupant, COP, buf)
@@ -824,4 +869,5 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
         people_out[t, PEOPLE_ARRESTS] = p_arrests
         people_out[t, PEOPLE_SWEPT] = p_swept
         people_out[t, PEOPLE_PARTICIPANTS] = p_participants
+        people_out[t, PEOPLE_VIOLENT] = p_violent
         counters[CT_STEP] = step + 1

@@ -29,6 +29,7 @@ from .codes import (
     FP_BYSTANDER,
     FP_COP_IDLE,
     FP_CORE,
+    FP_CORE_PEOPLE,
     FP_EXPOSURE,
     FP_EXPOSURE_MAX,
     FP_EXTERNAL,
@@ -237,6 +238,7 @@ def run_steps_reference(occupant, hardship, risk, jail, cit_offsets, cop_offsets
         t_eff = threshold + f[FP_THRESHOLD_SHIFT]
         n = dict.fromkeys(OUT_ALL_NAMES, 0)
         np_ = dict.fromkeys(PEOPLE_NAMES, 0)
+        core_people = f[FP_CORE_PEOPLE] if people else 0.0
         today = int(step_day[step]) + 1 if track else 0
 
         target = max(cop_target[t] - counters[CT_COPS_LOST], 0)
@@ -284,12 +286,24 @@ def run_steps_reference(occupant, hardship, risk, jail, cit_offsets, cop_offsets
                 if actives and not chance(f[FP_COP_IDLE]):
                     a = actives[bounded_py(s, len(actives))]
                     kill = f[FP_KILL_VIOLENT] if lat.kind(a) == VIOLENT else f[FP_KILL_ACTIVE]
-                    if people and f[FP_RESIST] > 0.0 and lat.kind(a) == VIOLENT:
-                        np_["injured_security"] += binomial_py(s2, people_in(), f[FP_RESIST])
-                    if people and kill > 0.0:
-                        np_["killed_protesters"] += binomial_py(s2, people_in(), kill)
-                        if f[FP_BYSTANDER] > 0.0 and lat.around(c, cop_offsets, (QUIET,)):
-                            np_["killed_bystanders"] += binomial_py(s2, people_in(), kill * f[FP_BYSTANDER])
+                    if core_people > 0.0 and lat.kind(a) == ACTIVE:
+                        # the organised core among the crowd's people is met as the violent, the rest as the peaceful
+                        n_people = people_in()
+                        n_core = binomial_py(s2, n_people, core_people)
+                        if f[FP_RESIST] > 0.0:
+                            np_["injured_security"] += binomial_py(s2, n_core, f[FP_RESIST])
+                        np_["killed_protesters"] += binomial_py(s2, n_core, f[FP_KILL_VIOLENT])
+                        np_["killed_protesters"] += binomial_py(s2, n_people - n_core, f[FP_KILL_ACTIVE])
+                        kill_mixed = core_people * f[FP_KILL_VIOLENT] + (1.0 - core_people) * f[FP_KILL_ACTIVE]
+                        if f[FP_BYSTANDER] > 0.0 and kill_mixed > 0.0 and lat.around(c, cop_offsets, (QUIET,)):
+                            np_["killed_bystanders"] += binomial_py(s2, people_in(), kill_mixed * f[FP_BYSTANDER])
+                    else:
+                        if people and f[FP_RESIST] > 0.0 and lat.kind(a) == VIOLENT:
+                            np_["injured_security"] += binomial_py(s2, people_in(), f[FP_RESIST])
+                        if people and kill > 0.0:
+                            np_["killed_protesters"] += binomial_py(s2, people_in(), kill)
+                            if f[FP_BYSTANDER] > 0.0 and lat.around(c, cop_offsets, (QUIET,)):
+                                np_["killed_bystanders"] += binomial_py(s2, people_in(), kill * f[FP_BYSTANDER])
                     if chance(kill):
                         remove(a)
                         n["killed_protesters"] += 1
@@ -387,11 +401,23 @@ def run_steps_reference(occupant, hardship, risk, jail, cit_offsets, cop_offsets
             if track and kind != QUIET and day_mark[c] != today:
                 day_mark[c] = today
                 np_["participants"] += people_in()
+            if core_people > 0.0 and kind == ACTIVE:
+                # the organised core among this crowd's people: violent for this hour, and attacking
+                n_core = binomial_py(s2, people_in(), core_people)
+                np_["violent_people"] += n_core
+                if f[FP_ATTACK] > 0.0 and n_core > 0 and lat.around(c, cit_offsets, (COP,)):
+                    p_die = f[FP_ATTACK] * f[FP_ATTACK_KILL]
+                    died = binomial_py(s2, n_core, p_die)
+                    np_["killed_security"] += died
+                    if p_die < 1.0:
+                        np_["injured_security"] += binomial_py(
+                            s2, n_core - died, f[FP_ATTACK] * (1.0 - f[FP_ATTACK_KILL]) / (1.0 - p_die))
             if kind == VIOLENT:
+                n_people = people_in() if people else 0
+                np_["violent_people"] += n_people
                 if f[FP_ATTACK] > 0.0:
                     cops_near = lat.around(c, cit_offsets, (COP,))
                     if people and cops_near:
-                        n_people = people_in()
                         p_die = f[FP_ATTACK] * f[FP_ATTACK_KILL]
                         died = binomial_py(s2, n_people, p_die)
                         np_["killed_security"] += died

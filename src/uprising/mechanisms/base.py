@@ -166,6 +166,14 @@ class Observation:
     killed: np.ndarray  # protesters and bystanders killed so far
     detained: np.ndarray  # arrests and sweep detentions so far
     force: np.ndarray  # uses of force that took someone so far: arrests and protesters killed (not sweeps)
+    # residents violent in the last step: the people counted (codes.PEOPLE_VIOLENT: a violent agent's people and an
+    # organised core among an active one's) where the run counts casualties in people, else violent agents / scale;
+    # None before the first step (read it through :meth:`violent_people`)
+    violent_residents: np.ndarray | None = None
+
+    def violent_people(self, scale: float) -> np.ndarray:
+        """Residents violent in the last step (``violent_residents``, or the violent agents / ``scale``)."""
+        return self.violent / scale if self.violent_residents is None else self.violent_residents
 
     @classmethod
     def empty(cls, n: int) -> "Observation":

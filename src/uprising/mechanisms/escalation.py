@@ -45,6 +45,18 @@ The core does not rise on its own: its members turn out under rule A like everyo
 they are out (followers and leaders: the core is a fixed share of a city's people, not of its crowd).
 ``core_share = 0``, or no ``organised`` event, keeps violence to the margin alone.
 
+The core among a crowd's people (``core_in = "people"``; casualties counted in people only): an agent stands
+for ``n = 1/scale`` people (Scheffer et al. 1995), and a core of a few agents of ``n`` people each makes the
+violence, and the toll, a matter of a handful of draws at a small scale (docs/kazakhstan.md, "Scale
+invariance"). With ``core_in = "people"`` the core is a share of every crowd's people instead: in each
+activation of a peaceful active citizen in an event's city, ``V ~ Binomial(n, core_share)`` of its people are
+violent for that hour (they attack police in vision as a violent citizen's people do), and each use of force
+on it meets its ``V`` as the violent (``kill_violent``, ``resist``) and its other ``n - V`` as the peaceful
+(``kill_active``). The lattice draws nothing for it (its trajectory does not depend on the core), so the
+core's violence and toll come from as many confrontations as the crowd has, at any scale. The organised
+members walk with the crowd: they are out when their crowd is, a share of the people out rather than of the
+residents (so a core share in people is not comparable with one in agents).
+
 This form is uprising's design (documented and switchable): Epstein's Model II and
 Moro (2016, *PLoS ONE* 11(4):e0154175) give rebels a probability of killing, which
 is the form of ``attack_kill``. Switched off, the mechanism is absent from the run and the
@@ -100,6 +112,10 @@ class EscalationParams(Params):
                               description="share of citizens (the least risk-averse) who are violent whenever "
                               "active, where an `organised` event is on",
                               json_schema_extra=meta("share of citizens", CORE))
+    core_in: Literal["agents", "people"] = Field(
+        "agents", description="the organised core as whole agents (R < core_share) or as a share of every active "
+        "citizen's people (needs repression.casualties = \"people\")",
+        json_schema_extra=meta("choice", CORE + "; Scheffer et al. (1995) super-individuals"))
 
 
 class OrganisedEvent(Event):
@@ -148,7 +164,8 @@ class Escalation(Mechanism):
         if params.core_share > 0.0:
             organised = ctx.cities_under("organised", step)
             if organised.any():
-                fp[codes.FP_CORE] = np.where(organised, params.core_share, 0.0)
+                column = codes.FP_CORE_PEOPLE if params.core_in == "people" else codes.FP_CORE
+                fp[column] = np.where(organised, params.core_share, 0.0)
         return state, Changes(report=report, fp={**fp, codes.FP_VIOLENCE_MARGIN: margin,
                                  codes.FP_ATTACK: ctx.per_tick(params.attack_per_hour),
                                  codes.FP_ATTACK_KILL: params.attack_kill,

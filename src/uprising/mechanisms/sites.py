@@ -8,7 +8,9 @@ airport taken that night, 27 attacks on Almaty's city police department repelled
 seized in Taldykorgan and burnt in Taraz, and over 120 shops, 180 eateries and 100 offices wrecked or looted
 in Almaty (data/kz2022/city_events.csv; targets.csv ``buildings_attacked``). This mechanism gives each city a
 finite set of buildings of three kinds and plays the confrontations over them, counted in people (the
-violent are ``obs.violent / scale`` residents, Scheffer et al. 1995), so its counts do not depend on the scale.
+violent are ``obs.violent_residents``: the people counted where casualties are counted in people, an organised
+core among the crowds included, else violent agents / scale; Scheffer et al. 1995), so its counts do not depend
+on the scale.
 
 **Buildings.** City ``c`` with ``N_c`` residents has ``round(base_k + per_100k_k * N_c / 100,000)`` buildings of
 kind ``k`` (``government``: akimats, maslikhats, prosecutors, courts, party offices, broadcasters, the president's
@@ -146,7 +148,7 @@ class Sites(Mechanism):
     def step(self, params: SitesParams, ctx: Context, state: SitesState, step: int, obs: Observation,
              now: InputsView) -> tuple[SitesState, Changes]:
         tau = ctx.clock.tick_hours
-        violent = obs.violent / ctx.scale  # people
+        violent = obs.violent_people(ctx.scale)  # people (an organised core among the crowds included)
         police = obs.cops / ctx.scale
         guarded = now.report.get("site_protection")
         protection = np.zeros(ctx.n) if guarded is None else np.asarray(guarded, dtype=np.float64)

@@ -108,7 +108,9 @@ def cities_figure(results: Sequence[CountryResult]):
         per = 1000.0 / r0.citizens[i]
         _band(ax, x, np.array([r.column("active")[i] * per for r in results]), COLOURS["active"],
               "active (peaceful)")
-        _band(ax, x, np.array([r.column("violent")[i] * per for r in results]), COLOURS["violent"], "violent")
+        # violent residents (an organised core among the crowds included) per 1,000 residents
+        _band(ax, x, np.array([r.violent_residents()[i] * 1000.0 / r.scenario.cities[i].population for r in results]),
+              COLOURS["violent"], "violent")
         ax.set_title(f"{name} ({r0.scenario.cities[i].population:,} residents)", fontsize=9.5)
         _dates(ax, r0, label=False)
         ax.set_ylim(bottom=0)
@@ -193,7 +195,7 @@ def record_figure(results: Sequence[CountryResult], targets: Sequence | None):
     sec = np.array([r.people("killed_security", cumulative=True) for r in results])
     _band(a2, x, sec, COLOURS["security"], "model: deaths, security")
     _band(a3, x, np.array([O.national_unrest(r) for r in results]), COLOURS["active"], "model: active + violent")
-    _band(a3, x, np.array([r.people("violent") for r in results]), COLOURS["violent"], "model: violent")
+    _band(a3, x, np.array([r.violent_residents().sum(axis=0) for r in results]), COLOURS["violent"], "model: violent")
     shown = set()
     for t in targets or []:
         if t.kind != "count":
