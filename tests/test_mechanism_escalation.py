@@ -227,3 +227,12 @@ def test_a_core_among_the_crowds_people_is_violent_where_the_event_is_and_leaves
         assert v[port].sum() == 0 and v[oil].sum() > 0
         out = b.people("active", "Oilton")[1:].sum()
         assert 0.17 < v[oil].sum() / out < 0.23, v[oil].sum() / out
+
+
+def test_return_fire_reaches_the_kernel():
+    # lethal_force.return_fire is written as FP_RETURN_FIRE in every city, under the order or not
+    from uprising.mechanisms.lethal_force import LethalForce, LethalForceParams
+
+    ctx = context(event("shoot_order", 2, cities=(True, False, False)))
+    inputs = run_all([(LethalForce(), LethalForceParams(kill_violent=0.1, return_fire=0.2))], ctx, [1, 3])
+    assert [fp(i, codes.FP_RETURN_FIRE).tolist() for i in inputs] == [[0.2] * 3, [0.2] * 3]

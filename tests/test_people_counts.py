@@ -118,7 +118,7 @@ probability = st.sampled_from([0.0, 0.05, 0.3, 1.0])
 @given(st.fixed_dictionaries(dict(kill_violent=probability, kill_active=probability, injure=probability,
                                   bystander=probability, attack=probability, attack_kill=probability,
                                   sweep=probability, release=probability, cop_idle=probability,
-                                  resist=probability, core_people=probability)),
+                                  resist=probability, core_people=probability, return_fire=probability)),
        PEOPLE, st.integers(0, 2), st.integers(0, 500))
 def test_people_counts_are_bounded_and_twin_equal(values, people, jail_mode, seed):
     # kernel = twin with the counts on, and each count lies between 0 and the people the agents involved stand for
@@ -140,9 +140,12 @@ def test_people_counts_are_bounded_and_twin_equal(values, people, jail_mode, see
         assert (lo * agents <= got).all() and (got <= hi * agents).all()
     assert (p[:, codes.PEOPLE_INJURED_PROTESTERS] <= p[:, codes.PEOPLE_ARRESTS]).all()
     cops_before = np.concatenate([[run.fast.initial_cops], out[:-1, codes.OUT_COPS]])
-    for col in (codes.PEOPLE_KILLED_PROTESTERS, codes.PEOPLE_KILLED_BYSTANDERS):  # one use of force per cop
-        assert (p[:, col] <= hi * cops_before).all()
     security = p[:, codes.PEOPLE_KILLED_SECURITY] + p[:, codes.PEOPLE_INJURED_SECURITY]
+    # one use of force per cop, and (protesters) one return of fire per attack, each attack a security casualty
+    assert (p[:, codes.PEOPLE_KILLED_BYSTANDERS] <= hi * cops_before).all()
+    assert (p[:, codes.PEOPLE_KILLED_PROTESTERS] <= hi * cops_before + security).all()
+    if values["return_fire"] == 0.0:
+        assert (p[:, codes.PEOPLE_KILLED_PROTESTERS] <= hi * cops_before).all()
     # one attack draw per violent citizen's activation, and one resistance draw per cop's use of force
     assert (security <= hi * (run.fast.citizens + cops_before)).all()
     # the people violent in a step: at most every citizen's people, and none without violence or a core
@@ -219,6 +222,19 @@ def test_an_organised_core_attacks_the_police_in_people_only():
     assert full.people_fast[:, codes.PEOPLE_KILLED_SECURITY].tolist() == [200] * 4
     half = _core_scene(0.5, cop_idle=1.0, attack=1.0, attack_kill=1.0)
     assert abs(half.people_fast[:, codes.PEOPLE_KILLED_SECURITY].sum() - 400) < 5 * 14
+
+
+def test_the_police_fire_back_at_those_who_attack_them():
+    # The core (all 200 people, core_people = 1) attacks the cop that never arrests in each activation (attack 1,
+    # attack_kill 0: 200 officers injured a step). With return_fire = 1 every attacker is killed (200 a step);
+    # with 0.25, Binomial(200, 0.25) a step, 4 steps: 200 +- 5 sd (sd 12); with 0 none. The lattice is the same
+    # in all three (people stream only). Fails if return fire is not drawn per attack, or draws from the lattice.
+    runs = {f: _core_scene(1.0, cop_idle=1.0, attack=1.0, attack_kill=0.0, return_fire=f) for f in (0.0, 0.25, 1.0)}
+    assert all(np.array_equal(r.out_all, runs[0.0].out_all) for r in runs.values())
+    killed = {f: r.people_fast[:, codes.PEOPLE_KILLED_PROTESTERS] for f, r in runs.items()}
+    assert runs[1.0].people_fast[:, codes.PEOPLE_INJURED_SECURITY].tolist() == [200] * 4
+    assert killed[1.0].tolist() == [200] * 4 and killed[0.0].sum() == 0
+    assert abs(killed[0.25].sum() - 200) < 5 * 12
 
 
 # ---------------------------------------------------------------- the country driver

@@ -105,7 +105,9 @@ FP_RESIST = 18  # probability that each person of a violent citizen a cop uses f
 FP_CORE = 19  # share of citizens, those of risk aversion R < FP_CORE, who are violent whenever active (an organised core)
 FP_CORE_PEOPLE = 20  # share of each active citizen's people who are violent (an organised core among the crowd's
 # people; counted in people only: Binomial(people of the agent, FP_CORE_PEOPLE) drawn at each act, no lattice draw)
-FP_SIZE = 21
+FP_RETURN_FIRE = 21  # probability that an attacker is killed by the police it attacks (in people only: Binomial(the
+# attacks of a step's violent people, FP_RETURN_FIRE) protesters killed; no lattice draw)
+FP_SIZE = 22
 
 # columns of the per-step output in PEOPLE (``people_out``; Scheffer et al. 1995 super-individuals): written
 # when the kernel's ``people_per_agent`` is positive, from the separate ``people_rng`` stream, so the lattice's

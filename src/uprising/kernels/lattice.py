@@ -52,6 +52,7 @@ from .codes import (
     FP_RESIST,
     FP_CORE,
     FP_CORE_PEOPLE,
+    FP_RETURN_FIRE,
     FP_RELEASE,
     FP_SITE_ATTACK,
     FP_STAY,
@@ -481,6 +482,8 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
       Binomial(V, FP_KILL_VIOLENT) + Binomial(n - V, FP_KILL_ACTIVE), injures Binomial(V, FP_RESIST) of the
       police, and kills Binomial(n', (c*kv + (1-c)*ka) * FP_BYSTANDER) bystanders when a quiet citizen is
       within the cop's vision;
+    * each attack by a person (of a violent agent or of a core) draws fire: Binomial(attacks,
+      FP_RETURN_FIRE) attackers are killed (the people killed and injured by the attacks are the attacks);
     * ``people_out[t, PEOPLE_VIOLENT]`` counts the people violent in their activation of step ``t``: ``n`` of
       a violent citizen, ``V`` of a peaceful active one.
 
@@ -552,6 +555,7 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
         resist = fp[t, FP_RESIST]
         core = fp[t, FP_CORE]
         core_people = fp[t, FP_CORE_PEOPLE] if people else 0.0
+        return_fire = fp[t, FP_RETURN_FIRE] if people else 0.0
         arrests = 0
         releases = 0
         killed_protesters = 0
@@ -770,9 +774,12 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
                         p_die = attack * attack_kill
                         died = binomial(people_rng, n_core, p_die)
                         p_killed_security += died
+                        hurt = 0
                         if p_die < 1.0:
-                            p_injured_security += binomial(people_rng, n_core - died,
-                                                           attack * (1.0 - attack_kill) / (1.0 - p_die))
+                            hurt = binomial(people_rng, n_core - died, attack * (1.0 - attack_kill) / (1.0 - p_die))
+                            p_injured_security += hurt
+                        # the police fire back: each attacker killed with FP_RETURN_FIRE
+                        p_killed_protesters += binomial(people_rng, died + hurt, return_fire)
                 if kind == VIOLENT:
                     if people:
                         n_people = people_in(people_rng, people_per_agent)
@@ -783,9 +790,13 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
                             p_die = attack * attack_kill
                             died = binomial(people_rng, n_people, p_die)
                             p_killed_security += died
+                            hurt = 0
                             if p_die < 1.0:
-                                p_injured_security += binomial(people_rng, n_people - died,
-                                                               attack * (1.0 - attack_kill) / (1.0 - p_die))
+                                hurt = binomial(people_rng, n_people - died,
+                                                attack * (1.0 - attack_kill) / (1.0 - p_die))
+                                p_injured_security += hurt
+                            # the police fire back: each attacker killed with FP_RETURN_FIRE
+                            p_killed_protesters += binomial(people_rng, died + hurt, return_fire)
                     # escalation: attack a cop within vision, and a government site
                     if attack > 0.0 and cop_seen[c] > 0 and uniform(rng) < attack:
                         m = _scan_kind(c, cit_dy, cit_dx, width, height, occupant, COP, buf)

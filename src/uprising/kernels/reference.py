@@ -30,6 +30,7 @@ from .codes import (
     FP_COP_IDLE,
     FP_CORE,
     FP_CORE_PEOPLE,
+    FP_RETURN_FIRE,
     FP_EXPOSURE,
     FP_EXPOSURE_MAX,
     FP_EXTERNAL,
@@ -239,6 +240,7 @@ def run_steps_reference(occupant, hardship, risk, jail, cit_offsets, cop_offsets
         n = dict.fromkeys(OUT_ALL_NAMES, 0)
         np_ = dict.fromkeys(PEOPLE_NAMES, 0)
         core_people = f[FP_CORE_PEOPLE] if people else 0.0
+        return_fire = f[FP_RETURN_FIRE] if people else 0.0
         today = int(step_day[step]) + 1 if track else 0
 
         target = max(cop_target[t] - counters[CT_COPS_LOST], 0)
@@ -409,9 +411,11 @@ def run_steps_reference(occupant, hardship, risk, jail, cit_offsets, cop_offsets
                     p_die = f[FP_ATTACK] * f[FP_ATTACK_KILL]
                     died = binomial_py(s2, n_core, p_die)
                     np_["killed_security"] += died
+                    hurt = 0
                     if p_die < 1.0:
-                        np_["injured_security"] += binomial_py(
-                            s2, n_core - died, f[FP_ATTACK] * (1.0 - f[FP_ATTACK_KILL]) / (1.0 - p_die))
+                        hurt = binomial_py(s2, n_core - died, f[FP_ATTACK] * (1.0 - f[FP_ATTACK_KILL]) / (1.0 - p_die))
+                        np_["injured_security"] += hurt
+                    np_["killed_protesters"] += binomial_py(s2, died + hurt, return_fire)  # the police fire back
             if kind == VIOLENT:
                 n_people = people_in() if people else 0
                 np_["violent_people"] += n_people
@@ -421,9 +425,12 @@ def run_steps_reference(occupant, hardship, risk, jail, cit_offsets, cop_offsets
                         p_die = f[FP_ATTACK] * f[FP_ATTACK_KILL]
                         died = binomial_py(s2, n_people, p_die)
                         np_["killed_security"] += died
+                        hurt = 0
                         if p_die < 1.0:
-                            np_["injured_security"] += binomial_py(
+                            hurt = binomial_py(
                                 s2, n_people - died, f[FP_ATTACK] * (1.0 - f[FP_ATTACK_KILL]) / (1.0 - p_die))
+                            np_["injured_security"] += hurt
+                        np_["killed_protesters"] += binomial_py(s2, died + hurt, return_fire)  # the police fire back
                     if cops_near and uniform_py(s) < f[FP_ATTACK]:
                         victim = cops_near[bounded_py(s, len(cops_near))]
                         n["killed_security" if chance(f[FP_ATTACK_KILL]) else "injured_security"] += 1
