@@ -85,6 +85,47 @@ def test_overwhelming_police_repel_every_attack_and_are_hurt_doing_it():
     assert 0.2 < protesters / security < 0.3
 
 
+def test_defenders_of_state_buildings_kill_attackers_and_shopkeepers_do_not():
+    # Overwhelming police (P / V = 10,000, every building guarded): about every attack is repelled. With
+    # killed_protesters = 0.3, each repelled attack on a government or police building kills Poisson(0.3) attackers,
+    # and a repelled attack on a shop kills none: in a city of government buildings only about 0.3 per attack
+    # (about 1,000 attacks over 10 hours, so 300 +- 4 sd of about 20, and the attacks are themselves Poisson), in
+    # one of shops only exactly none. With killed_protesters = 0 no deaths and the same buildings and injuries as
+    # before the parameter existed (no draw is made). Fails if the deaths ignore the kind of building or the count.
+    ctx = context(scale=0.01, agents=(100_000, 500, 250), police=(1_000_000, 30, 20))
+    crowd = observation(violent=(1, 0, 0), cops=(1_000_000, 30, 20))
+    common = dict(enabled=True, attack_per_hour=1.0, guard_commercial=1.0, burn_per_hour=0.0, retake_per_hour=0.0,
+                  police_base=0.0, police_per_100k=0.0)
+    state_only = dict(government_base=1000.0, government_per_100k=0.0, commercial_per_100k=0.0)
+    shops_only = dict(government_base=0.0, government_per_100k=0.0, commercial_per_100k=1000.0)
+    killed = sum(r["site_killed_protesters"][0] for r in play(SitesParams(**common, **state_only,
+                                                                           killed_protesters=0.3), ctx, 10, crowd))
+    assert abs(killed - 300) < 80 + 0.1 * 300
+    shops = play(SitesParams(**common, **shops_only, killed_protesters=0.3), ctx, 10, crowd)
+    assert sum(r["site_killed_protesters"].sum() for r in shops) == 0
+    without = play(SitesParams(**common, **state_only), ctx, 10, crowd)
+    with_zero = play(SitesParams(**common, **state_only, killed_protesters=0.0), ctx, 10, crowd)
+    assert sum(r["site_killed_protesters"].sum() for r in without) == 0
+    for a, b in zip(without, with_zero):
+        assert all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_deaths_at_buildings_are_counted_as_deaths():
+    # the two towns with buildings whose defenders shoot: the run's deaths (killed_by, deaths_by_city, the deaths
+    # curve) hold the attackers killed at buildings, and nothing of the lattice changes (the mechanism reports only)
+    from uprising.country import observables as O
+
+    base = two_towns().replace({"sites.enabled": True, "sites.attack_per_hour": 0.05, "escalation.violence_margin": 0.05})
+    shoot = base.replace({"sites.killed_protesters": 0.5})
+    a, b = simulate_country(base, 3, 0), simulate_country(shoot, 3, 0)
+    assert np.array_equal(a.counts, b.counts)
+    at_sites = O.site_killed(b, b.steps)
+    assert at_sites > 0 and O.site_killed(a, a.steps) == 0
+    assert O.killed_by(b)["total"] == O.killed_by(a)["total"] + at_sites
+    assert F.deaths_by_city(b).sum() == F.deaths_by_city(a).sum() + at_sites
+    assert O.deaths_curve(b)[-1] == O.deaths_curve(a)[-1] + at_sites
+
+
 def test_the_contest_follows_the_numbers():
     # P(success) = V / (V + defence * P): with V = P and defence 1, half the attacks on government buildings succeed;
     # with defence 3, a quarter. 2,000 attacks on government buildings only (no police or shops in the city).

@@ -548,6 +548,7 @@ def violent_person_hours(result: CountryResult) -> np.ndarray:
 def deaths_by_city(result: CountryResult) -> np.ndarray:
     """Per city: protesters, bystanders and security personnel killed over the run, in residents."""
     return np.array([result.total_people(("killed_protesters", "killed_bystanders", "killed_security"), city=i)
+                     + O.site_killed(result, result.steps, i)
                      for i in range(len(result.names))])
 
 

@@ -70,16 +70,24 @@ def detained_curve(result: CountryResult) -> np.ndarray:
 
 
 def killed_by(result: CountryResult, day: dt.date | None = None) -> dict[str, float]:
-    """Protesters, bystanders and security personnel killed (up to the end of ``day``; default: the run)."""
+    """Protesters, bystanders and security personnel killed (up to the end of ``day``; default: the run); the
+    protesters include those killed attacking buildings (:func:`site_killed`)."""
     k = result.steps if day is None else step_at_end_of(result, day)
     out = {name: result.total_people(f"killed_{name}", upto=k) for name in ("protesters", "bystanders", "security")}
+    out["protesters"] += site_killed(result, k)
     out["total"] = out["protesters"] + out["bystanders"] + out["security"]
     return out
 
 
 def deaths_curve(result: CountryResult) -> np.ndarray:
     """Cumulative deaths (protesters, bystanders and security) per step, in residents."""
-    return result.people(("killed_protesters", "killed_bystanders", "killed_security"), cumulative=True)
+    lattice = result.people(("killed_protesters", "killed_bystanders", "killed_security"), cumulative=True)
+    at_sites = result.reports.get("site_killed_protesters")
+    if at_sites is None:
+        return lattice
+    per_step = np.nan_to_num(at_sites).sum(axis=0)
+    per_step[0] = 0.0
+    return lattice + np.cumsum(per_step)
 
 
 def injured(result: CountryResult) -> dict[str, float]:
@@ -166,6 +174,16 @@ def summary(result: CountryResult, onset_per_1000: float = 1.0) -> dict[str, obj
         "agent_steps_per_second": float(result.citizens.sum() + result.column("cops")[:, 0].sum()) * result.steps
         / result.wall_seconds if result.wall_seconds > 0 else float("nan"),
     }
+
+
+def site_killed(result: CountryResult, upto: int, city: str | int | None = None) -> float:
+    """Attackers killed at buildings (:mod:`uprising.mechanisms.sites`, ``killed_protesters``: the defenders of a
+    government or police building shoot) in steps 1 to ``upto``, of ``city`` (a name or an index) or of the
+    country. 0 when the mechanism was off, or the run predates the count."""
+    if "site_killed_protesters" not in result.reports:
+        return 0.0
+    rows = slice(None) if city is None else [result.names.index(city) if isinstance(city, str) else city]
+    return float(np.nansum(result.reports["site_killed_protesters"][rows, 1:upto + 1]))
 
 
 def site_injured(result: CountryResult, side: str, upto: int, city: str | None = None) -> float:

@@ -323,7 +323,8 @@ def read_country_results(path: str | Path) -> list[CountryResult]:
         reports = {}
         for name in REPORTED:
             arr = np.full((len(names), n_step), np.nan)
-            arr[city, step] = cols[name][rows]
+            if name in cols:  # a table written before this report existed keeps NaN (not recorded)
+                arr[city, step] = cols[name][rows]
             reports[name] = arr
         citizens = np.zeros(len(names), dtype=np.int64)
         citizens[city] = cols["citizens"][rows]

@@ -103,6 +103,13 @@ class SitesParams(Params):
     injured_protesters: float = Field(1.0, ge=0.0, le=1000.0,
                                       description="attackers injured in a repelled attack or a retaking",
                                       json_schema_extra=meta("people per confrontation", "assumption"))
+    killed_protesters: float = Field(0.0, ge=0.0, le=1000.0,
+                                     description="attackers killed in a repelled attack on a government or police "
+                                     "building (the defenders shoot)",
+                                     json_schema_extra=meta("people per repelled attack",
+                                                            "data/kz2022/city_events.csv: Almaty 5-6 January, "
+                                                            "police fire from a district station's roof; "
+                                                            "'dozens' killed storming a police building"))
     burn_per_hour: float = Field(0.05, ge=0.0, le=1.0, description="probability per hour that a seized building burns",
                                  json_schema_extra=meta("per hour", RECORD))
     retake_per_hour: float = Field(0.1, ge=0.0, le=1.0,
@@ -136,7 +143,8 @@ class Sites(Mechanism):
     name = "sites"
     parameters = SitesParams
     recorded = ("buildings_attacked", "government_attacked", "police_attacked", "buildings_seized",
-                "buildings_burnt", "shops_looted", "site_injured_security", "site_injured_protesters")
+                "buildings_burnt", "shops_looted", "site_injured_security", "site_injured_protesters",
+                "site_killed_protesters")
 
     def init(self, params: SitesParams, ctx: Context) -> SitesState:
         counts = building_counts(params, ctx.residents)
@@ -156,6 +164,7 @@ class Sites(Mechanism):
         burnt, looted = state.burnt.copy(), state.looted.copy()
         hurt_security = np.zeros(ctx.n)
         hurt_protesters = np.zeros(ctx.n)
+        killed = np.zeros(ctx.n)
         guard = np.array([1.0, 1.0, params.guard_commercial])
         first = np.searchsorted(state.city, np.arange(ctx.n + 1))  # a city's buildings are contiguous
         for c in range(ctx.n):
@@ -188,6 +197,9 @@ class Sites(Mechanism):
                 if lost:
                     hurt_security[c] += rng.poisson(params.injured_security * lost)
                     hurt_protesters[c] += rng.poisson(params.injured_protesters * lost)
+                    held_off = int(((~win) & (state.kind[hit] != 2)).sum())  # repelled at a state building
+                    if params.killed_protesters > 0 and held_off:
+                        killed[c] += rng.poisson(params.killed_protesters * held_off)
                 won = hit[win]
                 shop = state.kind[won] == 2
                 looted[won[shop]] = True
@@ -205,7 +217,7 @@ class Sites(Mechanism):
                   "police_attacked": per_city(attacked & (state.kind == 1)),
                   "buildings_seized": per_city(seized), "buildings_burnt": per_city(burnt),
                   "shops_looted": per_city(looted), "site_injured_security": hurt_security,
-                  "site_injured_protesters": hurt_protesters}
+                  "site_injured_protesters": hurt_protesters, "site_killed_protesters": killed}
         return state, Changes(report=report)
 
 
