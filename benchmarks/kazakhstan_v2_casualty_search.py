@@ -14,11 +14,14 @@ other value (the crowds' part: hardship, exposure, price, legitimacy, contagion)
     escalation.resist (0.001-0.3, log)         repression.injure (0.02-0.5, log)
     sites.attack_per_hour (0.002-0.2, log)     lethal_force.return_fire (0.01-1, log; with --return-fire)
 
-with ``escalation.core_in = "people"``. The start is the file's values unless ``--start FILE`` (KEY=VALUE pairs)
+with ``escalation.core_in = "people"``. ``--sites-kill`` adds ``sites.killed_protesters`` (0.01-3, log: the attackers
+the defenders of a state building kill per repelled attack) and ``--margin`` adds ``escalation.violence_margin``
+(0.1-1, log) and ``escalation.backlash`` (10-1,000, log), which move the lattice (the seventeenth search). The start is the file's values unless ``--start FILE`` (KEY=VALUE pairs)
 says otherwise; then a (1+1) evolution strategy with a first step of ``--step`` (0.1) of each axis. Every
 evaluated point is appended to ``STORE`` (one JSON line): a stopped search resumes.
 
-    .venv/bin/python benchmarks/kazakhstan_v2_casualty_search.py STORE --refine 70 [--return-fire] [--start FILE]
+    .venv/bin/python benchmarks/kazakhstan_v2_casualty_search.py STORE --refine 70 [--return-fire] [--sites-kill]
+        [--margin] [--start FILE]
 """
 from __future__ import annotations
 
@@ -62,17 +65,25 @@ if __name__ == "__main__":
     ap.add_argument("--refine", type=int, default=70)
     ap.add_argument("--step", type=float, default=0.1, help="the evolution strategy's first step (share of range)")
     ap.add_argument("--return-fire", action="store_true", help="search lethal_force.return_fire too (0.01-1, log)")
+    ap.add_argument("--sites-kill", action="store_true", help="search sites.killed_protesters too (0.01-3, log)")
+    ap.add_argument("--margin", action="store_true",
+                    help="search escalation.violence_margin (0.1-1, log) and escalation.backlash (10-1,000, log) too")
     ap.add_argument("--start", default=None, help="a file of KEY=VALUE pairs for the first point")
     a = ap.parse_args()
     S.BASE = S.BASE.replace({"escalation.core_in": "people"})
     axes = dict(AXES)
     if a.return_fire:
         axes["lethal_force.return_fire"] = (0.01, 1.0, True)
+    if a.sites_kill:
+        axes["sites.killed_protesters"] = (0.01, 3.0, True)
+    if a.margin:
+        axes["escalation.violence_margin"] = (0.1, 1.0, True)
+        axes["escalation.backlash"] = (10.0, 1000.0, True)
     S.AXES.clear()
     S.AXES.update(axes)
     S.KEYS[:] = list(S.AXES)
     S.STEP = a.step
-    start = {k: file_value(k) for k in S.KEYS}
+    start = {k: max(file_value(k), S.AXES[k][0]) for k in S.KEYS}  # a value off (0) starts at the axis's low end
     if a.start:
         start.update({k: float(v) for k, v in (kv.split("=") for kv in open(a.start).read().split()) if k in S.AXES})
     S.main(a.store, 0, a.refine, start, evaluate=evaluate, extra=lambda r: f" deaths {r['deaths']}")
