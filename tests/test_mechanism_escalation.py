@@ -236,3 +236,24 @@ def test_return_fire_reaches_the_kernel():
     ctx = context(event("shoot_order", 2, cities=(True, False, False)))
     inputs = run_all([(LethalForce(), LethalForceParams(kill_violent=0.1, return_fire=0.2))], ctx, [1, 3])
     assert [fp(i, codes.FP_RETURN_FIRE).tolist() for i in inputs] == [[0.2] * 3, [0.2] * 3]
+
+
+def test_an_undeterred_core_is_switched_on_with_the_core_in_people_only():
+    # core_undeterred writes FP_CORE_UNDETERRED = 1 where and while the core is on; with the core in agents it is
+    # refused with a one-line error naming the field
+    import pytest
+
+    from uprising.scenario import ScenarioError
+
+    ctx = context(event("organised", 2, 4, cities=(False, True, False)))
+    params = EscalationParams(core_share=0.3, core_in="people", core_undeterred=True)
+    present = running([(Escalation(), params)])
+    states = [m.init(p, ctx) for m, p in present]
+    inputs = [step_inputs(present, states, ctx, k, observation()) for k in (1, 2)]
+    assert fp(inputs[0], codes.FP_CORE_UNDETERRED).tolist() == [0.0] * 3
+    assert fp(inputs[1], codes.FP_CORE_UNDETERRED).tolist() == [1.0] * 3  # read only where the core share is > 0
+    data = two_towns().to_dict()
+    data["escalation"] = {**data.get("escalation", {}), "core_undeterred": True}
+    with pytest.raises(ScenarioError) as err:
+        CountryScenario.from_dict(data)
+    assert "escalation.core_undeterred" in str(err.value) and "\n" not in str(err.value)

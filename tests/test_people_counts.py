@@ -119,7 +119,8 @@ probability = st.sampled_from([0.0, 0.05, 0.3, 1.0])
 @given(st.fixed_dictionaries(dict(kill_violent=probability, kill_active=probability, injure=probability,
                                   bystander=probability, attack=probability, attack_kill=probability,
                                   sweep=probability, release=probability, cop_idle=probability,
-                                  resist=probability, core_people=probability, return_fire=probability)),
+                                  resist=probability, core_people=probability, return_fire=probability,
+                                  core_undeterred=st.sampled_from([0.0, 1.0]))),
        PEOPLE, st.integers(0, 2), st.integers(0, 500))
 def test_people_counts_are_bounded_and_twin_equal(values, people, jail_mode, seed):
     # kernel = twin with the counts on, and each count lies between 0 and the people the agents involved stand for
@@ -235,6 +236,38 @@ def test_the_police_fire_back_at_those_who_attack_them():
     assert runs[1.0].people_fast[:, codes.PEOPLE_INJURED_SECURITY].tolist() == [200] * 4
     assert killed[1.0].tolist() == [200] * 4 and killed[0.0].sum() == 0
     assert abs(killed[0.25].sum() - 200) < 5 * 12
+
+
+def test_an_undeterred_core_goes_out_where_the_risk_keeps_its_crowd_home():
+    # One citizen of hardship 1 (G = 0.4 > T) with risk aversion 1 beside a cop: P = 1 - exp(-2.3) = 0.9, so
+    # N = 0.9 > G - T and it stays quiet (no arrest). Its core (all 200 people, core_people = 1) is out and
+    # attacks the cop only with core_undeterred on: 200 security people killed and 200 people violent a step; off,
+    # nothing. A content citizen (hardship 0.1: G = 0.04 < T) has no core out either way. The lattice is the same
+    # in all runs (the citizen stays quiet; people stream only). Fails if the deterred are ignored, or the content
+    # are drawn, or the lattice draws for it.
+    from test_lattice_extensions import _scene
+
+    def run(undeterred: float, hardship: float) -> TwinRun:
+        s, setup = _scene({(5, 5): (codes.QUIET, hardship), (5, 6): codes.COP})
+
+        def with_risk(model, state):
+            setup(model, state)
+            state.risk_aversion[5 * s.width + 5] = 1.0
+
+        m, _ = M.init(s, 0)
+        r = TwinRun(s, 0, 4, fp=_fp(4, violence_margin=1.0, core_people=1.0, core_undeterred=undeterred,
+                                    attack=1.0, attack_kill=1.0), ip=_ip(m, escalation=True), state=with_risk,
+                    cop_target=np.ones(4, dtype=np.int64), people=200.0)
+        check_extended_twin(r)
+        assert np.array_equal(r.people_fast, r.people_slow)
+        assert r.out_all[:, codes.OUT_ACTIVE].max() == 0 and r.out_all[:, codes.OUT_ARRESTS].sum() == 0
+        return r
+
+    on, off, content = run(1.0, 1.0), run(0.0, 1.0), run(1.0, 0.1)
+    assert np.array_equal(on.out_all, off.out_all)
+    assert on.people_fast[:, codes.PEOPLE_KILLED_SECURITY].tolist() == [200] * 4
+    assert on.people_fast[:, codes.PEOPLE_VIOLENT].tolist() == [200] * 4
+    assert not off.people_fast[:, codes.PEOPLE_VIOLENT].any() and not content.people_fast[:, codes.PEOPLE_VIOLENT].any()
 
 
 # ---------------------------------------------------------------- the country driver

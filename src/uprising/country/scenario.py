@@ -175,6 +175,9 @@ class CountryScenarioBase(_Strict):
         if self.escalation.core_in == "people" and self.repression.casualties != "people":
             raise ValueError('escalation.core_in: "people" counts the core in people; it needs '
                              'repression.casualties = "people" (allowed with "agents": core_in = "agents")')
+        if self.escalation.core_undeterred and self.escalation.core_in != "people":
+            raise ValueError('escalation.core_undeterred: works on the core in people; allowed with core_in = '
+                             '"agents": false')
         days = self.repression.jail_term_days
         if round(days * 24.0 / self.clock.tick_hours) > MAX_JAIL_STEPS:
             raise ValueError(f"clock.tick_hours: {self.clock.tick_hours:g} h makes a jail term of {days:g} days "

@@ -107,7 +107,9 @@ FP_CORE_PEOPLE = 20  # share of each active citizen's people who are violent (an
 # people; counted in people only: Binomial(people of the agent, FP_CORE_PEOPLE) drawn at each act, no lattice draw)
 FP_RETURN_FIRE = 21  # probability that an attacker is killed by the police it attacks (in people only: Binomial(the
 # attacks of a step's violent people, FP_RETURN_FIRE) protesters killed; no lattice draw)
-FP_SIZE = 22
+FP_CORE_UNDETERRED = 22  # 1: with FP_CORE_PEOPLE, the core among an aggrieved citizen's people (G + E > T) is out and
+# violent even where the risk of arrest keeps the citizen quiet (organised groups not deterred; people only)
+FP_SIZE = 23
 
 # columns of the per-step output in PEOPLE (``people_out``; Scheffer et al. 1995 super-individuals): written
 # when the kernel's ``people_per_agent`` is positive, from the separate ``people_rng`` stream, so the lattice's

@@ -52,6 +52,7 @@ from .codes import (
     FP_RESIST,
     FP_CORE,
     FP_CORE_PEOPLE,
+    FP_CORE_UNDETERRED,
     FP_RETURN_FIRE,
     FP_RELEASE,
     FP_SITE_ATTACK,
@@ -484,6 +485,9 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
       within the cop's vision;
     * each attack by a person (of a violent agent or of a core) draws fire: Binomial(attacks,
       FP_RETURN_FIRE) attackers are killed (the people killed and injured by the attacks are the attacks);
+    * with ``FP_CORE_UNDETERRED`` on, the core is drawn and attacks the same way in each activation of a quiet
+      citizen whose grievance clears the threshold (``G + E > T``) but whom the risk of arrest keeps quiet: the
+      organised are not deterred (they are not on the lattice, so no cop uses force on them);
     * ``people_out[t, PEOPLE_VIOLENT]`` counts the people violent in their activation of step ``t``: ``n`` of
       a violent citizen, ``V`` of a peaceful active one.
 
@@ -556,6 +560,7 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
         core = fp[t, FP_CORE]
         core_people = fp[t, FP_CORE_PEOPLE] if people else 0.0
         return_fire = fp[t, FP_RETURN_FIRE] if people else 0.0
+        undeterred = core_people > 0.0 and fp[t, FP_CORE_UNDETERRED] > 0.0
         arrests = 0
         releases = 0
         killed_protesters = 0
@@ -742,7 +747,8 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
                     g = (np.float64(hardship[c]) + h_shift) * one_minus_l
                     ext_c = external
                 new_kind = QUIET
-                if g + ext_c > t_eff:
+                aggrieved = g + ext_c > t_eff
+                if aggrieved:
                     self_active = 1 if _is_active(kind) else 0
                     n_a = 1 + active_seen[c] - self_active + own_cell * self_active
                     if n_a > max_a:
@@ -766,8 +772,9 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
                     # a participant of today (Prosecutor General's count: people out at some hour of the day)
                     day_mark[c] = today
                     p_participants += people_in(people_rng, people_per_agent)
-                if core_people > 0.0 and kind == ACTIVE:
-                    # the organised core among this crowd's people: violent for this hour, and attacking
+                if core_people > 0.0 and (kind == ACTIVE or (undeterred and kind == QUIET and aggrieved)):
+                    # the organised core among this crowd's people (or, undeterred, among the people whom only the
+                    # risk of arrest keeps at home): violent for this hour, and attacking
                     n_core = binomial(people_rng, people_in(people_rng, people_per_agent), core_people)
                     p_violent += n_core
                     if attack > 0.0 and n_core > 0 and cop_seen[c] > 0:

@@ -30,6 +30,7 @@ from .codes import (
     FP_COP_IDLE,
     FP_CORE,
     FP_CORE_PEOPLE,
+    FP_CORE_UNDETERRED,
     FP_RETURN_FIRE,
     FP_EXPOSURE,
     FP_EXPOSURE_MAX,
@@ -241,6 +242,7 @@ def run_steps_reference(occupant, hardship, risk, jail, cit_offsets, cop_offsets
         np_ = dict.fromkeys(PEOPLE_NAMES, 0)
         core_people = f[FP_CORE_PEOPLE] if people else 0.0
         return_fire = f[FP_RETURN_FIRE] if people else 0.0
+        undeterred = core_people > 0.0 and f[FP_CORE_UNDETERRED] > 0.0
         today = int(step_day[step]) + 1 if track else 0
 
         target = max(cop_target[t] - counters[CT_COPS_LOST], 0)
@@ -381,7 +383,8 @@ def run_steps_reference(occupant, hardship, risk, jail, cit_offsets, cop_offsets
                 g = (float(hardship[c]) + f[FP_HARDSHIP_SHIFT]) * one_minus_l
                 ext = f[FP_EXTERNAL]
             new_kind = QUIET
-            if g + ext > t_eff:
+            aggrieved = g + ext > t_eff
+            if aggrieved:
                 cops = actives = 0
                 for dy, dx in vision_offsets:
                     k2 = lat.kind(lat.at(c, dy, dx))
@@ -403,8 +406,8 @@ def run_steps_reference(occupant, hardship, risk, jail, cit_offsets, cop_offsets
             if track and kind != QUIET and day_mark[c] != today:
                 day_mark[c] = today
                 np_["participants"] += people_in()
-            if core_people > 0.0 and kind == ACTIVE:
-                # the organised core among this crowd's people: violent for this hour, and attacking
+            if core_people > 0.0 and (kind == ACTIVE or (undeterred and kind == QUIET and aggrieved)):
+                # the organised core among this crowd's people (or, undeterred, among those kept home by the risk)
                 n_core = binomial_py(s2, people_in(), core_people)
                 np_["violent_people"] += n_core
                 if f[FP_ATTACK] > 0.0 and n_core > 0 and lat.around(c, cit_offsets, (COP,)):

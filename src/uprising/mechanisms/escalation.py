@@ -57,6 +57,13 @@ core's violence and toll come from as many confrontations as the crowd has, at a
 members walk with the crowd: they are out when their crowd is, a share of the people out rather than of the
 residents (so a core share in people is not comparable with one in agents).
 
+With ``core_undeterred`` (and ``core_in = "people"``) the core is not deterred: in each activation of a quiet
+citizen in an event's city whose grievance clears the threshold (``G + E > T``) but whom the risk of arrest keeps
+at home, ``V ~ Binomial(n, core_share)`` of its people are out and violent for that hour and attack police in
+view (drawing their fire, :mod:`uprising.mechanisms.lethal_force`); no cop uses force on them (they are not on
+the lattice). The organised groups of the record fought the returning forces after the crowds had gone home
+(city_events.csv, Almaty 6-7 January: firefights on Republic Square, a police building stormed).
+
 This form is uprising's design (documented and switchable): Epstein's Model II and
 Moro (2016, *PLoS ONE* 11(4):e0154175) give rebels a probability of killing, which
 is the form of ``attack_kill``. Switched off, the mechanism is absent from the run and the
@@ -112,6 +119,10 @@ class EscalationParams(Params):
                               description="share of citizens (the least risk-averse) who are violent whenever "
                               "active, where an `organised` event is on",
                               json_schema_extra=meta("share of citizens", CORE))
+    core_undeterred: bool = Field(
+        False, description="with core_in = \"people\": the core among the people whom only the risk of arrest keeps "
+        "at home (grievance above the threshold) is out and violent too",
+        json_schema_extra=meta("switch", CORE + "; data/kz2022/city_events.csv security_shooting (Almaty, 6-7 January)"))
     core_in: Literal["agents", "people"] = Field(
         "agents", description="the organised core as whole agents (R < core_share) or as a share of every active "
         "citizen's people (needs repression.casualties = \"people\")",
@@ -166,6 +177,8 @@ class Escalation(Mechanism):
             if organised.any():
                 column = codes.FP_CORE_PEOPLE if params.core_in == "people" else codes.FP_CORE
                 fp[column] = np.where(organised, params.core_share, 0.0)
+                if params.core_in == "people" and params.core_undeterred:
+                    fp[codes.FP_CORE_UNDETERRED] = 1.0
         return state, Changes(report=report, fp={**fp, codes.FP_VIOLENCE_MARGIN: margin,
                                  codes.FP_ATTACK: ctx.per_tick(params.attack_per_hour),
                                  codes.FP_ATTACK_KILL: params.attack_kill,
