@@ -21,6 +21,15 @@ def two_towns() -> CountryScenario:
     return CountryScenario.load(TWO_TOWNS)
 
 
+def organised_in_oilton(changes: dict | None = None) -> CountryScenario:
+    """The two towns with ``changes`` and an ``organised`` event in Oilton from the start (the organised core's
+    tests)."""
+    data = two_towns().replace(changes or {}).to_dict()
+    data["events"] = [*data["events"], {"kind": "organised", "id": "core", "start": "2022-01-01T00:00",
+                                        "cities": ["Oilton"]}]
+    return CountryScenario.from_dict(data)
+
+
 #: repression at Model I's values: every cop who sees actives arrests, no injuries, no jail capacity
 MODEL_ONE_REPRESSION = {"repression.arrest_per_hour": 1.0, "repression.injure": 0.0,
                         "repression.jail_capacity_per_1000": None, "cities.*.jail_capacity_per_1000": None}

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from country_helpers import two_towns
+from country_helpers import organised_in_oilton, two_towns
 from mechanism_helpers import context, ensemble_of, event, fp, observation, paired, run_all
 from uprising.country.model import init, running, step_inputs
 from uprising.country.scenario import CountryScenario
@@ -163,10 +163,7 @@ def test_an_organised_core_turns_a_peaceful_town_violent():
     # (exact). An organised event in Oilton from the start with core_share 0.05 makes the active among Oilton's 5%
     # least risk-averse violent: every replicate has a violent wing there, and Portville, with no event, stays
     # peaceful in every replicate (exact). Fails if the core is ignored, or reaches cities the event does not name.
-    data = two_towns().replace({"escalation.violence_margin": 1.0}).to_dict()
-    data["events"] = [*data["events"], {"kind": "organised", "id": "core", "start": "2022-01-01T00:00",
-                                        "cities": ["Oilton"]}]
-    base = CountryScenario.from_dict(data)
+    base = organised_in_oilton({"escalation.violence_margin": 1.0})
     names = list(ensemble_of(base)[0].names)
     oil, port = names.index("Oilton"), names.index("Portville")
     for r in ensemble_of(base):
@@ -213,10 +210,7 @@ def test_a_core_among_the_crowds_people_is_violent_where_the_event_is_and_leaves
     # Oilton's violent people are about a fifth of its people out (each active agent's Binomial(n, 0.2)): between
     # 0.17 and 0.23 of them over the run (the draws are many thousands of people; the band is several standard
     # errors wide). Fails if the core draws from the lattice's stream, reaches the other town, or is not counted.
-    data = two_towns().replace({"escalation.violence_margin": 1.0, "repression.casualties": "people"}).to_dict()
-    data["events"] = [*data["events"], {"kind": "organised", "id": "core", "start": "2022-01-01T00:00",
-                                        "cities": ["Oilton"]}]
-    base = CountryScenario.from_dict(data)
+    base = organised_in_oilton({"escalation.violence_margin": 1.0, "repression.casualties": "people"})
     core = base.replace({"escalation.core_share": 0.2, "escalation.core_in": "people"})
     names = list(ensemble_of(base)[0].names)
     oil, port = names.index("Oilton"), names.index("Portville")

@@ -19,11 +19,10 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from conftest import TwinRun, small
-from country_helpers import two_towns
+from country_helpers import organised_in_oilton, two_towns
 from test_lattice_extensions import _fp, _ip, check_extended_twin
 from uprising import model as M
 from uprising.country import observables as O
-from uprising.country.scenario import CountryScenario
 from uprising.country.simulate import simulate_country
 from uprising.kernels import codes
 from uprising.kernels import rng as R
@@ -330,13 +329,10 @@ def test_casualties_in_people_do_not_depend_on_the_scale():
 def _core_totals(scale: float, runs: int = 20) -> np.ndarray:
     """Deaths, security deaths, security injured and violent person-hours of ``runs`` runs of the two towns with
     an organised core in people in Oilton, a margin nobody clears, attacks and return fire."""
-    data = two_towns().replace({
+    sc = organised_in_oilton({
         "scale": scale, "repression.casualties": "people", "escalation.violence_margin": 1.0,
         "escalation.core_in": "people", "escalation.core_share": 0.2, "escalation.attack_per_hour": 0.05,
-        "escalation.attack_kill": 0.03, "lethal_force.kill_violent": 0.3, "lethal_force.return_fire": 0.3}).to_dict()
-    data["events"] = [*data["events"], {"kind": "organised", "id": "core", "start": "2022-01-01T00:00",
-                                        "cities": ["Oilton"]}]
-    sc = CountryScenario.from_dict(data)
+        "escalation.attack_kill": 0.03, "lethal_force.kill_violent": 0.3, "lethal_force.return_fire": 0.3})
     rows = []
     for rep in range(runs):
         r = simulate_country(sc, 11, rep)

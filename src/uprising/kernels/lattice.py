@@ -365,6 +365,20 @@ def _counter_of(kind):
     return CT_QUIET
 
 
+@njit(cache=True)
+def _attacks_in_people(people_rng, n, attack, attack_kill, return_fire):
+    """What ``n`` violent people near police do in one activation, in people: each attacks with ``attack`` and an
+    attack kills (``attack_kill``) or injures one of the police (a multinomial: Binomial(n, a*k) killed, then
+    Binomial(n - killed, a(1-k)/(1-a*k)) injured); each attack draws fire that kills its attacker with
+    ``return_fire``. Returns (security killed, security injured, attackers killed)."""
+    p_die = attack * attack_kill
+    died = binomial(people_rng, n, p_die)
+    hurt = 0
+    if p_die < 1.0:
+        hurt = binomial(people_rng, n - died, attack * (1.0 - attack_kill) / (1.0 - p_die))
+    return died, hurt, binomial(people_rng, died + hurt, return_fire)
+
+
 @njit(cache=True, inline="always")
 def _remove_agent(c, occupant, cop_seen, active_seen, rows_dy, rows_half, width, height, counters):
     """Take the agent on ``c`` off the lattice for good (killed, or a cop out of action)."""
@@ -778,32 +792,21 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
                     n_core = binomial(people_rng, people_in(people_rng, people_per_agent), core_people)
                     p_violent += n_core
                     if attack > 0.0 and n_core > 0 and cop_seen[c] > 0:
-                        p_die = attack * attack_kill
-                        died = binomial(people_rng, n_core, p_die)
+                        died, hurt, fired = _attacks_in_people(people_rng, n_core, attack, attack_kill, return_fire)
                         p_killed_security += died
-                        hurt = 0
-                        if p_die < 1.0:
-                            hurt = binomial(people_rng, n_core - died, attack * (1.0 - attack_kill) / (1.0 - p_die))
-                            p_injured_security += hurt
-                        # the police fire back: each attacker killed with FP_RETURN_FIRE
-                        p_killed_protesters += binomial(people_rng, died + hurt, return_fire)
+                        p_injured_security += hurt
+                        p_killed_protesters += fired
                 if kind == VIOLENT:
                     if people:
                         n_people = people_in(people_rng, people_per_agent)
                         p_violent += n_people
                         if attack > 0.0 and cop_seen[c] > 0:
-                            # security personnel killed and injured by this violent citizen's attacks (a
-                            # multinomial)
-                            p_die = attack * attack_kill
-                            died = binomial(people_rng, n_people, p_die)
+                            # this violent citizen's people attack the police in view, and draw their fire
+                            died, hurt, fired = _attacks_in_people(people_rng, n_people, attack, attack_kill,
+                                                                   return_fire)
                             p_killed_security += died
-                            hurt = 0
-                            if p_die < 1.0:
-                                hurt = binomial(people_rng, n_people - died,
-                                                attack * (1.0 - attack_kill) / (1.0 - p_die))
-                                p_injured_security += hurt
-                            # the police fire back: each attacker killed with FP_RETURN_FIRE
-                            p_killed_protesters += binomial(people_rng, died + hurt, return_fire)
+                            p_injured_security += hurt
+                            p_killed_protesters += fired
                     # escalation: attack a cop within vision, and a government site
                     if attack > 0.0 and cop_seen[c] > 0 and uniform(rng) < attack:
                         m = _scan_kind(c, cit_dy, cit_dx, width, height, occupant, COP, buf)

@@ -243,6 +243,17 @@ def run_steps_reference(occupant, hardship, risk, jail, cit_offsets, cop_offsets
         core_people = f[FP_CORE_PEOPLE] if people else 0.0
         return_fire = f[FP_RETURN_FIRE] if people else 0.0
         undeterred = core_people > 0.0 and f[FP_CORE_UNDETERRED] > 0.0
+
+        def attacks_in_people(k):
+            """Twin of lattice._attacks_in_people: k violent people attack the police in view and draw fire."""
+            p_die = f[FP_ATTACK] * f[FP_ATTACK_KILL]
+            died = binomial_py(s2, k, p_die)
+            hurt = 0
+            if p_die < 1.0:
+                hurt = binomial_py(s2, k - died, f[FP_ATTACK] * (1.0 - f[FP_ATTACK_KILL]) / (1.0 - p_die))
+            np_["killed_security"] += died
+            np_["injured_security"] += hurt
+            np_["killed_protesters"] += binomial_py(s2, died + hurt, return_fire)  # the police fire back
         today = int(step_day[step]) + 1 if track else 0
 
         target = max(cop_target[t] - counters[CT_COPS_LOST], 0)
@@ -411,29 +422,14 @@ def run_steps_reference(occupant, hardship, risk, jail, cit_offsets, cop_offsets
                 n_core = binomial_py(s2, people_in(), core_people)
                 np_["violent_people"] += n_core
                 if f[FP_ATTACK] > 0.0 and n_core > 0 and lat.around(c, cit_offsets, (COP,)):
-                    p_die = f[FP_ATTACK] * f[FP_ATTACK_KILL]
-                    died = binomial_py(s2, n_core, p_die)
-                    np_["killed_security"] += died
-                    hurt = 0
-                    if p_die < 1.0:
-                        hurt = binomial_py(s2, n_core - died, f[FP_ATTACK] * (1.0 - f[FP_ATTACK_KILL]) / (1.0 - p_die))
-                        np_["injured_security"] += hurt
-                    np_["killed_protesters"] += binomial_py(s2, died + hurt, return_fire)  # the police fire back
+                    attacks_in_people(n_core)
             if kind == VIOLENT:
                 n_people = people_in() if people else 0
                 np_["violent_people"] += n_people
                 if f[FP_ATTACK] > 0.0:
                     cops_near = lat.around(c, cit_offsets, (COP,))
                     if people and cops_near:
-                        p_die = f[FP_ATTACK] * f[FP_ATTACK_KILL]
-                        died = binomial_py(s2, n_people, p_die)
-                        np_["killed_security"] += died
-                        hurt = 0
-                        if p_die < 1.0:
-                            hurt = binomial_py(
-                                s2, n_people - died, f[FP_ATTACK] * (1.0 - f[FP_ATTACK_KILL]) / (1.0 - p_die))
-                            np_["injured_security"] += hurt
-                        np_["killed_protesters"] += binomial_py(s2, died + hurt, return_fire)  # the police fire back
+                        attacks_in_people(n_people)
                     if cops_near and uniform_py(s) < f[FP_ATTACK]:
                         victim = cops_near[bounded_py(s, len(cops_near))]
                         n["killed_security" if chance(f[FP_ATTACK_KILL]) else "injured_security"] += 1
