@@ -104,6 +104,20 @@ def test_restraint_idles_the_cops_of_its_cities_and_leaves_the_repression_elsewh
         assert inputs.report["restraint"].tolist() == ([0.0, 1.0, 0.0] if on else [0.0] * 3), k
 
 
+def test_restraint_stops_return_fire_where_it_holds():
+    # lethal_force writes return fire 0.3 everywhere; restraint in c1 in steps 2-4 sets it to 0 there and then: police
+    # who use no force do not fire back when attacked. Fails as the mechanism was before this test (restraint idled
+    # the cops but left FP_RETURN_FIRE at 0.3, so a restrained city's attackers were still shot), or if the 0 reaches
+    # the other cities or outlasts the span.
+    from uprising.mechanisms.lethal_force import LethalForce, LethalForceParams
+    ctx = context(event("restraint", 2, 5, cities=(False, True, False)))
+    mechanisms = [(LethalForce(), LethalForceParams(return_fire=0.3)), (Policing(), PolicingParams())]
+    for k, inputs in enumerate(run_all(mechanisms, ctx, range(1, 7)), start=1):
+        on = 2 <= k < 5
+        np.testing.assert_allclose(fp(inputs, codes.FP_RETURN_FIRE), [0.3, 0.0, 0.3] if on else [0.3] * 3,
+                                   rtol=1e-12, err_msg=k)
+
+
 def test_restraint_widens_the_violence_margin_where_it_holds():
     # escalation writes a margin of 0.1 everywhere; restraint in c1 in steps 2-4 with restraint_margin 3 makes it 0.3
     # there and then, and a withdrawal of half of c1's police in steps 3-5 halves whatever margin holds (0.15 in steps

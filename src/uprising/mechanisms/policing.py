@@ -19,7 +19,8 @@ from ``start`` to ``end``:
   resistance", patrol cars left the akimat, "the police fled", the airport's guards left their posts
   (data/kz2022/city_events.csv, rows of kind ``security_withdrawal``).
 * ``restraint``: the police do not disperse or arrest (a cop that sees active citizens leaves them be:
-  :data:`uprising.kernels.codes.FP_COP_IDLE` = 1), and so use no force at all. Zhanaozen and Aktau,
+  :data:`uprising.kernels.codes.FP_COP_IDLE` = 1), and so use no force at all: attacked, they do not fire
+  back (:data:`uprising.kernels.codes.FP_RETURN_FIRE` = 0, :mod:`uprising.mechanisms.lethal_force`). Zhanaozen and Aktau,
   2-7 January 2022: the official chronology records roads blocked and a tent camp with no force used, and
   the government's commission negotiating in Aktau (city_events.csv). Police who hold back and talk do
   more than not provoke: crowds policed by dialogue and a low profile see the police as legitimate and
@@ -98,6 +99,8 @@ class Policing(Mechanism):
         fp = {}
         if restraint.any():
             fp[codes.FP_COP_IDLE] = np.where(restraint, 1.0, now.fp[:, codes.FP_COP_IDLE])
+            # no force at all: the police who are attacked do not fire back either (lethal_force.return_fire)
+            fp[codes.FP_RETURN_FIRE] = np.where(restraint, 0.0, now.fp[:, codes.FP_RETURN_FIRE])
             if params.restraint_margin != 1.0:
                 fp[codes.FP_VIOLENCE_MARGIN] = np.where(restraint, params.restraint_margin, 1.0) * \
                     now.fp[:, codes.FP_VIOLENCE_MARGIN]
