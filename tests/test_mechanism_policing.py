@@ -135,6 +135,25 @@ def test_restraint_widens_the_violence_margin_where_it_holds():
         np.testing.assert_allclose(fp(inputs, codes.FP_VIOLENCE_MARGIN)[1], 0.05 if 3 <= k < 6 else 0.1, rtol=1e-12)
 
 
+def test_restraint_without_dialogue_holds_back_but_leaves_the_margin():
+    # restraint_margin 3, escalation's margin 0.1, return fire 0.3: an event with dialogue = false in c1 (steps 2-4)
+    # idles c1's cops and stops their return fire as any restraint does, but leaves c1's margin at 0.1, while a
+    # dialogue event in c2 (the default) widens c2's to 0.3. Fails if the flag is ignored (c1 at 0.3) or if it
+    # also switches off the holding back (c1's idle 0 or return fire 0.3).
+    from uprising.mechanisms.escalation import Escalation, EscalationParams
+    from uprising.mechanisms.lethal_force import LethalForce, LethalForceParams
+    ctx = context(event("restraint", 2, 5, cities=(False, True, False), dialogue=False),
+                  event("restraint", 2, 5, cities=(False, False, True)))
+    mechanisms = [(LethalForce(), LethalForceParams(return_fire=0.3)), (Escalation(), EscalationParams(violence_margin=0.1)),
+                  (Policing(), PolicingParams(restraint_margin=3.0))]
+    for k, inputs in enumerate(run_all(mechanisms, ctx, range(1, 7)), start=1):
+        on = 2 <= k < 5
+        np.testing.assert_allclose(fp(inputs, codes.FP_VIOLENCE_MARGIN), [0.1, 0.1, 0.3 if on else 0.1], rtol=1e-12,
+                                   err_msg=k)
+        np.testing.assert_allclose(fp(inputs, codes.FP_COP_IDLE), [0.0, 1.0, 1.0] if on else [0.0] * 3, err_msg=k)
+        np.testing.assert_allclose(fp(inputs, codes.FP_RETURN_FIRE), [0.3, 0.0, 0.0] if on else [0.3] * 3, err_msg=k)
+
+
 def test_without_its_events_policing_leaves_the_neutral_inputs():
     # events of other kinds only (and a withdrawal of share 0): the inputs are Model I's, and the report says nothing
     # was withdrawn or restrained. Fails if policing writes FP_COP_IDLE or a cop target of its own regardless.

@@ -29,6 +29,9 @@ from ``start`` to ``end``:
   of :mod:`uprising.mechanisms.escalation` is multiplied by ``restraint_margin`` (at least 1) where
   restraint holds: only those whose net grievance clears the threshold by ``restraint_margin`` times the
   usual margin turn violent. ``restraint_margin = 1`` keeps restraint to its first meaning (no force used).
+  An event with ``dialogue = false`` keeps that first meaning whatever ``restraint_margin`` is: police who
+  only hold back, with no talks reported (Taraz, 5-6 January 2022: "for two days we did not use force against
+  criminals; because of that they burned several administrative buildings", its akim on 7 January).
 
 Where a withdrawal and restraint overlap, both hold. Where several withdrawals overlap, the largest share
 holds. Switched off, the mechanism is absent from the run and events of these kinds are ignored; with no
@@ -76,6 +79,8 @@ class RestraintEvent(Event):
     kind: Literal["restraint"]
     start: Time
     end: Time | None = None
+    dialogue: bool = Field(True, description="the police also talk with the crowd (dialogue policing: the violence "
+                           "margin widens by restraint_margin); false: they only hold back")
 
 
 class Policing(Mechanism):
@@ -93,6 +98,10 @@ class Policing(Mechanism):
             if e.on(step):
                 withdrawn = np.where(e.cities, np.maximum(withdrawn, e.spec.share), withdrawn)
         restraint = ctx.cities_under("restraint", step)
+        dialogue = np.zeros(ctx.n, dtype=bool)
+        for e in ctx.events_of("restraint"):
+            if e.on(step) and e.spec.dialogue:
+                dialogue |= e.cities
         report = {"withdrawn": withdrawn, "restraint": restraint.astype(np.float64)}
         if not withdrawn.any() and not restraint.any():
             return None, Changes(report=report)
@@ -102,7 +111,7 @@ class Policing(Mechanism):
             # no force at all: the police who are attacked do not fire back either (lethal_force.return_fire)
             fp[codes.FP_RETURN_FIRE] = np.where(restraint, 0.0, now.fp[:, codes.FP_RETURN_FIRE])
             if params.restraint_margin != 1.0:
-                fp[codes.FP_VIOLENCE_MARGIN] = np.where(restraint, params.restraint_margin, 1.0) * \
+                fp[codes.FP_VIOLENCE_MARGIN] = np.where(dialogue, params.restraint_margin, 1.0) * \
                     now.fp[:, codes.FP_VIOLENCE_MARGIN]
         if withdrawn.any():
             fp[codes.FP_THRESHOLD_SHIFT] = now.fp[:, codes.FP_THRESHOLD_SHIFT] * (1.0 - withdrawn)
