@@ -140,6 +140,29 @@ def test_injury_targets_count_people_by_the_end_of_their_day_and_city(tmp_path):
     assert got == [200.0, 500.0, 400.0]  # 1+1 agents by 1 Jan; Portville 1+4 by 2 Jan; Oilton 1 + 3 by 1 Jan
 
 
+def test_an_injury_count_with_an_hour_counts_the_steps_that_end_by_then(tmp_path):
+    # "2022-01-01T03:00": a figure published at 03:00 counts steps 1-3 (they end at 01:00, 02:00, 03:00), not step 4
+    # nor the rest of the day. Oilton has 1 agent injured in step 3 and 5 in step 4: 100 people by 03:00 (the plain
+    # date counts both: 600). Fails if the hour is dropped (600) or the step that ends after it is counted (600).
+    timed = INJURIES.replace("injured_sought_help (Oilton),100,100,2022-01-01", "injured_sought_help (Oilton),100,100,"
+                             "2022-01-01T03:00")
+    t = F.load_targets(write(tmp_path, timed), two_towns())
+    sought = next(x for x in t.targets if x.quantity == "injured_sought_help (Oilton)")
+    assert sought.time == dt.time(3, 0) and sought.label == "injured_sought_help (Oilton) by 01 Jan 03:00"
+    r = hand_made_result({"injured_security": {"Oilton": {3: 1, 4: 5}}})
+    assert F.measure(sought, r) == 100.0
+    plain = next(x for x in F.load_targets(write(tmp_path, INJURIES, "plain.csv"), two_towns()).targets
+                 if x.quantity == "injured_sought_help (Oilton)")
+    assert plain.time is None and F.measure(plain, r) == 600.0
+
+
+def test_an_hour_on_a_count_that_cannot_take_one_is_a_one_line_error(tmp_path):
+    path = write(tmp_path, SPLIT.replace("detained_cumulative,100,200,2022-01-02,", "detained_cumulative,100,200,"
+                                         "2022-01-02T12:00,"))
+    with pytest.raises(ScenarioError, match=r"line 2\.date: an hour \(YYYY-MM-DDTHH:MM\) is read only for "):
+        F.load_targets(path, two_towns())
+
+
 def test_injured_sought_help_needs_a_city(tmp_path):
     path = write(tmp_path, INJURIES.replace("injured_sought_help (Oilton)", "injured_sought_help"))
     with pytest.raises(ScenarioError, match=r"line 4\.quantity: injured_sought_help needs a city"):

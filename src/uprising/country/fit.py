@@ -119,6 +119,7 @@ class Target:
     source: str
     label: str
     split: str = "fit"  # "fit": a search may look at it; "test": scored only, untouched by the fit
+    time: dt.time | None = None  # the hour of ``date`` a count refers to (None: the end of the day); injury counts only
 
     def describe_range(self, start: dt.date) -> str:
         if self.kind == "day":
@@ -153,6 +154,19 @@ def _last_date(text: str) -> dt.date | None:
     if tail and len(full) == 1:
         last = dt.date(y, m, int(tail.group(1)))
     return last
+
+
+_TIME = re.compile(r"^\s*\d{4}-\d{2}-\d{2}[T ](?P<h>\d{2}):(?P<m>\d{2})\s*$")
+TIMED = ("security_injured_cumulative", "injured_sought_help")  # the counts whose date may carry an hour
+
+
+def _time_of_day(text: str) -> dt.time | None:
+    """The hour of a date written ``YYYY-MM-DDTHH:MM`` (local), or None for a plain date."""
+    m = _TIME.match(text)
+    if m is None:
+        return None
+    h, mi = int(m.group("h")), int(m.group("m"))
+    return dt.time(h, mi) if h < 24 and mi < 60 else None
 
 
 def find_targets(scenario: str | Path, folders: tuple[str | Path, ...] = ()) -> Path | None:
@@ -278,9 +292,14 @@ def load_targets(path: str | Path, scenario: CountryScenario) -> TargetsFile:
             day = None if final else _last_date(row["date"])
             if not final and day is None:
                 raise ScenarioError(source, f"{where}.date", "a cumulative count needs a date YYYY-MM-DD")
-            label = q if day is None else f"{q} by {day.strftime('%d %b')}"
+            at = None if final else _time_of_day(row["date"])
+            if at is not None and base not in TIMED:
+                raise ScenarioError(source, f"{where}.date", f"an hour (YYYY-MM-DDTHH:MM) is read only for "
+                                    f"{' and '.join(TIMED)}; use a date YYYY-MM-DD")
+            label = q if day is None else f"{q} by {day.strftime('%d %b')}" + \
+                ("" if at is None else f" {at.strftime('%H:%M')}")
             targets.append(Target(q, "count", min(lo, hi), max(lo, hi), day, city, row.get("source", ""), label,
-                                  split))
+                                  split, at))
             continue
         skipped.append((q, "not an output of the model"))
     if not targets:
@@ -322,7 +341,8 @@ def measure(target: Target, result: CountryResult) -> float | None:
     if base in ("security_injured_cumulative", "injured_sought_help"):
         security = base == "security_injured_cumulative"
         names = "injured_security" if security else ("injured_protesters", "injured_security")
-        upto = O.step_at_end_of(result, target.date)
+        upto = O.step_at_end_of(result, target.date) if target.time is None else \
+            O.step_ending_by(result, dt.datetime.combine(target.date, target.time))
         return result.total_people(names, upto=upto, city=target.city) + \
             O.site_injured(result, "security" if security else "both", upto, target.city)
     killed = O.killed_by(result, target.date)

@@ -39,6 +39,14 @@ def step_at_end_of(result: CountryResult, day: dt.date) -> int:
     return int(inside[-1]) if len(inside) else 0
 
 
+def step_ending_by(result: CountryResult, when: dt.datetime) -> int:
+    """The last step that ends at or before ``when`` (local clock time; 0 if ``when`` is before the first step's
+    end, the last step if it is after the run): the steps whose events a figure published at ``when`` can count."""
+    clock = result.clock
+    hours = (when - clock.start) / dt.timedelta(hours=1)
+    return int(min(max(np.floor(hours / clock.tick_hours + 1e-9), 0), result.steps))
+
+
 def onset_step(result: CountryResult, city: str, onset_per_1000: float = 1.0) -> int | None:
     i = result.names.index(city)
     share = result.unrest()[i] * 1000.0 / result.citizens[i]
