@@ -16,12 +16,14 @@ other value (the crowds' part: hardship, exposure, price, legitimacy, contagion)
 
 with ``escalation.core_in = "people"``. ``--sites-kill`` adds ``sites.killed_protesters`` (0.01-3, log: the attackers
 the defenders of a state building kill per repelled attack) and ``--margin`` adds ``escalation.violence_margin``
-(0.1-1, log) and ``escalation.backlash`` (10-1,000, log), which move the lattice (the seventeenth search). The start is the file's values unless ``--start FILE`` (KEY=VALUE pairs)
+(0.1-1, log) and ``escalation.backlash`` (10-1,000, log), which move the lattice (the seventeenth search);
+``--site-injuries`` adds ``sites.injured_security`` and ``sites.injured_protesters`` (0.3-30 each, log: the people
+hurt on each side in a repelled attack on a building or a retaking; the nineteenth search). The start is the file's values unless ``--start FILE`` (KEY=VALUE pairs)
 says otherwise; then a (1+1) evolution strategy with a first step of ``--step`` (0.1) of each axis. Every
 evaluated point is appended to ``STORE`` (one JSON line): a stopped search resumes.
 
     .venv/bin/python benchmarks/kazakhstan_v2_casualty_search.py STORE --refine 70 [--return-fire] [--sites-kill]
-        [--margin] [--start FILE]
+        [--margin] [--site-injuries] [--start FILE]
 """
 from __future__ import annotations
 
@@ -68,6 +70,8 @@ if __name__ == "__main__":
     ap.add_argument("--sites-kill", action="store_true", help="search sites.killed_protesters too (0.01-3, log)")
     ap.add_argument("--margin", action="store_true",
                     help="search escalation.violence_margin (0.1-1, log) and escalation.backlash (10-1,000, log) too")
+    ap.add_argument("--site-injuries", action="store_true",
+                    help="search sites.injured_security and sites.injured_protesters too (0.3-30 each, log)")
     ap.add_argument("--start", default=None, help="a file of KEY=VALUE pairs for the first point")
     a = ap.parse_args()
     S.BASE = S.BASE.replace({"escalation.core_in": "people"})
@@ -76,6 +80,9 @@ if __name__ == "__main__":
         axes["lethal_force.return_fire"] = (0.01, 1.0, True)
     if a.sites_kill:
         axes["sites.killed_protesters"] = (0.01, 3.0, True)
+    if a.site_injuries:
+        axes["sites.injured_security"] = (0.3, 30.0, True)
+        axes["sites.injured_protesters"] = (0.3, 30.0, True)
     if a.margin:
         axes["escalation.violence_margin"] = (0.1, 1.0, True)
         axes["escalation.backlash"] = (10.0, 1000.0, True)
