@@ -20,8 +20,8 @@ from ``start`` to ``end``:
   (data/kz2022/city_events.csv, rows of kind ``security_withdrawal``).
 * ``restraint``: the police do not disperse or arrest (a cop that sees active citizens leaves them be:
   :data:`uprising.kernels.codes.FP_COP_IDLE` = 1), and so use no force at all: attacked, they do not fire
-  back (:data:`uprising.kernels.codes.FP_RETURN_FIRE` = 0, :mod:`uprising.mechanisms.lethal_force`). Zhanaozen and Aktau,
-  2-7 January 2022: the official chronology records roads blocked and a tent camp with no force used, and
+  back (:data:`uprising.kernels.codes.FP_RETURN_FIRE` = 0, :mod:`uprising.mechanisms.lethal_force`).
+  Zhanaozen and Aktau, 2-7 January 2022: the official chronology records roads blocked and a tent camp with no force used, and
   the government's commission negotiating in Aktau (city_events.csv). Police who hold back and talk do
   more than not provoke: crowds policed by dialogue and a low profile see the police as legitimate and
   police their own violent fringe (the elaborated social identity model's "liaison" policing: Reicher et al.
