@@ -145,7 +145,8 @@ def test_restraint_without_dialogue_holds_back_but_leaves_the_margin():
     ctx = context(event("restraint", 2, 5, cities=(False, True, False), dialogue=False),
                   event("restraint", 2, 5, cities=(False, False, True)))
     mechanisms = [(LethalForce(), LethalForceParams(return_fire=0.3)),
-                  (Escalation(), EscalationParams(violence_margin=0.1)), (Policing(), PolicingParams(restraint_margin=3.0))]
+                  (Escalation(), EscalationParams(violence_margin=0.1)),
+                  (Policing(), PolicingParams(restraint_margin=3.0))]
     for k, inputs in enumerate(run_all(mechanisms, ctx, range(1, 7)), start=1):
         on = 2 <= k < 5
         np.testing.assert_allclose(fp(inputs, codes.FP_VIOLENCE_MARGIN), [0.1, 0.1, 0.3 if on else 0.1], rtol=1e-12,

@@ -21,8 +21,8 @@ from ``start`` to ``end``:
 * ``restraint``: the police do not disperse or arrest (a cop that sees active citizens leaves them be:
   :data:`uprising.kernels.codes.FP_COP_IDLE` = 1), and so use no force at all: attacked, they do not fire
   back (:data:`uprising.kernels.codes.FP_RETURN_FIRE` = 0, :mod:`uprising.mechanisms.lethal_force`).
-  Zhanaozen and Aktau, 2-7 January 2022: the official chronology records roads blocked and a tent camp with no force used, and
-  the government's commission negotiating in Aktau (city_events.csv). Police who hold back and talk do
+  Zhanaozen and Aktau, 2-7 January 2022: the official chronology records roads blocked and a tent camp with
+  no force used, and the government's commission negotiating in Aktau (city_events.csv). Police who hold back and talk do
   more than not provoke: crowds policed by dialogue and a low profile see the police as legitimate and
   police their own violent fringe (the elaborated social identity model's "liaison" policing: Reicher et al.
   2004; Stott et al. 2008 measured far less disorder where it was used at Euro 2004). So the violence margin
