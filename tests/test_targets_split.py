@@ -156,6 +156,14 @@ def test_an_injury_count_with_an_hour_counts_the_steps_that_end_by_then(tmp_path
     assert plain.time is None and F.measure(plain, r) == 600.0
 
 
+def test_an_hour_that_is_not_one_is_a_one_line_error(tmp_path):
+    # 25:00 used to read as no hour at all (the end of the day), silently; now it names the file, line and field
+    path = write(tmp_path, INJURIES.replace("injured_sought_help (Oilton),100,100,2022-01-01",
+                                            "injured_sought_help (Oilton),100,100,2022-01-01T25:00"))
+    with pytest.raises(ScenarioError, match=r"line 4\.date: '2022-01-01T25:00' is not a time of day"):
+        F.load_targets(path, two_towns())
+
+
 def test_an_hour_on_a_count_that_cannot_take_one_is_a_one_line_error(tmp_path):
     path = write(tmp_path, SPLIT.replace("detained_cumulative,100,200,2022-01-02,", "detained_cumulative,100,200,"
                                          "2022-01-02T12:00,"))

@@ -161,12 +161,10 @@ TIMED = ("security_injured_cumulative", "injured_sought_help")  # the counts who
 
 
 def _time_of_day(text: str) -> dt.time | None:
-    """The hour of a date written ``YYYY-MM-DDTHH:MM`` (local), or None for a plain date."""
+    """The hour of a date written ``YYYY-MM-DDTHH:MM`` (local), or None for a plain date; ValueError for an hour
+    that is not one (``25:00``)."""
     m = _TIME.match(text)
-    if m is None:
-        return None
-    h, mi = int(m.group("h")), int(m.group("m"))
-    return dt.time(h, mi) if h < 24 and mi < 60 else None
+    return None if m is None else dt.time(int(m.group("h")), int(m.group("m")))
 
 
 def find_targets(scenario: str | Path, folders: tuple[str | Path, ...] = ()) -> Path | None:
@@ -292,7 +290,11 @@ def load_targets(path: str | Path, scenario: CountryScenario) -> TargetsFile:
             day = None if final else _last_date(row["date"])
             if not final and day is None:
                 raise ScenarioError(source, f"{where}.date", "a cumulative count needs a date YYYY-MM-DD")
-            at = None if final else _time_of_day(row["date"])
+            try:
+                at = None if final else _time_of_day(row["date"])
+            except ValueError:
+                raise ScenarioError(source, f"{where}.date", f"{row['date'].strip()!r} is not a time of day; "
+                                    "use YYYY-MM-DDTHH:MM with HH 00-23 and MM 00-59") from None
             if at is not None and base not in TIMED:
                 raise ScenarioError(source, f"{where}.date", f"an hour (YYYY-MM-DDTHH:MM) is read only for "
                                     f"{' and '.join(TIMED)}; use a date YYYY-MM-DD")

@@ -31,7 +31,7 @@ import datetime as dt
 import zlib
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Annotated, Any, ClassVar, Mapping
+from typing import Annotated, Any, Callable, ClassVar, Mapping
 
 import numpy as np
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
@@ -131,11 +131,12 @@ class Context:
     def events_of(self, kind: str) -> list[CompiledEvent]:
         return [e for e in self.events if e.kind == kind]
 
-    def cities_under(self, kind: str, step: int) -> np.ndarray:
-        """The cities (a boolean mask) where some event of ``kind`` is on in ``step``."""
+    def cities_under(self, kind: str, step: int, where: Callable[[Any], bool] | None = None) -> np.ndarray:
+        """The cities (a boolean mask) where some event of ``kind`` is on in ``step`` (only the events whose spec
+        satisfies ``where``, if given)."""
         under = np.zeros(self.n, dtype=bool)
         for e in self.events_of(kind):
-            if e.on(step):
+            if e.on(step) and (where is None or where(e.spec)):
                 under |= e.cities
         return under
 

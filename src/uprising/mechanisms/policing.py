@@ -22,8 +22,8 @@ from ``start`` to ``end``:
   :data:`uprising.kernels.codes.FP_COP_IDLE` = 1), and so use no force at all: attacked, they do not fire
   back (:data:`uprising.kernels.codes.FP_RETURN_FIRE` = 0, :mod:`uprising.mechanisms.lethal_force`).
   Zhanaozen and Aktau, 2-7 January 2022: the official chronology records roads blocked and a tent camp with
-  no force used, and the government's commission negotiating in Aktau (city_events.csv). Police who hold back and talk do
-  more than not provoke: crowds policed by dialogue and a low profile see the police as legitimate and
+  no force used, and the government's commission negotiating in Aktau (city_events.csv). Police who hold back
+  and talk do more than not provoke: crowds policed by dialogue and a low profile see the police as legitimate and
   police their own violent fringe (the elaborated social identity model's "liaison" policing: Reicher et al.
   2004; Stott et al. 2008 measured far less disorder where it was used at Euro 2004). So the violence margin
   of :mod:`uprising.mechanisms.escalation` is multiplied by ``restraint_margin`` (at least 1) where
@@ -98,10 +98,7 @@ class Policing(Mechanism):
             if e.on(step):
                 withdrawn = np.where(e.cities, np.maximum(withdrawn, e.spec.share), withdrawn)
         restraint = ctx.cities_under("restraint", step)
-        dialogue = np.zeros(ctx.n, dtype=bool)
-        for e in ctx.events_of("restraint"):
-            if e.on(step) and e.spec.dialogue:
-                dialogue |= e.cities
+        dialogue = ctx.cities_under("restraint", step, where=lambda spec: spec.dialogue)
         report = {"withdrawn": withdrawn, "restraint": restraint.astype(np.float64)}
         if not withdrawn.any() and not restraint.any():
             return None, Changes(report=report)
