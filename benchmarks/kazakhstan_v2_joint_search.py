@@ -66,7 +66,6 @@ FOCUS = ["rules.legitimacy", "rules.hardship_spread", "price.elasticity", "price
 #: the cliff's measure (see the docstring)
 REPS, DEATHS_OFFSET, CLIFF_LIMIT = 5, 3.0, 0.7
 
-
 #: ``--criteria``: the fit targets that issue 14's "done means" names with a factor of 1.5 (the 4 January
 #: participants, and the injured at every dated point that is a fit target), each penalised 6 per unit of its
 #: |log error| beyond ln 1.3, so that a candidate keeps a margin below x1.5
@@ -76,6 +75,8 @@ CRITERIA_ON = False
 
 
 def evaluate(values: dict, ex) -> dict:
+    """The quiet search's objective at ``values`` with this search's cliff measure, plus the CRITERIA penalty when
+    ``CRITERIA_ON`` (``--criteria``)."""
     out = S.evaluate(values, ex, reps=REPS, deaths_stat="mean", deaths_offset=DEATHS_OFFSET, cliff_limit=CLIFF_LIMIT)
     s = Q.standing(values, ex)
     pen = 4.0 * max(0.0, math.log2(max(s, 1e-9) / Q.QUIET))
