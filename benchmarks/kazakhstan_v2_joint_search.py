@@ -29,7 +29,9 @@ toll), with ``exposure.most`` over 12-60, from ``--start``; ``--reps`` sets the 
 store ``docs/data/kazakhstan-v2-joint-search-21.jsonl``) was stopped after 80 points: moving about ten axes at a
 time it stayed by the fourth candidate, at a cap of 10.8, and its best points were the noise of 5 runs. The
 twenty-second (``--focus --step 0.1``, from the fourth candidate with the cap at 20 and ``kill_violent`` and
-``return_fire`` halved; store ``-22``) gave the fifth candidate.
+``return_fire`` halved; store ``-22``, 182 points) gave the fifth point (its best; not adopted, docs/kazakhstan.md),
+and the twenty-third (``--criteria --step 0.06`` on 13 axes from it; store ``-23``, 71 points) did not raise its
+4 January crowd.
 """
 from __future__ import annotations
 
@@ -39,19 +41,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import kazakhstan_v2_casualty_search as C  # noqa: E402
+import kazakhstan_v2_crowd_search as CR  # noqa: E402
 import kazakhstan_v2_quiet_search as Q  # noqa: E402
 
 S = Q.S
-CROWD_AXES = {
-    "rules.legitimacy": (0.89, 0.96, False), "rules.hardship_spread": (0.1, 0.35, False),
-    "price.elasticity": (0.02, 0.4, True), "price.adjustment_hours": (6.0, 240.0, True),
-    "exposure.tail": (0.2, 0.75, False), "exposure.most": (5.0, 60.0, True),
-    "legitimacy.per_active": (0.001, 0.05, True), "legitimacy.max_loss": (0.003, 0.04, True),
-    "legitimacy.memory_hours": (12.0, 192.0, True), "legitimacy.shock_memory_hours": (24.0, 192.0, True),
-    "contagion.max_push": (0.0005, 0.03, True), "contagion.media_weight": (0.5, 50.0, True),
-    "emergency.gathering_penalty": (0.0, 0.05, False), "emergency.curfew_penalty": (0.0, 0.05, False),
-    "lpg_outside": (0.2, 5.0, True),
-}
+#: the crowd search's axes, with the price's adjustment up to 240 hours and the exposure's cap over 5-60
+CROWD_AXES = {**CR.AXES, "price.adjustment_hours": (6.0, 240.0, True), "exposure.most": (5.0, 60.0, True)}
 CASUALTY_AXES = {**C.AXES, "lethal_force.return_fire": (0.01, 1.0, True),
                  "sites.injured_security": (0.3, 30.0, True), "sites.injured_protesters": (0.3, 30.0, True)}
 
@@ -85,11 +80,7 @@ def evaluate(values: dict, ex) -> dict:
     return out
 
 
-def file_value(key: str) -> float:
-    if key == "lpg_outside":
-        return 1.0
-    section, name = key.split(".", 1)
-    return float(S.BASE.rules[name]) if section == "rules" else float(getattr(getattr(S.BASE, section), name))
+file_value = CR.file_value
 
 
 if __name__ == "__main__":
