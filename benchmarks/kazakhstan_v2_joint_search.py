@@ -72,11 +72,9 @@ CRITERIA_ON = False
 def evaluate(values: dict, ex) -> dict:
     """The quiet search's objective at ``values`` with this search's cliff measure, plus the CRITERIA penalty when
     ``CRITERIA_ON`` (``--criteria``)."""
-    out = S.evaluate(values, ex, reps=REPS, deaths_stat="mean", deaths_offset=DEATHS_OFFSET, cliff_limit=CLIFF_LIMIT)
-    s = Q.standing(values, ex)
-    pen = 4.0 * max(0.0, math.log2(max(s, 1e-9) / Q.QUIET))
+    out = Q.evaluate(values, ex, reps=REPS, deaths_stat="mean", deaths_offset=DEATHS_OFFSET, cliff_limit=CLIFF_LIMIT)
     crit = sum(6.0 * max(0.0, out["errors"][label] - math.log(1.3)) for label in CRITERIA) if CRITERIA_ON else 0.0
-    out.update({"standing_per_1000": s, "standing_pen": pen, "criteria_pen": crit, "total": out["total"] + pen + crit})
+    out.update({"criteria_pen": crit, "total": out["total"] + crit})
     return out
 
 

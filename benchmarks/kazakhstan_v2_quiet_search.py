@@ -61,8 +61,10 @@ def standing(values: dict, ex, scale: float = 0.005, seed: int = 1000) -> float:
     return float(r.unrest()[:, 1:].sum(axis=0).mean() * 1000.0 / r.citizens.sum())
 
 
-def evaluate(values: dict, ex) -> dict:
-    out = S.evaluate(values, ex)
+def evaluate(values: dict, ex, **cliff) -> dict:
+    """``kazakhstan_v2_search.evaluate`` (``cliff``: its keyword arguments, the cliff's measure) plus the standing
+    crowd's penalty."""
+    out = S.evaluate(values, ex, **cliff)
     s = standing(values, ex)
     pen = 4.0 * max(0.0, math.log2(max(s, 1e-9) / QUIET))
     out.update({"standing_per_1000": s, "standing_pen": pen, "total": out["total"] + pen})
