@@ -67,7 +67,7 @@ probability = st.sampled_from([0.0, 0.0, 0.05, 0.3, 1.0])
     attack=probability, attack_kill=probability, site_attack=probability, sweep=probability,
     release=probability, penalty=st.sampled_from([0.0, 0.5, 3.0]), cop_idle=probability,
     exposure=st.sampled_from([0.0, 0.0, 0.3, 0.7]), exposure_max=st.sampled_from([0.0, 0.0, 2.0]),
-    core=st.sampled_from([0.0, 0.0, 0.3]))),
+    core=st.sampled_from([0.0, 0.0, 0.3]), away=probability)),
     st.booleans(), st.booleans(), st.sampled_from([-1, 0, 3, 40]), st.integers(0, 2),
     st.sampled_from(["random_sequential", "tiled"]), st.integers(0, 500))
 def test_kernel_equals_twin_with_extensions(values, escalation, mark, capacity, jail_mode, activation, seed):
@@ -266,7 +266,8 @@ def test_twin_with_every_extension_exercised(jail_mode):
     s = small(legitimacy=0.5, cop_density=0.1, max_jail_term=8, width=20, height=20, **modes[jail_mode])
     m, _ = M.init(s, 9)
     fp = _fp(40, violence_margin=0.15, kill_violent=0.2, kill_active=0.1, injure=0.3, bystander=0.9, attack=0.2,
-             attack_kill=0.3, site_attack=0.3, sweep=0.05, release=0.05, stay=0.3, external=0.01, penalty=0.2, cop_idle=0.2)
+             attack_kill=0.3, site_attack=0.3, sweep=0.05, release=0.05, stay=0.3, external=0.01, penalty=0.2, cop_idle=0.2,
+             away=0.1)
     fp[20:, codes.FP_HARDSHIP_SHIFT] = -0.3  # calmer in the second half, so that marked citizens are quiet
     run = TwinRun(s, 9, 40, fp=fp, ip=_ip(m, escalation=True, mark=True, capacity=25))
     check_extended_twin(run)

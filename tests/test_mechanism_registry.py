@@ -84,7 +84,7 @@ ON = {"price": dict(elasticity=1.0), "exposure": dict(tail=0.5), "legitimacy": d
       "emergency": dict(stay=0.5, curfew_stay=0.9, gathering_penalty=0.1, curfew_penalty=0.2), "intervention": {},
       "escalation": dict(attack_per_hour=0.1, site_attack_per_hour=0.1, attack_kill=0.5),
       "lethal_force": dict(kill_violent=0.1, kill_active=0.1, order_kill_violent=0.5, order_penalty=1.0, bystander=0.1),
-      "policing": {}, "detention": {}, "sites": dict(attack_per_hour=0.1)}
+      "policing": {}, "detention": {}, "sites": dict(attack_per_hour=0.1), "availability": dict(away=0.3)}
 
 
 @pytest.mark.parametrize("name", [m.name for m in MECHANISMS if m.name != "repression"])

@@ -109,7 +109,9 @@ FP_RETURN_FIRE = 21  # probability that an attacker is killed by the police it a
 # attacks of a step's violent people, FP_RETURN_FIRE) protesters killed; no lattice draw)
 FP_CORE_UNDETERRED = 22  # 1: with FP_CORE_PEOPLE, the core among an aggrieved citizen's people (G + E > T) is out and
 # violent even where the risk of arrest keeps the citizen quiet (organised groups not deterred; people only)
-FP_SIZE = 23
+FP_AWAY = 23  # probability that a citizen is away (at work, at home, asleep) in an activation: quiet for the hour,
+# whatever its grievance (biographical availability; uprising.mechanisms.availability)
+FP_SIZE = 24
 
 # columns of the per-step output in PEOPLE (``people_out``; Scheffer et al. 1995 super-individuals): written
 # when the kernel's ``people_per_agent`` is positive, from the separate ``people_rng`` stream, so the lattice's

@@ -52,6 +52,7 @@ from .codes import (
     FP_RESIST,
     FP_CORE,
     FP_CORE_PEOPLE,
+    FP_AWAY,
     FP_CORE_UNDETERRED,
     FP_RETURN_FIRE,
     FP_RELEASE,
@@ -465,6 +466,8 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
       escalation on, a citizen above ``T + T_shift + margin`` is violent, and so is an active citizen of risk
       aversion ``R < FP_CORE`` (an organised violent core);
     * a citizen skips rule M with probability ``FP_STAY``;
+    * a citizen is away for the step with probability ``FP_AWAY`` (at work, at home, asleep): quiet, whatever
+      rule A says (one draw per citizen's rule A, only when ``FP_AWAY > 0``);
     * a violent citizen attacks a cop within its vision (probability ``FP_ATTACK``;
       killed with ``FP_ATTACK_KILL``, else injured; either way off duty) and a
       government site (``FP_SITE_ATTACK``);
@@ -575,6 +578,7 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
         core_people = fp[t, FP_CORE_PEOPLE] if people else 0.0
         return_fire = fp[t, FP_RETURN_FIRE] if people else 0.0
         undeterred = core_people > 0.0 and fp[t, FP_CORE_UNDETERRED] > 0.0
+        away = fp[t, FP_AWAY]
         arrests = 0
         releases = 0
         killed_protesters = 0
@@ -761,7 +765,8 @@ def run_steps(occupant, hardship, risk, jail, cop_seen, active_seen,
                     g = (np.float64(hardship[c]) + h_shift) * one_minus_l
                     ext_c = external
                 new_kind = QUIET
-                aggrieved = g + ext_c > t_eff
+                # away for this hour (FP_AWAY): quiet, and rule A is not weighed
+                aggrieved = not (away > 0.0 and uniform(rng) < away) and g + ext_c > t_eff
                 if aggrieved:
                     self_active = 1 if _is_active(kind) else 0
                     n_a = 1 + active_seen[c] - self_active + own_cell * self_active

@@ -30,6 +30,7 @@ from .codes import (
     FP_COP_IDLE,
     FP_CORE,
     FP_CORE_PEOPLE,
+    FP_AWAY,
     FP_CORE_UNDETERRED,
     FP_RETURN_FIRE,
     FP_EXPOSURE,
@@ -394,7 +395,8 @@ def run_steps_reference(occupant, hardship, risk, jail, cit_offsets, cop_offsets
                 g = (float(hardship[c]) + f[FP_HARDSHIP_SHIFT]) * one_minus_l
                 ext = f[FP_EXTERNAL]
             new_kind = QUIET
-            aggrieved = g + ext > t_eff
+            away = chance(f[FP_AWAY])  # away for the hour (at work, at home, asleep): rule A not weighed
+            aggrieved = not away and g + ext > t_eff
             if aggrieved:
                 cops = actives = 0
                 for dy, dx in vision_offsets:

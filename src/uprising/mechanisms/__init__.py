@@ -22,7 +22,7 @@ from importlib import import_module
 from .base import Mechanism
 
 #: the mechanisms' modules (each defines ``MECHANISM``), in the order a step runs them
-ORDER = ("price", "exposure", "legitimacy", "emergency", "blackout", "contagion", "lethal_force", "intervention", "escalation",
+ORDER = ("price", "exposure", "legitimacy", "availability", "emergency", "blackout", "contagion", "lethal_force", "intervention", "escalation",
          "repression", "policing", "detention", "sites")
 
 
