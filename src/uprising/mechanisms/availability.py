@@ -6,7 +6,8 @@ hour: the people who take part in a day are the people out at its busiest hour (
 4 January's participants were 1.02-1.11 times the most out at once that day, docs/kazakhstan.md). People have
 jobs, families and sleep; whether one can take part at a given time is its "biographical availability"
 (McAdam 1986), and a day's rallies are joined and left over hours, so that a day's participants outnumber the
-largest crowd at once (the turnover that crowd counts of a day's events allow for; Jacobs 1967).
+largest crowd at once (a density count measures the crowd present at once, not the people who come and go over
+the day: Jacobs 1967).
 
 Rule, in every city and hour while the mechanism is on: each citizen is **away** in its activation with
 probability ``away`` (:data:`uprising.kernels.codes.FP_AWAY`, one draw per citizen's rule A): it is quiet for the
