@@ -32,6 +32,16 @@ twenty-second (``--focus --step 0.1``, from the fourth candidate with the cap at
 ``return_fire`` halved; store ``-22``, 182 points) gave the fifth point (its best; not adopted, docs/kazakhstan.md),
 and the twenty-third (``--criteria --step 0.06`` on 13 axes from it; store ``-23``, 71 points) did not raise its
 4 January crowd.
+
+The crowd's axes include ``availability.away`` (0-0.8; the availability mechanism, docs/country-model.md), so a
+day's participants can outnumber the crowd at once; the stores of searches 21-23 predate it and resume only with
+``--axes`` leaving it out. Searches 24-26 ran on ``--base docs/data/kazakhstan-v2-joint-search-24-base.toml`` (the
+fourth candidate with availability on and Taraz's police off the streets on 5-6 January): the twenty-fourth
+(``--focus --criteria --step 0.08`` from the fifth point with L0 0.9165 and ``away`` 0.3; store ``-24``), the
+twenty-fifth (``--focus --criteria --step 0.06`` from ``away`` 0.45, L0 0.913 and the fifth point's
+``kill_violent`` and ``attack_per_hour`` times 0.7; store ``-25``) and the twenty-sixth (``--criteria --axes``
+the focus axes and ``escalation.violence_margin``, ``--cliff-limit 0.5``, from search 25's second point with the
+margin at 0.45; store ``-26``). Their results are in docs/kazakhstan.md ("Availability and Taraz's police").
 """
 from __future__ import annotations
 
@@ -46,9 +56,12 @@ import kazakhstan_v2_quiet_search as Q  # noqa: E402
 
 S = Q.S
 #: the crowd search's axes, with the price's adjustment up to 240 hours and the exposure's cap over 5-60
-CROWD_AXES = {**CR.AXES, "price.adjustment_hours": (6.0, 240.0, True), "exposure.most": (5.0, 60.0, True)}
+CROWD_AXES = {**CR.AXES, "price.adjustment_hours": (6.0, 240.0, True), "exposure.most": (5.0, 60.0, True),
+              "availability.away": (0.0, 0.8, False)}
 CASUALTY_AXES = {**C.AXES, "lethal_force.return_fire": (0.01, 1.0, True),
                  "sites.injured_security": (0.3, 30.0, True), "sites.injured_protesters": (0.3, 30.0, True)}
+#: axes only ``--axes`` names (the twenty-sixth search): who is violent by grievance rather than by organisation
+EXTRA_AXES = {"escalation.violence_margin": (0.05, 1.0, True)}
 
 #: ``--focus``: the axes that move the crowd of a city the price reaches little (the exposure's cap binds there,
 #: docs/kazakhstan.md) and the toll, with ``exposure.most`` over 12-60; the other crowd values stay the start's
@@ -56,7 +69,7 @@ FOCUS = ["rules.legitimacy", "rules.hardship_spread", "price.elasticity", "price
          "exposure.most", "lpg_outside", "contagion.max_push", "contagion.media_weight", "escalation.core_share",
          "lethal_force.kill_violent", "lethal_force.return_fire", "escalation.attack_per_hour",
          "sites.attack_per_hour", "repression.injure", "escalation.resist", "sites.injured_security",
-         "sites.injured_protesters"]
+         "sites.injured_protesters", "availability.away"]
 
 #: the cliff's measure (see the docstring)
 REPS, DEATHS_OFFSET, CLIFF_LIMIT = 5, 3.0, 0.7
@@ -93,8 +106,15 @@ if __name__ == "__main__":
     ap.add_argument("--reps", type=int, default=REPS, help="runs a point at each of the three L0 (5)")
     ap.add_argument("--criteria", action="store_true", help="penalise the CRITERIA targets beyond x1.3")
     ap.add_argument("--axes", default=None, help="comma-separated: search only these of the axes")
+    ap.add_argument("--cliff-limit", type=float, default=CLIFF_LIMIT,
+                    help="|log2 factor| above which the cliff is penalised (0.7: x1.62)")
+    ap.add_argument("--base", default=None,
+                    help="the scenario whose values the axes replace (default scenarios/kazakhstan-2022-v2.toml)")
     a = ap.parse_args()
+    if a.base:
+        S.BASE = S.CountryScenario.load(a.base)
     REPS = a.reps
+    CLIFF_LIMIT = a.cliff_limit
     CRITERIA_ON = a.criteria
     S.AXES.clear()
     S.AXES.update({**CROWD_AXES, **CASUALTY_AXES})
@@ -103,6 +123,7 @@ if __name__ == "__main__":
         for k in [k for k in S.AXES if k not in FOCUS]:
             del S.AXES[k]
     if a.axes:
+        S.AXES.update({k: v for k, v in EXTRA_AXES.items() if k in a.axes.split(",")})
         for k in [k for k in S.AXES if k not in a.axes.split(",")]:
             del S.AXES[k]
     S.KEYS[:] = list(S.AXES)
