@@ -22,8 +22,8 @@ from importlib import import_module
 from .base import Mechanism
 
 #: the mechanisms' modules (each defines ``MECHANISM``), in the order a step runs them
-ORDER = ("price", "exposure", "legitimacy", "availability", "emergency", "blackout", "contagion", "lethal_force", "intervention", "escalation",
-         "repression", "policing", "detention", "sites")
+ORDER = ("price", "exposure", "legitimacy", "availability", "emergency", "blackout", "contagion", "lethal_force",
+         "intervention", "escalation", "repression", "policing", "detention", "sites")
 
 
 
