@@ -33,9 +33,8 @@ twenty-second (``--focus --step 0.1``, from the fourth candidate with the cap at
 and the twenty-third (``--criteria --step 0.06`` on 13 axes from it; store ``-23``, 71 points) did not raise its
 4 January crowd.
 
-The crowd's axes include ``availability.away`` (0-0.8; the availability mechanism, docs/country-model.md), so a
-day's participants can outnumber the crowd at once; the stores of searches 21-23 predate it and resume only with
-``--axes`` leaving it out. Searches 24-26 ran on ``--base docs/data/kazakhstan-v2-joint-search-24-base.toml`` (the
+Where the base scenario has availability on, ``availability.away`` (0-0.8; docs/country-model.md) is a crowd axis
+and a focus axis too, so a day's participants can outnumber the crowd at once. Searches 24-26 ran on ``--base docs/data/kazakhstan-v2-joint-search-24-base.toml`` (the
 fourth candidate with availability on and Taraz's police off the streets on 5-6 January): the twenty-fourth
 (``--focus --criteria --step 0.08`` from the fifth point with L0 0.9165 and ``away`` 0.3; store ``-24``), the
 twenty-fifth (``--focus --criteria --step 0.06`` from ``away`` 0.45, L0 0.913 and the fifth point's
@@ -56,8 +55,10 @@ import kazakhstan_v2_quiet_search as Q  # noqa: E402
 
 S = Q.S
 #: the crowd search's axes, with the price's adjustment up to 240 hours and the exposure's cap over 5-60
-CROWD_AXES = {**CR.AXES, "price.adjustment_hours": (6.0, 240.0, True), "exposure.most": (5.0, 60.0, True),
-              "availability.away": (0.0, 0.8, False)}
+CROWD_AXES = {**CR.AXES, "price.adjustment_hours": (6.0, 240.0, True), "exposure.most": (5.0, 60.0, True)}
+#: searched (and a focus axis) only where the base scenario has availability on (searches 24-26), so the stores of
+#: searches 21-23, made before it, resume as they were
+AVAILABILITY_AXES = {"availability.away": (0.0, 0.8, False)}
 CASUALTY_AXES = {**C.AXES, "lethal_force.return_fire": (0.01, 1.0, True),
                  "sites.injured_security": (0.3, 30.0, True), "sites.injured_protesters": (0.3, 30.0, True)}
 #: axes only ``--axes`` names (the twenty-sixth search): who is violent by grievance rather than by organisation
@@ -69,7 +70,7 @@ FOCUS = ["rules.legitimacy", "rules.hardship_spread", "price.elasticity", "price
          "exposure.most", "lpg_outside", "contagion.max_push", "contagion.media_weight", "escalation.core_share",
          "lethal_force.kill_violent", "lethal_force.return_fire", "escalation.attack_per_hour",
          "sites.attack_per_hour", "repression.injure", "escalation.resist", "sites.injured_security",
-         "sites.injured_protesters", "availability.away"]
+         "sites.injured_protesters", *AVAILABILITY_AXES]
 
 #: the cliff's measure (see the docstring)
 REPS, DEATHS_OFFSET, CLIFF_LIMIT = 5, 3.0, 0.7
@@ -117,7 +118,7 @@ if __name__ == "__main__":
     CLIFF_LIMIT = a.cliff_limit
     CRITERIA_ON = a.criteria
     S.AXES.clear()
-    S.AXES.update({**CROWD_AXES, **CASUALTY_AXES})
+    S.AXES.update({**CROWD_AXES, **CASUALTY_AXES, **(AVAILABILITY_AXES if S.BASE.availability.enabled else {})})
     if a.focus:
         S.AXES.update({"exposure.most": (12.0, 60.0, True)})
         for k in [k for k in S.AXES if k not in FOCUS]:
