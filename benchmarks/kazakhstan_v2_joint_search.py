@@ -41,6 +41,13 @@ twenty-fifth (``--focus --criteria --step 0.06`` from ``away`` 0.45, L0 0.913 an
 ``kill_violent`` and ``attack_per_hour`` times 0.7; store ``-25``) and the twenty-sixth (``--criteria --axes``
 the focus axes and ``escalation.violence_margin``, ``--cliff-limit 0.5``, from search 25's second point with the
 margin at 0.45; store ``-26``). Their results are in docs/kazakhstan.md ("Availability and Taraz's police").
+
+Searches 27 and 28 ran on ``--base docs/data/kazakhstan-v2-joint-search-27-base.toml``: the fourth candidate with
+the threshold T at 0.2 instead of Epstein's 0.1, so the quiet start's bound L0 > 1 - T sits at 0.8 and 0.005 of L0
+is half as large a share of ``1 - L0``; the axes in units of the threshold (``THRESHOLD_UNIT_AXES``) and the
+legitimacy's range move with T. The twenty-seventh (``--focus --criteria --step 0.06`` from the base with L0 0.82;
+store ``-27``, 109 points) and the twenty-eighth (``--focus --criteria --criteria-weight 20 --step 0.04`` from
+search 27's best with L0 0.8235; store ``-28``). docs/kazakhstan.md, "The threshold's scale".
 """
 from __future__ import annotations
 
@@ -72,6 +79,24 @@ FOCUS = ["rules.legitimacy", "rules.hardship_spread", "price.elasticity", "price
          "sites.attack_per_hour", "repression.injure", "escalation.resist", "sites.injured_security",
          "sites.injured_protesters", *AVAILABILITY_AXES]
 
+#: axes in units of the threshold (net grievance), and Epstein's threshold they were set for: where the base scenario
+#: has another threshold T (the twenty-seventh search), these ranges are multiplied by T / 0.1 and the legitimacy's
+#: range moves to (1 - 1.1 T, 1 - 0.4 T), the same place relative to the quiet start's bound L0 > 1 - T
+THRESHOLD_UNIT_AXES = ("contagion.max_push", "emergency.gathering_penalty", "emergency.curfew_penalty",
+                       "escalation.violence_margin")
+EPSTEIN_THRESHOLD = 0.1
+
+
+def threshold_axes(axes: dict, threshold: float) -> dict:
+    """``axes`` for a base scenario whose threshold is ``threshold`` (see THRESHOLD_UNIT_AXES)."""
+    k = threshold / EPSTEIN_THRESHOLD
+    out = {key: ((lo * k, hi * k, log) if key in THRESHOLD_UNIT_AXES else (lo, hi, log))
+           for key, (lo, hi, log) in axes.items()}
+    if "rules.legitimacy" in out and k != 1.0:
+        out["rules.legitimacy"] = (1.0 - 1.1 * threshold, 1.0 - 0.4 * threshold, False)
+    return out
+
+
 #: the cliff's measure (see the docstring)
 REPS, DEATHS_OFFSET, CLIFF_LIMIT = 5, 3.0, 0.7
 
@@ -81,13 +106,15 @@ REPS, DEATHS_OFFSET, CLIFF_LIMIT = 5, 3.0, 0.7
 CRITERIA = ("participants_day on 04 Jan", "security_injured_cumulative by 06 Jan",
             "injured_sought_help (Almaty) by 05 Jan 14:16")
 CRITERIA_ON = False
+#: the CRITERIA penalty per unit of |log error| beyond ln 1.3 (``--criteria-weight``; 6 until search 27, 20 in 28)
+CRITERIA_WEIGHT = 6.0
 
 
 def evaluate(values: dict, ex) -> dict:
     """The quiet search's objective at ``values`` with this search's cliff measure, plus the CRITERIA penalty when
     ``CRITERIA_ON`` (``--criteria``)."""
     out = Q.evaluate(values, ex, reps=REPS, deaths_stat="mean", deaths_offset=DEATHS_OFFSET, cliff_limit=CLIFF_LIMIT)
-    crit = sum(6.0 * max(0.0, out["errors"][label] - math.log(1.3)) for label in CRITERIA) if CRITERIA_ON else 0.0
+    crit = sum(CRITERIA_WEIGHT * max(0.0, out["errors"][label] - math.log(1.3)) for label in CRITERIA) if CRITERIA_ON else 0.0
     out.update({"criteria_pen": crit, "total": out["total"] + crit})
     return out
 
@@ -107,6 +134,8 @@ if __name__ == "__main__":
     ap.add_argument("--reps", type=int, default=REPS, help="runs a point at each of the three L0 (5)")
     ap.add_argument("--criteria", action="store_true", help="penalise the CRITERIA targets beyond x1.3")
     ap.add_argument("--axes", default=None, help="comma-separated: search only these of the axes")
+    ap.add_argument("--criteria-weight", type=float, default=CRITERIA_WEIGHT,
+                    help="the --criteria penalty per unit of |log error| beyond ln 1.3 (6)")
     ap.add_argument("--cliff-limit", type=float, default=CLIFF_LIMIT,
                     help="|log2 factor| above which the cliff is penalised (0.7: x1.62)")
     ap.add_argument("--base", default=None,
@@ -117,6 +146,7 @@ if __name__ == "__main__":
     REPS = a.reps
     CLIFF_LIMIT = a.cliff_limit
     CRITERIA_ON = a.criteria
+    CRITERIA_WEIGHT = a.criteria_weight
     S.AXES.clear()
     S.AXES.update({**CROWD_AXES, **CASUALTY_AXES, **(AVAILABILITY_AXES if S.BASE.availability.enabled else {})})
     if a.focus:
@@ -127,6 +157,9 @@ if __name__ == "__main__":
         S.AXES.update({k: v for k, v in EXTRA_AXES.items() if k in a.axes.split(",")})
         for k in [k for k in S.AXES if k not in a.axes.split(",")]:
             del S.AXES[k]
+    scaled = threshold_axes(S.AXES, float(S.BASE.rules["threshold"]))
+    S.AXES.clear()
+    S.AXES.update(scaled)
     S.KEYS[:] = list(S.AXES)
     S.STEP = a.step
     start = {k: min(max(file_value(k), S.AXES[k][0]), S.AXES[k][1]) for k in S.KEYS}
