@@ -34,7 +34,8 @@ and the twenty-third (``--criteria --step 0.06`` on 13 axes from it; store ``-23
 4 January crowd.
 
 Where the base scenario has availability on, ``availability.away`` (0-0.8; docs/country-model.md) is a crowd axis
-and a focus axis too, so a day's participants can outnumber the crowd at once. Searches 24-26 ran on ``--base docs/data/kazakhstan-v2-joint-search-24-base.toml`` (the
+and a focus axis too, so a day's participants can outnumber the crowd at once. Searches 24-26 ran on
+``--base docs/data/kazakhstan-v2-joint-search-24-base.toml`` (the
 fourth candidate with availability on and Taraz's police off the streets on 5-6 January): the twenty-fourth
 (``--focus --criteria --step 0.08`` from the fifth point with L0 0.9165 and ``away`` 0.3; store ``-24``), the
 twenty-fifth (``--focus --criteria --step 0.06`` from ``away`` 0.45, L0 0.913 and the fifth point's
@@ -114,7 +115,8 @@ def evaluate(values: dict, ex) -> dict:
     """The quiet search's objective at ``values`` with this search's cliff measure, plus the CRITERIA penalty when
     ``CRITERIA_ON`` (``--criteria``)."""
     out = Q.evaluate(values, ex, reps=REPS, deaths_stat="mean", deaths_offset=DEATHS_OFFSET, cliff_limit=CLIFF_LIMIT)
-    crit = sum(CRITERIA_WEIGHT * max(0.0, out["errors"][label] - math.log(1.3)) for label in CRITERIA) if CRITERIA_ON else 0.0
+    crit = (sum(CRITERIA_WEIGHT * max(0.0, out["errors"][label] - math.log(1.3)) for label in CRITERIA)
+            if CRITERIA_ON else 0.0)
     out.update({"criteria_pen": crit, "total": out["total"] + crit})
     return out
 

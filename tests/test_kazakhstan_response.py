@@ -1,14 +1,16 @@
-"""Kazakhstan's version 2 candidate has no cliff in starting legitimacy in its national peak, and the first model has
-one (issue 14, deliverable 1): a reduced version of the response curves in docs/kazakhstan.md ("Version 2 candidate"), which
-benchmarks/response_curves.py draws with 10 runs a point over +-0.02 at scale 0.005.
+"""Kazakhstan's version 2 candidate has no cliff in starting legitimacy in its national peak or its deaths, and
+the first model has one (issue 14, deliverable 1): a reduced version of the response curves in
+docs/kazakhstan.md ("Version 2 candidate"), which benchmarks/response_curves.py draws with 10 runs a point over
++-0.02 at scale 0.005.
 
-Here: scale 0.003 (24,000 citizens in 14 cities), 6 runs per point on the same seeds at every point (seed 101,
-replicates 0-5), at L0 - 0.005, L0 and L0 + 0.005. The issue's criterion is that neither the median national peak
-nor the median deaths changes by more than a factor of 2 either way. The test allows a factor of 2.5: with 6
-runs at this scale the medians carry sampling noise of about +-25% (the curves' 10-90% bands at 0.005), so a
-factor of 2.5 here cannot hide a cliff of the first model's kind, which moves the peak by a factor of 40 or more
-and the deaths from hundreds to 0 over the same step (docs/kazakhstan.md; scenarios/kazakhstan-2022.toml, the
-first model, fails this check, which `test_the_first_model_has_the_cliff` asserts).
+Here (the peak; the deaths need more runs, below): scale 0.003 (24,000 citizens in 14 cities), 6 runs per
+point on the same seeds at every point (seed 101, replicates 0-5), at L0 - 0.005, L0 and L0 + 0.005. The issue's
+criterion is that neither the median national peak nor the median deaths changes by more than a factor of 2
+either way. The test allows a factor of 2.5: with 6 runs at this scale the medians carry sampling noise of about
++-25% (the curves' 10-90% bands at 0.005), so a factor of 2.5 here cannot hide a cliff of the first model's kind,
+which moves the peak by a factor of 40 or more and the deaths from hundreds to 0 over the same step
+(docs/kazakhstan.md; scenarios/kazakhstan-2022.toml, the first model, fails this check, which
+`test_the_first_model_has_the_cliff` asserts).
 """
 
 from __future__ import annotations
@@ -27,10 +29,10 @@ SCALE = 0.003
 ALLOWED = 2.5
 
 
-def medians(path, step: float) -> tuple[float, float]:
-    sc = CountryScenario.load(path).replace({"scale": SCALE})
+def medians(path, step: float, runs: int = RUNS, scale: float = SCALE) -> tuple[float, float]:
+    sc = CountryScenario.load(path).replace({"scale": scale})
     sc = sc.replace({"rules.legitimacy": sc.rules["legitimacy"] + step, "repression.casualties": "people"})
-    runs = [simulate_country(sc, 101, r) for r in range(RUNS)]
+    runs = [simulate_country(sc, 101, r) for r in range(runs)]
     return (float(np.median([O.peak(r)[0] for r in runs])),
             float(np.median([O.killed_by(r)["total"] for r in runs])))
 
@@ -49,12 +51,25 @@ def factors(path) -> dict[str, float]:
 
 
 def test_the_version_2_candidate_has_no_cliff_in_its_national_peak():
-    # The peak only: the candidate's deaths still move by more than x2 over 0.005 of L0 (measured here, fourth
-    # candidate: peak x1.89, deaths x3.33, medians 65 / 19.5 / 13 at L0 - 0.005 / L0 / L0 + 0.005; with 10 runs at
-    # scale 0.005 x1.84 and x2.43, at 0.02 x2.20 and x2.44), and docs/kazakhstan.md reports the deaths criterion as
-    # not met. The first candidate passed both; this test held both until the second.
+    # measured here on the fifth candidate (threshold 0.2): peak x1.29 (30,000 / 38,800 / 24,300 at L0 - 0.005 / L0 /
+    # L0 + 0.005); the fourth candidate gave x1.89. The deaths are not checked at this scale: 6 runs of agents of
+    # 333 people give medians 74 / 50.5 / 13 (x3.9) where 40 runs at scale 0.005 give 68 / 42 / 22 (x1.84), so the
+    # next test checks them with more runs at a finer scale.
     candidate = factors(ROOT / "scenarios" / "kazakhstan-2022-v2.toml")
     assert candidate["peak"] < ALLOWED, candidate
+
+
+@pytest.mark.slow
+def test_the_version_2_candidate_has_no_cliff_in_its_deaths():
+    # The issue's criterion is x2 on the median deaths at L0 -+ 0.005. Here: 20 runs a point at scale 0.005 (seed
+    # 101, replicates 0-19, the same at every point), where the fifth candidate's medians are 72.5 / 43.5 / 22.5
+    # (x1.67, x1.93) and the fourth's (threshold 0.1; commit f79b7d5) 65 / 26 / 10 give x2.5 and x2.56, so this
+    # test failed on it. The band, x2.2, is the criterion plus 10%: with fixed seeds the result is exact, and the
+    # band only keeps a change of random stream that leaves the model as it is from failing a median that 40 runs
+    # put at x1.84 (docs/kazakhstan.md).
+    low, mid, high = (medians(ROOT / "scenarios" / "kazakhstan-2022-v2.toml", s, runs=20, scale=0.005)
+                      for s in (-STEP, 0.0, STEP))
+    assert max(low[1] / mid[1], mid[1] / high[1]) < 2.2, (low, mid, high)
 
 
 def test_the_first_model_has_the_cliff():
