@@ -32,9 +32,9 @@ ALLOWED = 2.5
 def medians(path, step: float, runs: int = RUNS, scale: float = SCALE) -> tuple[float, float]:
     sc = CountryScenario.load(path).replace({"scale": scale})
     sc = sc.replace({"rules.legitimacy": sc.rules["legitimacy"] + step, "repression.casualties": "people"})
-    runs = [simulate_country(sc, 101, r) for r in range(runs)]
-    return (float(np.median([O.peak(r)[0] for r in runs])),
-            float(np.median([O.killed_by(r)["total"] for r in runs])))
+    results = [simulate_country(sc, 101, r) for r in range(runs)]
+    return (float(np.median([O.peak(r)[0] for r in results])),
+            float(np.median([O.killed_by(r)["total"] for r in results])))
 
 
 def factors(path) -> dict[str, float]:
@@ -51,7 +51,7 @@ def factors(path) -> dict[str, float]:
 
 
 def test_the_version_2_candidate_has_no_cliff_in_its_national_peak():
-    # measured here on the fifth candidate (threshold 0.2): peak x1.29 (30,000 / 38,800 / 24,300 at L0 - 0.005 / L0 /
+    # measured here on the fifth candidate (threshold 0.2): peak x1.29 (38,800 / 30,000 / 24,300 at L0 - 0.005 / L0 /
     # L0 + 0.005); the fourth candidate gave x1.89. The deaths are not checked at this scale: 6 runs of agents of
     # 333 people give medians 74 / 50.5 / 13 (x3.9) where 40 runs at scale 0.005 give 68 / 42 / 22 (x1.84), so the
     # next test checks them with more runs at a finer scale.
@@ -63,7 +63,7 @@ def test_the_version_2_candidate_has_no_cliff_in_its_national_peak():
 def test_the_version_2_candidate_has_no_cliff_in_its_deaths():
     # The criterion is x2 on the median deaths at L0 -+ 0.005. Here: 20 runs a point at scale 0.005 (seed
     # 101, replicates 0-19, the same at every point), where the fifth candidate's medians are 72.5 / 43.5 / 22.5
-    # (x1.67, x1.93) and the fourth's (threshold 0.1; commit f79b7d5) 65 / 26 / 10 give x2.5 and x2.56, so this
+    # (x1.67, x1.93) and the fourth's (threshold 0.1; commit f79b7d5) 57.5 / 23 / 9 give x2.5 and x2.56, so this
     # test failed on it. The band, x2.2, is the criterion plus 10%: with fixed seeds the result is exact, and the
     # band only keeps a change of random stream that leaves the model as it is from failing a median that 40 runs
     # put at x1.84 (docs/kazakhstan.md).
