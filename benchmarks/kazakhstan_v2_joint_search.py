@@ -69,8 +69,10 @@ CROWD_AXES = {**CR.AXES, "price.adjustment_hours": (6.0, 240.0, True), "exposure
 AVAILABILITY_AXES = {"availability.away": (0.0, 0.8, False)}
 CASUALTY_AXES = {**C.AXES, "lethal_force.return_fire": (0.01, 1.0, True),
                  "sites.injured_security": (0.3, 30.0, True), "sites.injured_protesters": (0.3, 30.0, True)}
-#: axes only ``--axes`` names (the twenty-sixth search): who is violent by grievance rather than by organisation
-EXTRA_AXES = {"escalation.violence_margin": (0.05, 1.0, True)}
+#: axes only ``--axes`` names: who is violent by grievance rather than by organisation (the twenty-sixth search),
+#: and the mean delay of the security injuries' count (the twenty-ninth: an observation, uprising.country.scenario.Reporting)
+EXTRA_AXES = {"escalation.violence_margin": (0.05, 1.0, True),
+              "reporting.security_injured_delay_hours": (6.0, 400.0, True)}
 
 #: ``--focus``: the axes that move the crowd of a city the price reaches little (the exposure's cap binds there,
 #: docs/kazakhstan.md) and the toll, with ``exposure.most`` over 12-60; the other crowd values stay the start's
@@ -105,7 +107,11 @@ REPS, DEATHS_OFFSET, CLIFF_LIMIT = 5, 3.0, 0.7
 #: participants, and the injured at every dated point that is a fit target), each penalised 6 per unit of its
 #: |log error| beyond ln 1.3, so that a candidate keeps a margin below x1.5
 CRITERIA = ("participants_day on 04 Jan", "security_injured_cumulative by 06 Jan",
-            "injured_sought_help (Almaty) by 05 Jan 14:16")
+            "injured_sought_help (Almaty) by 05 Jan 14:16",
+            # from the twenty-ninth search, with the reporting delay: the Interior Ministry's first count
+            # (data/kz2022/targets.csv; absent from the targets of the earlier searches). Its final count is a test
+            # target (a tally after 7 January) and is not here.
+            "security_injured_cumulative by 06 Jan 08:51")
 CRITERIA_ON = False
 #: the CRITERIA penalty per unit of |log error| beyond ln 1.3 (``--criteria-weight``; 6 until search 27, 20 in 28)
 CRITERIA_WEIGHT = 6.0
@@ -114,8 +120,11 @@ CRITERIA_WEIGHT = 6.0
 def evaluate(values: dict, ex) -> dict:
     """The quiet search's objective at ``values`` with this search's cliff measure, plus the CRITERIA penalty when
     ``CRITERIA_ON`` (``--criteria``)."""
+    if "rules.legitimacy" not in values:  # --axes without it: the base's L0 (the cliff is measured about it)
+        values = {**values, "rules.legitimacy": float(S.BASE.rules["legitimacy"])}
     out = Q.evaluate(values, ex, reps=REPS, deaths_stat="mean", deaths_offset=DEATHS_OFFSET, cliff_limit=CLIFF_LIMIT)
-    crit = (sum(CRITERIA_WEIGHT * max(0.0, out["errors"][label] - math.log(1.3)) for label in CRITERIA)
+    crit = (sum(CRITERIA_WEIGHT * max(0.0, out["errors"][label] - math.log(1.3)) for label in CRITERIA
+                if label in out["errors"])
             if CRITERIA_ON else 0.0)
     out.update({"criteria_pen": crit, "total": out["total"] + crit})
     return out

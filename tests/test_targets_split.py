@@ -8,6 +8,8 @@ import datetime as dt
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conftest import ROOT
 from country_helpers import TWO_TOWNS, assert_one_line_error, two_towns, uprising
@@ -108,9 +110,9 @@ def test_a_search_minimises_the_fit_targets_only(monkeypatch):
 # ------------------------------------------------------------------ injuries, measured from a hand-made run
 
 
-def hand_made_result(per_step: dict[str, dict[str, dict[int, int]]]) -> CountryResult:
-    """A two-towns result with zero counts except ``per_step[column][city][step] = agents``."""
-    scenario = two_towns()
+def hand_made_result(per_step: dict[str, dict[str, dict[int, int]]], scenario=None) -> CountryResult:
+    """A two-towns result (or one of ``scenario``) with zero counts except ``per_step[column][city][step] = agents``."""
+    scenario = two_towns() if scenario is None else scenario
     steps = scenario.clock.clock().ticks
     counts = np.zeros((len(scenario.cities), steps + 1, codes.OUT_ALL_SIZE), dtype=np.int64)
     names = [c.name for c in scenario.cities]
@@ -154,6 +156,55 @@ def test_an_injury_count_with_an_hour_counts_the_steps_that_end_by_then(tmp_path
     plain = next(x for x in F.load_targets(write(tmp_path, INJURIES, "plain.csv"), two_towns()).targets
                  if x.quantity == "injured_sought_help (Oilton)")
     assert plain.time is None and F.measure(plain, r) == 600.0
+
+
+DELAYED = """quantity,value_low,value_high,date,split,source
+security_injured_cumulative,1,1,2022-01-01,fit,a test figure
+security_injured_cumulative (Oilton),1,1,2022-01-02,fit,a test figure
+security_injured_final,1,1,2023-01-05 (final count),test,a test figure
+injured_sought_help (Oilton),1,1,2022-01-02,fit,a test figure
+"""
+
+
+def test_a_reporting_delay_counts_each_security_injury_with_the_chance_it_was_reported_by_then(tmp_path):
+    # Oilton: 1 agent (100 people at scale 0.01) injured in step 3 (ends 03:00 on 1 January), 2 in step 30 (ends
+    # 06:00 on 2 January). With a mean delay of 10 hours a count published at the end of 1 January holds
+    # 100 (1 - e^-2.1); one at the end of 2 January 100 (1 - e^-4.5) + 200 (1 - e^-1.8); the final count all 300, and
+    # the health department's count of people who sought help (no delay) all 300 by 2 January. Fails if the delay
+    # is ignored (100, 300), applied to the final or the sought-help count, or measured from a step's start.
+    injuries = {"injured_security": {"Oilton": {3: 1, 30: 2}}}
+    delayed = two_towns().replace({"reporting.security_injured_delay_hours": 10.0})
+    t = F.load_targets(write(tmp_path, DELAYED), delayed)
+    assert [x.quantity for x in t.targets] == ["security_injured_cumulative", "security_injured_cumulative (Oilton)",
+                                               "security_injured_final", "injured_sought_help (Oilton)"]
+    got = [F.measure(x, hand_made_result(injuries, delayed)) for x in t.targets]
+    expected = [100 * (1 - np.exp(-2.1)), 100 * (1 - np.exp(-4.5)) + 200 * (1 - np.exp(-1.8)), 300.0, 300.0]
+    assert got == pytest.approx(expected, rel=1e-12)
+    # no delay (the default): every injury of a step that ends by then
+    assert [F.measure(x, hand_made_result(injuries)) for x in t.targets] == [100.0, 300.0, 300.0, 300.0]
+
+
+def test_the_reporting_delay_changes_what_a_target_reads_not_the_run():
+    # the scenario's hash (its runs' identity in stores and caches) leaves the observation model out
+    delayed = two_towns().replace({"reporting.security_injured_delay_hours": 48.0})
+    assert delayed.hash() == two_towns().hash()
+    assert delayed.reporting.security_injured_delay_hours == 48.0
+
+
+@given(steps=st.lists(st.tuples(st.integers(1, 48), st.integers(0, 5)), max_size=8),
+       delays=st.tuples(st.floats(0.0, 500.0), st.floats(0.0, 500.0)), hours=st.integers(0, 54))
+def test_a_delayed_count_lies_between_none_and_every_injury_and_falls_with_the_delay(steps, delays, hours):
+    from uprising.country import observables as O
+
+    r = hand_made_result({"injured_security": {"Oilton": dict(steps), "Portville": {5: 1}}})
+    when = dt.datetime(2022, 1, 1) + dt.timedelta(hours=hours)
+    short, long = sorted(delays)
+    sustained = O.security_injured_reported(r, when, None, 0.0)
+    a = O.security_injured_reported(r, when, None, short)
+    b = O.security_injured_reported(r, when, None, long)
+    assert 0.0 <= b <= a + 1e-9 <= sustained + 2e-9
+    assert O.security_injured_reported(r, when + dt.timedelta(hours=5), None, long) >= b - 1e-9
+    assert O.security_injured_reported(r, None, None, long) == r.total_people("injured_security")
 
 
 def test_an_hour_that_is_not_one_is_a_one_line_error(tmp_path):

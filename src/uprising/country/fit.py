@@ -17,7 +17,10 @@ are listed as not scored, with the reason. Scored quantities:
 ``day_peak_violence (CITY)``         the day with the city's most violent citizens
 ``day_unrest_ends``                  the first day from which national unrest stays below 10% of its peak
 ``security_injured_cumulative``      security personnel injured by the end of ``date`` (of the
-                                     country, or of CITY when the quantity names one)
+                                     country, or of CITY when the quantity names one), as a count
+                                     published then holds them: through the scenario's reporting delay
+                                     (:func:`uprising.country.observables.security_injured_reported`)
+``security_injured_final``           security personnel injured in the run (the final count)
 ``injured_sought_help (CITY)``       protesters and security personnel injured in CITY by the end
                                      of ``date`` (the model has no injured bystanders); both injury
                                      counts include those over buildings (``sites``)
@@ -275,8 +278,8 @@ def load_targets(path: str | Path, scenario: CountryScenario) -> TargetsFile:
                 raise ScenarioError(source, f"{where}.value_low", "a day target needs dates YYYY-MM-DD") from None
             targets.append(Target(q, "day", lo, hi, None, city, row.get("source", ""), q, split))
             continue
-        if base in ("security_injured_cumulative", "injured_sought_help") and city is not None \
-                and city not in names:
+        if base in ("security_injured_cumulative", "injured_sought_help", "security_injured_final") \
+                and city is not None and city not in names:
             skipped.append((q, f"city {city!r} is not in the scenario"))
             continue
         if base == "injured_sought_help" and city is None:
@@ -284,9 +287,10 @@ def load_targets(path: str | Path, scenario: CountryScenario) -> TargetsFile:
                                 "injured_sought_help (CITY)")
         if base in ("detained_cumulative", "security_killed_cumulative", "rioters_killed_reported",
                     "security_killed_final", "deaths_total_official", "bystander_civilians_killed",
-                    "security_injured_cumulative", "injured_sought_help"):
+                    "security_injured_cumulative", "injured_sought_help", "security_injured_final"):
             lo, hi = _count_range(row, source, where)
-            final = base in ("security_killed_final", "deaths_total_official", "bystander_civilians_killed")
+            final = base in ("security_killed_final", "deaths_total_official", "bystander_civilians_killed",
+                             "security_injured_final")
             day = None if final else _last_date(row["date"])
             if not final and day is None:
                 raise ScenarioError(source, f"{where}.date", "a cumulative count needs a date YYYY-MM-DD")
@@ -340,13 +344,19 @@ def measure(target: Target, result: CountryResult) -> float | None:
         return float(max(O.largest_crowd_on(result, c, target.date) for c in _cities_of(result, target.city)))
     if base in BUILDINGS:
         return float(np.nansum(result.reports[BUILDINGS[base]][:, -1]))
-    if base in ("security_injured_cumulative", "injured_sought_help"):
-        security = base == "security_injured_cumulative"
-        names = "injured_security" if security else ("injured_protesters", "injured_security")
+    if base == "security_injured_final":
+        return O.security_injured_reported(result, None, target.city)
+    if base == "security_injured_cumulative":
+        when = dt.datetime.combine(target.date, target.time) if target.time is not None else \
+            dt.datetime.combine(target.date + dt.timedelta(days=1), dt.time())
+        return O.security_injured_reported(result, when, target.city)
+    if base == "injured_sought_help":
+        # the health department's count of arrivals at hospital: no reporting delay
+        names = ("injured_protesters", "injured_security")
         upto = O.step_at_end_of(result, target.date) if target.time is None else \
             O.step_ending_by(result, dt.datetime.combine(target.date, target.time))
         return result.total_people(names, upto=upto, city=target.city) + \
-            O.site_injured(result, "security" if security else "both", upto, target.city)
+            O.site_injured(result, "both", upto, target.city)
     killed = O.killed_by(result, target.date)
     return {"security_killed_cumulative": killed["security"], "rioters_killed_reported": killed["protesters"],
             "security_killed_final": killed["security"], "deaths_total_official": killed["total"],

@@ -203,3 +203,29 @@ def site_injured(result: CountryResult, side: str, upto: int, city: str | None =
     rows = slice(None) if city is None else [result.names.index(city)]
     return float(sum(np.nansum(result.reports[name][rows, 1:upto + 1]) for name in names
                      if name in result.reports))
+
+
+def security_injured_reported(result: CountryResult, when: dt.datetime | None, city: str | None = None,
+                              delay_hours: float | None = None) -> float:
+    """Injured security personnel (on the lattice and over buildings) of ``city`` or of the country that a count
+    published at ``when`` (local clock time; None: the final count, every injury of the run) holds.
+
+    An injury of step ``k`` (which ends at ``clock.time_of(k)``) is in the count with probability
+    ``1 - exp(-(when - time_of(k)) / delay)``, ``delay`` being ``delay_hours`` or the scenario's
+    ``reporting.security_injured_delay_hours`` (:class:`uprising.country.scenario.Reporting`): the expected
+    count under an exponential reporting delay. With a delay of 0 every injury of a step that ends by ``when`` counts.
+    """
+    delay = result.scenario.reporting.security_injured_delay_hours if delay_hours is None else delay_hours
+    upto = result.steps if when is None else step_ending_by(result, when)
+    if when is None or delay <= 0.0:
+        return result.total_people("injured_security", upto=upto, city=city) + \
+            site_injured(result, "security", upto, city)
+    x = result.people("injured_security", city)[1:upto + 1].astype(np.float64)
+    if "site_injured_security" in result.reports:
+        rows = slice(None) if city is None else [result.names.index(city)]
+        x = x + np.nansum(result.reports["site_injured_security"][rows, 1:upto + 1], axis=0)
+    clock = result.clock
+    ages = (when - clock.start) / dt.timedelta(hours=1) - np.arange(1, upto + 1) * clock.tick_hours
+    with np.errstate(over="ignore"):  # a delay of a few hours' billionths: every age is "long ago"
+        reported = -np.expm1(-np.maximum(ages, 0.0) / delay)
+    return float(np.sum(x * reported))

@@ -19,7 +19,7 @@ from pydantic_core import PydanticUndefined
 
 from ..mechanisms.base import Event
 from ..scenario import allowed_values
-from .scenario import City, ClockSpec, CountryScenario
+from .scenario import City, ClockSpec, CountryScenario, Reporting
 
 #: fields every event kind has (described once, under the events table)
 COMMON_EVENT_FIELDS = tuple(name for name in Event.model_fields)
@@ -115,4 +115,7 @@ def mechanism_parameter_table_markdown() -> str:
     lines += ["", "The run (`scale`, `[clock]`):", "", "| key | default | allowed | meaning |", "|---|---|---|---|"]
     lines += _field_rows(CountryScenario, "", skip=tuple(n for n in CountryScenario.model_fields if n != "scale"))
     lines += _field_rows(ClockSpec, "clock.")
+    lines += ["", "What a target reads (`[reporting]`; observation only, no run changes):", "",
+              "| key | default | allowed | meaning |", "|---|---|---|---|"]
+    lines += _field_rows(Reporting, "reporting.")
     return "\n".join(lines)

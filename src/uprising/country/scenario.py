@@ -116,6 +116,22 @@ class City(_Strict):
 CITY_HASH_OMITTED_WHEN_UNSET = ("hardship_mean", "hardship_spread")
 
 
+class Reporting(_Strict):
+    """How the record's counts were published: an observation model that changes no run, only what a target reads
+    (:func:`uprising.country.observables.security_injured_reported`; docs/country-model.md, "Observation").
+
+    The authorities' count of injured security personnel grew for days after the fighting (Interior Ministry: 317 at
+    08:51 on 6 January, 748 later that day; 3,037 in its final count, data/kz2022/targets.csv), as registrations came
+    in. An injury sustained at time ``s`` is in a count published at ``t`` with probability
+    ``1 - exp(-(t - s) / delay)``: an exponential reporting delay, the simplest of the nowcasting literature's
+    (Lawless 1994; Hoehle and an der Heiden 2014). The final count has every injury.
+    """
+
+    security_injured_delay_hours: float = Field(
+        0.0, ge=0.0, le=24.0 * 365,
+        description="mean hours from a security injury to its entry in the published count (exponential; 0: at once)")
+
+
 class Variant(_Strict):
     """``[variants.NAME]``: a counterfactual, as edits of the scenario."""
 
@@ -144,6 +160,8 @@ class CountryScenarioBase(_Strict):
     clock: ClockSpec
     rules: dict[str, Any] = Field(default_factory=dict, description="Model I rules of every city lattice")
     cities: list[City] = Field(min_length=1)
+    reporting: Reporting = Field(default_factory=Reporting,
+                                 description="how the record's counts were published (observation only)")
 
     @model_validator(mode="before")
     @classmethod
@@ -270,9 +288,10 @@ class CountryScenarioBase(_Strict):
         return type(self).from_dict(data, source=f"{source} variants.{name}")
 
     def hash(self) -> str:
-        """16 hex digits over everything that affects results (not names, descriptions, sources or variants)."""
+        """16 hex digits over everything that affects results (not names, descriptions, sources, variants or
+        ``reporting``, which changes what a target reads, not a run)."""
         data = self.to_dict()
-        for key in ("name", "description", "variants", "timezone"):
+        for key in ("name", "description", "variants", "timezone", "reporting"):
             data.pop(key, None)
         for e in data["events"]:
             e.pop("source", None)
