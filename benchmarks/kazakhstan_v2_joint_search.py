@@ -70,9 +70,12 @@ AVAILABILITY_AXES = {"availability.away": (0.0, 0.8, False)}
 CASUALTY_AXES = {**C.AXES, "lethal_force.return_fire": (0.01, 1.0, True),
                  "sites.injured_security": (0.3, 30.0, True), "sites.injured_protesters": (0.3, 30.0, True)}
 #: axes only ``--axes`` names: who is violent by grievance rather than by organisation (the twenty-sixth search),
-#: and the mean delay of the security injuries' count (the twenty-ninth: an observation, uprising.country.scenario.Reporting)
+#: the mean delay of the security injuries' count (the twenty-ninth: an observation,
+#: uprising.country.scenario.Reporting) and the sites' weight on state buildings (the thirtieth)
 EXTRA_AXES = {"escalation.violence_margin": (0.05, 1.0, True),
-              "reporting.security_injured_delay_hours": (6.0, 400.0, True)}
+              "reporting.security_injured_delay_hours": (6.0, 400.0, True),
+              # the thirtieth: how readily the crowds go for government and police buildings
+              "sites.state_weight": (1.0, 100.0, True)}
 
 #: ``--focus``: the axes that move the crowd of a city the price reaches little (the exposure's cap binds there,
 #: docs/kazakhstan.md) and the toll, with ``exposure.most`` over 12-60; the other crowd values stay the start's

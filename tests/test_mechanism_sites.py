@@ -16,8 +16,9 @@ from uprising.mechanisms.base import TickInputs
 from uprising.mechanisms.sites import KINDS, Sites, SitesParams, building_counts
 
 
-def play(params: SitesParams, ctx, steps: int, obs, protection=None) -> list[dict[str, np.ndarray]]:
-    """The sites mechanism alone over steps 1..``steps`` with a fixed observation; its report of every step."""
+def play(params: SitesParams, ctx, steps: int, obs, protection=None, withdrawn=None) -> list[dict[str, np.ndarray]]:
+    """The sites mechanism alone over steps 1..``steps`` with a fixed observation (and, given, the cops policing
+    withdrew from the streets, in agents); its report of every step."""
     mech = Sites()
     state = mech.init(params, ctx)
     out = []
@@ -25,6 +26,8 @@ def play(params: SitesParams, ctx, steps: int, obs, protection=None) -> list[dic
         now = TickInputs.neutral(ctx)
         if protection is not None:
             now.report["site_protection"] = np.asarray(protection, dtype=float)
+        if withdrawn is not None:
+            now.report["police_withdrawn"] = np.asarray(withdrawn, dtype=float)
         state, changes = mech.step(params, ctx, state, k, obs, now.view())
         assert not changes.fp and changes.cop_target is None and changes.legitimacy is None  # it only reports
         out.append({name: np.asarray(v) for name, v in changes.report.items()})
@@ -241,3 +244,47 @@ def test_fit_measures_buildings_and_site_injuries_when_sites_are_on(tmp_path):
     upto = O.step_at_end_of(r, on_file.targets[2].date)
     assert injured == r.total_people("injured_security", upto=upto) + np.nansum(
         r.reports["site_injured_security"][:, 1:upto + 1])
+
+
+def test_state_weight_sends_attacks_to_government_and_police_buildings():
+    # c0 (100,000 residents at scale 0.01) has 6 government, 2 police and 100 commercial buildings. Without police
+    # every attack succeeds and nothing burns, so a building once hit stays counted. 100 violent agents (10,000
+    # people) at 0.001 attacks per person-hour make about 200 attacks in 20 hours. Uniformly (weight 1) an attack
+    # falls on a shop with chance 100/108: about 185 shop attacks, so 100 (1 - e^-1.85) = 84 shops hit (sd about
+    # 4). With weight 50 the chance is 100/500: about 40 shop attacks, 100 (1 - e^-0.4) = 33 shops (sd about 5),
+    # and about 160 attacks on the 8 state buildings hit every one. Bands: 4 standard deviations.
+    ctx = context(scale=0.01, agents=(1000, 500, 250))
+    obs = observation(violent=(100, 0, 0), cops=(0, 30, 20))
+    shops = {}
+    for w in (1.0, 50.0):
+        params = SitesParams(enabled=True, attack_per_hour=0.001, burn_per_hour=0.0, retake_per_hour=0.0,
+                             state_weight=w, government_base=5.0, government_per_100k=1.0, police_base=1.0,
+                             police_per_100k=1.0)
+        last = play(params, ctx, 20, obs)[-1]
+        if w == 50.0:
+            assert last["government_attacked"][0] == 6 and last["police_attacked"][0] == 2
+        shops[w] = last["shops_looted"][0]
+    assert 68 < shops[1.0] < 100, shops
+    assert 13 < shops[50.0] < 53, shops
+
+
+def test_withdrawn_police_hold_the_state_buildings_when_told_to():
+    # no police on c0's streets, 1,000,000 withdrawn (in agents at scale 0.01: 1e8 people) against 100 violent
+    # agents (10,000 people). Without hold_withdrawn every attack succeeds, as with no police at all; with it an
+    # attack on a government or police building fails with chance 1e8 / (1e8 + 1e4) and injures Poisson(2)
+    # security personnel, while the shops, which only the streets' police guard, fall as before.
+    ctx = context(scale=0.01, agents=(1000, 500, 250))
+    obs = observation(violent=(100, 0, 0), cops=(0, 30, 20))
+    base = dict(enabled=True, attack_per_hour=0.01, burn_per_hour=0.0, retake_per_hour=0.0, state_weight=20.0,
+                injured_security=2.0)
+    loose = play(SitesParams(**base), ctx, 10, obs, withdrawn=(1_000_000, 0, 0))
+    held = play(SitesParams(**base, hold_withdrawn=True), ctx, 10, obs, withdrawn=(1_000_000, 0, 0))
+    assert sum(r["site_injured_security"][0] for r in loose) == 0
+    assert loose[-1]["buildings_seized"][0] > 0
+    assert held[-1]["buildings_seized"][0] == 0
+    assert held[-1]["shops_looted"][0] > 0
+    # about 1,000 attacks; with weight 20 a share 8 * 20 / (8 * 20 + 100) = 62% of them (about 615) fall on the 8
+    # state buildings and are repelled, 2 hurt each (Poisson): a compound Poisson count, sd sqrt(615 * 6) / 2 = 30
+    # attacks, so the band is about 3.5 standard deviations
+    state_attacks = sum(r["site_injured_security"][0] for r in held) / 2.0
+    assert 500 < state_attacks < 730, state_attacks

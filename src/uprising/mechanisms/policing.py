@@ -3,7 +3,8 @@
 Two kinds of dated events, each an input with its source, change what the police of the named cities do
 from ``start`` to ``end``:
 
-* ``withdrawal``: a share ``share`` of the city's cops leave the streets (and the sites they guard). The cop
+* ``withdrawal``: a share ``share`` of the city's cops leave the streets (and the shops they guard; with
+  ``sites.hold_withdrawn`` they hold the government and police buildings, :mod:`uprising.mechanisms.sites`). The cop
   target of the city (:data:`uprising.mechanisms.base.TickInputs.cop_target`, as the mechanisms before this
   one left it: the intervention's freed police included) is multiplied by ``1 - share``; the kernel's cop
   schedule takes cops off the lattice at random, and puts them back when the event ends (Epstein's Run 5
@@ -115,6 +116,8 @@ class Policing(Mechanism):
             margin = fp.get(codes.FP_VIOLENCE_MARGIN, now.fp[:, codes.FP_VIOLENCE_MARGIN])
             fp[codes.FP_VIOLENCE_MARGIN] = margin * (1.0 - withdrawn)
         target = np.rint(now.cop_target * (1.0 - withdrawn)).astype(np.int64)
+        # the cops off the streets, in agents: read by the sites mechanism (sites.hold_withdrawn), not recorded
+        report["police_withdrawn"] = (np.asarray(now.cop_target) - target).astype(np.float64)
         return None, Changes(fp=fp, cop_target=target, report=report)
 
 

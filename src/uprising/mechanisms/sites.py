@@ -19,14 +19,22 @@ the airport's terminal). The counts are a rule on population, the same for every
 the parameters; there is no per-city knob).
 
 **Attacks.** In a step of ``tau`` hours the ``V`` violent people of a city make ``Poisson(a * V * tau)`` attacks,
-``a = attack_per_hour``; each falls on one of the city's buildings not burnt, drawn uniformly. Whether it
+``a = attack_per_hour``; each falls on one of the city's buildings not burnt, a government or police building
+``state_weight`` times as readily as a commercial one (1: drawn uniformly). The crowds went for the seats of power:
+of the 1,466 buildings attacked, 71 were government buildings (12 akimats) and 27 police facilities, 7% against
+their small share of a city's buildings, and Almaty's city police department alone was attacked 27 times in one
+night (data/kz2022/targets.csv; city_events.csv). Whether it
 succeeds is a contest of numbers, the form of Lanchester's square law reduced to one encounter (Lanchester 1916;
 Epstein 1985 "The Calculus of Conventional War" for its use in conflict models):
 
     P(success) = V / (V + defence * g_k * P)
 
 with ``P`` the police on the city's streets (``obs.cops / scale`` residents; a withdrawal,
-:mod:`uprising.mechanisms.policing`, lowers it) and ``g_k`` the guard a kind of building has (``guard_commercial``
+:mod:`uprising.mechanisms.policing`, lowers it; with ``hold_withdrawn`` the police who left the streets still
+hold the government and police buildings, which are then defended by the streets' police and the withdrawn
+together: Almaty, 5-6 January 2022, the police left the streets but repelled 27 attacks on the city police
+department overnight, defended the president's residence until 19:25 and fired back from a district station's
+roof, city_events.csv) and ``g_k`` the guard a kind of building has (``guard_commercial``
 for shops; 1 for government and police buildings). A building that the intervention's troops guard
 (``site_protection`` of :mod:`uprising.mechanisms.intervention`) holds with that probability. A repelled attack
 injures ``Poisson(injured_security)`` security personnel and ``Poisson(injured_protesters)`` attackers. A
@@ -112,6 +120,16 @@ class SitesParams(Params):
                                                             "'dozens' killed storming a police building"))
     burn_per_hour: float = Field(0.05, ge=0.0, le=1.0, description="probability per hour that a seized building burns",
                                  json_schema_extra=meta("per hour", RECORD))
+    state_weight: float = Field(1.0, ge=0.0, le=1e6,
+                                description="how much more readily an attack falls on a government or police "
+                                "building than on a commercial one (1: uniformly)",
+                                json_schema_extra=meta("relative weight", "data/kz2022/targets.csv "
+                                                       "government_buildings_attacked; city_events.csv (27 attacks "
+                                                       "on Almaty's city police department)"))
+    hold_withdrawn: bool = Field(False, description="police withdrawn from the streets (policing's withdrawal) "
+                                 "still hold the government and police buildings",
+                                 json_schema_extra=meta("switch", "data/kz2022/city_events.csv, Almaty 5-6 "
+                                                        "January (building_attacked rows)"))
     retake_per_hour: float = Field(0.1, ge=0.0, le=1.0,
                                    description="probability per hour that police who outnumber the crowd retake a "
                                    "seized building", json_schema_extra=meta("per hour", RECORD))
@@ -158,6 +176,10 @@ class Sites(Mechanism):
         tau = ctx.clock.tick_hours
         violent = obs.violent_people(ctx.scale)  # people (an organised core among the crowds included)
         police = obs.cops / ctx.scale
+        withdrawn = now.report.get("police_withdrawn")
+        # the state buildings' defenders: the streets' police, and with hold_withdrawn those who left them
+        police_state = police + (np.asarray(withdrawn, dtype=np.float64) / ctx.scale
+                                 if params.hold_withdrawn and withdrawn is not None else 0.0)
         guarded = now.report.get("site_protection")
         protection = np.zeros(ctx.n) if guarded is None else np.asarray(guarded, dtype=np.float64)
         attacked, seized = state.attacked.copy(), state.seized.copy()
@@ -176,7 +198,7 @@ class Sites(Mechanism):
             # retaking first: the police clear what the crowd held at the end of the last step
             held = mine[seized[mine]]
             if held.size:
-                hold = params.defence * police[c]
+                hold = params.defence * police_state[c]  # only state buildings are seized
                 p = ctx.per_tick(params.retake_per_hour * (hold / (violent[c] + hold) if hold > 0 else 0.0))
                 p = max(p, ctx.per_tick(params.retake_per_hour) * protection[c])
                 back = held[rng.random(held.size) < p]
@@ -187,9 +209,16 @@ class Sites(Mechanism):
             # attacks of the step
             n_attacks = int(rng.poisson(params.attack_per_hour * violent[c] * tau)) if violent[c] > 0 else 0
             if n_attacks and mine.size:
-                hit = mine[rng.integers(0, mine.size, n_attacks)]
+                if params.state_weight == 1.0:
+                    hit = mine[rng.integers(0, mine.size, n_attacks)]
+                else:
+                    weight = np.where(state.kind[mine] != 2, params.state_weight, 1.0)
+                    total = weight.sum()
+                    hit = mine[rng.choice(mine.size, n_attacks, p=weight / total)] if total > 0 else mine[:0]
+                    n_attacks = hit.size  # none where every building left weighs 0
                 attacked[hit] = True
-                defenders = params.defence * guard[state.kind[hit]] * police[c]
+                defenders = params.defence * guard[state.kind[hit]] * \
+                    np.where(state.kind[hit] != 2, police_state[c], police[c])
                 win = rng.random(n_attacks) < violent[c] / (violent[c] + defenders)
                 if protection[c] > 0:
                     win &= ~((state.kind[hit] != 2) & (rng.random(n_attacks) < protection[c]))
