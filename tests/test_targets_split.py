@@ -246,8 +246,11 @@ def test_the_committed_kazakhstan_split_follows_its_stated_rule():
     quantities = [r["quantity"] for r in rows]
     for new in ("participants_day (Mangystau)", "participants_day", "participants_march (Almaty)",
                 "security_injured_cumulative", "security_injured_cumulative (Almaty)", "injured_sought_help (Almaty)",
-                "buildings_attacked", "government_buildings_attacked"):
+                "buildings_attacked", "government_buildings_attacked", "security_injured_final"):
         assert new in quantities, new
+    # the Interior Ministry's counts of injured security personnel: two on 6 January (one with its hour), fit
+    ministry = [(r["date"], r["split"]) for r in rows if r["quantity"] == "security_injured_cumulative"]
+    assert sorted(ministry) == [("2022-01-06", "fit"), ("2022-01-06T08:51", "fit")]
 
 
 # ------------------------------------------------------------------ uprising fit: the two totals and the pattern
