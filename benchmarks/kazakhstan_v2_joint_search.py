@@ -49,6 +49,15 @@ is half as large a share of ``1 - L0``; the axes in units of the threshold (``TH
 legitimacy's range move with T. The twenty-seventh (``--focus --criteria --step 0.06`` from the base with L0 0.82;
 store ``-27``, 109 points) and the twenty-eighth (``--focus --criteria --criteria-weight 20 --step 0.04`` from
 search 27's best with L0 0.8235; store ``-28``). docs/kazakhstan.md, "The threshold's scale".
+
+Searches 29-31 ran on the fifth candidate (``scenarios/kazakhstan-2022-v2.toml`` as committed then) with the
+injured security personnel read through a reporting delay and the 08:51 count of 6 January among the criteria, all
+with ``--criteria --criteria-weight 20 --step 0.06 --axes``: the twenty-ninth on the delay and the casualty axes
+(stopped after 29 points), the thirtieth with ``sites.state_weight`` too (stopped after 27 points), and the
+thirty-first (``--refine 60``, store ``-31``, 61 points) on the axes that leave the lattices as they were
+(``reporting.security_injured_delay_hours``, ``sites.injured_security``, ``sites.injured_protesters``,
+``sites.state_weight``, ``sites.attack_per_hour``, ``escalation.resist``, ``repression.injure``), whose best is
+the sixth candidate. docs/kazakhstan.md, "Injuries as they were counted".
 """
 from __future__ import annotations
 

@@ -38,6 +38,9 @@ def test_withdrawal_scales_the_cop_target_of_its_cities_while_it_lasts():
         assert inputs.cop_target.dtype == np.int64
         assert inputs.report["withdrawn"].tolist() == ([0.4, 0.0, 0.4] if on else [0.0] * 3), k
         assert not inputs.fp.any(), k  # a withdrawal alone leaves the cops' behaviour alone
+        # the cops taken off the streets, in agents (read by sites.hold_withdrawn): 50 - 30 and 20 - 12
+        if on:
+            assert inputs.report["police_withdrawn"].tolist() == [20.0, 0.0, 8.0], k
 
 
 def test_overlapping_withdrawals_take_the_largest_share():
