@@ -84,7 +84,9 @@ CASUALTY_AXES = {**C.AXES, "lethal_force.return_fire": (0.01, 1.0, True),
 EXTRA_AXES = {"escalation.violence_margin": (0.05, 1.0, True),
               "reporting.security_injured_delay_hours": (6.0, 400.0, True),
               # the thirtieth: how readily the crowds go for government and police buildings
-              "sites.state_weight": (1.0, 100.0, True)}
+              "sites.state_weight": (1.0, 100.0, True),
+              # the thirty-second: police hurt per confrontation over a building where the crowds are armed
+              "sites.armed_injuries": (1.0, 50.0, True)}
 
 #: ``--focus``: the axes that move the crowd of a city the price reaches little (the exposure's cap binds there,
 #: docs/kazakhstan.md) and the toll, with ``exposure.most`` over 12-60; the other crowd values stay the start's

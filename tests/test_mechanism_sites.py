@@ -288,3 +288,21 @@ def test_withdrawn_police_hold_the_state_buildings_when_told_to():
     # attacks, so the band is about 3.5 standard deviations
     state_attacks = sum(r["site_injured_security"][0] for r in held) / 2.0
     assert 500 < state_attacks < 730, state_attacks
+
+
+def test_armed_crowds_hurt_more_police_per_confrontation_where_and_when_armed():
+    # Overwhelming police in c0 and c1 repel every attack (as above); each repelled attack hurts Poisson(2) police,
+    # and Poisson(2 * 5) where and while an `armed` event is on (c0, from step 6). About 100 attacks an hour in each
+    # town. Per attack, hours 1-5: about 2 in both towns; hours 6-10: about 10 in c0 and 2 in c1 (c1 is not armed).
+    # Bands: wide enough for the compound Poisson count (sd of the mean per attack about 0.05 and 0.1 over ~500
+    # attacks), narrow enough to fail if the factor is ignored, applied everywhere or from the first step.
+    ctx = context(event("armed", 6, None, cities=(True, False, False)), scale=0.01, agents=(100_000, 100_000, 250),
+                  police=(1_000_000, 1_000_000, 20))
+    params = SitesParams(enabled=True, attack_per_hour=0.01, guard_commercial=1.0, injured_security=2.0,
+                         injured_protesters=0.0, burn_per_hour=0.0, retake_per_hour=0.0, armed_injuries=5.0)
+    reports = play(params, ctx, 10, observation(violent=(100, 100, 0), cops=(1_000_000, 1_000_000, 20)))
+    hurt = np.array([r["site_injured_security"][:2] for r in reports])  # steps 1-10, towns c0 and c1
+    attacks = 100.0 * 5  # about 100 attacks an hour (10,000 violent people x 0.01), 5 hours each half
+    before, after = hurt[:5].sum(axis=0) / attacks, hurt[5:].sum(axis=0) / attacks
+    assert 1.6 < before[0] < 2.4 and 1.6 < before[1] < 2.4, before
+    assert 8.5 < after[0] < 11.5 and 1.6 < after[1] < 2.4, after

@@ -41,6 +41,12 @@ injures ``Poisson(injured_security)`` security personnel and ``Poisson(injured_p
 successful attack seizes a government or police building (if not held already) and loots a commercial one
 (looting is its own activity: a looted shop is counted once, and may be looted again).
 
+**Armed crowds.** Where an ``armed`` event is on (a dated input with its source: weapons looted in the city), each
+confrontation over a building hurts ``armed_injuries`` times ``injured_security`` security personnel. Almaty, 5
+January 2022: seven gun shops seized and 1,347-1,564 weapons taken, weapons from gun shops used in the storming of
+the president's residence from 15:00, arms taken from the residence; Taldykorgan: weapons taken from the regional
+police department, seized at 19:48 (city_events.csv, rows ``weapons_looted``).
+
 **Burning and retaking.** A seized building burns with probability ``burn_per_hour`` per hour (a burnt building
 is counted and is no longer a target). The police retake a seized building with probability
 
@@ -61,11 +67,12 @@ trajectory unchanged; it changes none of the kernel's inputs. Switched off (the 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from pydantic import Field
 
-from .base import Changes, Context, InputsView, Mechanism, Observation, Params, meta
+from .base import Changes, Context, Event, InputsView, Mechanism, Observation, Params, Time, meta
 
 LANCHESTER = "Lanchester (1916) Aircraft in Warfare; Epstein (1985) The Calculus of Conventional War"
 RECORD = "data/kz2022/city_events.csv (building_attacked, building_seized, building_burnt, shops_looted rows)"
@@ -130,9 +137,24 @@ class SitesParams(Params):
                                  "still hold the government and police buildings",
                                  json_schema_extra=meta("switch", "data/kz2022/city_events.csv, Almaty 5-6 "
                                                         "January (building_attacked rows)"))
+    armed_injuries: float = Field(1.0, ge=0.0, le=1000.0,
+                                  description="how many times as many security personnel a confrontation over a "
+                                  "building hurts where an `armed` event is on",
+                                  json_schema_extra=meta("factor", "data/kz2022/city_events.csv weapons_looted "
+                                                         "rows (Almaty and Taldykorgan, 5 January)"))
     retake_per_hour: float = Field(0.1, ge=0.0, le=1.0,
                                    description="probability per hour that police who outnumber the crowd retake a "
                                    "seized building", json_schema_extra=meta("per hour", RECORD))
+
+
+class ArmedEvent(Event):
+    """The crowds of the named cities are armed from ``start`` (weapons looted from gun shops, security buildings
+    and arsenals; a dated input with its source): there, each confrontation over a building (a repelled attack or a
+    retaking) hurts ``armed_injuries`` times as many security personnel."""
+
+    kind: Literal["armed"]
+    start: Time
+    end: Time | None = None
 
 
 @dataclass(frozen=True)
@@ -160,6 +182,7 @@ class Sites(Mechanism):
 
     name = "sites"
     parameters = SitesParams
+    events = (ArmedEvent,)
     recorded = ("buildings_attacked", "government_attacked", "police_attacked", "buildings_seized",
                 "buildings_burnt", "shops_looted", "site_injured_security", "site_injured_protesters",
                 "site_killed_protesters")
@@ -182,6 +205,8 @@ class Sites(Mechanism):
                                  if params.hold_withdrawn and withdrawn is not None else 0.0)
         guarded = now.report.get("site_protection")
         protection = np.zeros(ctx.n) if guarded is None else np.asarray(guarded, dtype=np.float64)
+        # security personnel hurt per confrontation: more where the crowds are armed
+        hurt_per = np.where(ctx.cities_under("armed", step), params.armed_injuries, 1.0) * params.injured_security
         attacked, seized = state.attacked.copy(), state.seized.copy()
         burnt, looted = state.burnt.copy(), state.looted.copy()
         hurt_security = np.zeros(ctx.n)
@@ -204,7 +229,7 @@ class Sites(Mechanism):
                 back = held[rng.random(held.size) < p]
                 if back.size:
                     seized[back] = False
-                    hurt_security[c] += rng.poisson(params.injured_security * back.size)
+                    hurt_security[c] += rng.poisson(hurt_per[c] * back.size)
                     hurt_protesters[c] += rng.poisson(params.injured_protesters * back.size)
             # attacks of the step
             n_attacks = int(rng.poisson(params.attack_per_hour * violent[c] * tau)) if violent[c] > 0 else 0
@@ -224,7 +249,7 @@ class Sites(Mechanism):
                     win &= ~((state.kind[hit] != 2) & (rng.random(n_attacks) < protection[c]))
                 lost = n_attacks - int(win.sum())
                 if lost:
-                    hurt_security[c] += rng.poisson(params.injured_security * lost)
+                    hurt_security[c] += rng.poisson(hurt_per[c] * lost)
                     hurt_protesters[c] += rng.poisson(params.injured_protesters * lost)
                     held_off = int(((~win) & (state.kind[hit] != 2)).sum())  # repelled at a state building
                     if params.killed_protesters > 0 and held_off:
