@@ -57,7 +57,12 @@ with ``--criteria --criteria-weight 20 --step 0.06 --axes``: the twenty-ninth on
 thirty-first (``--refine 60``, store ``-31``, 61 points) on the axes that leave the lattices as they were
 (``reporting.security_injured_delay_hours``, ``sites.injured_security``, ``sites.injured_protesters``,
 ``sites.state_weight``, ``sites.attack_per_hour``, ``escalation.resist``, ``repression.injure``), whose best is
-the sixth candidate. docs/kazakhstan.md, "Injuries as they were counted".
+search 31's point. The thirty-second (``--refine 35``, store ``-32``, 21 points, stopped) searched
+``sites.armed_injuries``, the delay, ``sites.injured_security`` and ``sites.attack_per_hour`` with the ``armed``
+events in the base, from ``armed_injuries`` 8 (a start taken from an offline table that showed the test counts too:
+docs/kazakhstan.md says so); its best is the sixth candidate. The thirty-third (store ``-33``, 19 points, stopped)
+started the same axes from no arming and stopped at a worse fit. docs/kazakhstan.md, "Injuries as they were counted";
+``benchmarks/kazakhstan_v2_injury_counts.py`` measures the ridge.
 """
 from __future__ import annotations
 
