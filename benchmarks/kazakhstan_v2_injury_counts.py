@@ -97,8 +97,10 @@ def best_fit(x, protesters, ends, start, almaty, delays, levels):
 
 
 def row(label, best) -> str:
+    """A table row: ``label`` (None: none) and the best fit's delay, level, error and counts."""
     e, d, k, c = best
-    return (f"| {label} | {d} | {k:.2f} | {e:.2f} | {c[0]:,.0f} | {c[1]:,.0f} | {c[2]:,.0f} | {c[3]:,.0f} | "
+    first = "" if label is None else f"| {label} "
+    return (f"{first}| {d} | {k:.2f} | {e:.2f} | {c[0]:,.0f} | {c[1]:,.0f} | {c[2]:,.0f} | {c[3]:,.0f} | "
             f"{c[4]:,.0f} |")
 
 
@@ -129,9 +131,9 @@ def main(argv=None) -> int:
     lattice, sites, protesters, ends, names, start = series(a.scenario)
     almaty, taldykorgan = names.index("Almaty"), names.index("Taldykorgan")
     if a.what == "valley":
-        print(HEAD.format("delay"))
+        print(HEAD.replace("| {} ", "").replace("|---|---", "|---", 1))
         for d in VALLEY_DELAYS:
-            print(row(str(d), best_fit(lattice + sites, protesters, ends, start, almaty, (d,), VALLEY_LEVELS)))
+            print(row(None, best_fit(lattice + sites, protesters, ends, start, almaty, (d,), VALLEY_LEVELS)))
         return 0
     print(HEAD.format("f"))
     late = ends > (ARMED_FROM - start) / dt.timedelta(hours=1)
