@@ -62,6 +62,13 @@ class Progress:
         note = f" ({self.failed} failed)" if self.failed else ""
         self._show(None, self.label, done, todo, note)
 
+    def line(self, text: str) -> None:
+        """A line of news between the bars (or among the logged lines)."""
+        if self.bar is not None:
+            self.bar.console.print(text, highlight=False, markup=False)
+        else:
+            click.echo(text, err=True)
+
     def phase(self, label: str, done: int, todo: int) -> None:
         """``done`` of ``todo`` in the phase ``label`` (the ``progress(label, done, total)`` of a driver with
         several phases, such as the validation suite)."""

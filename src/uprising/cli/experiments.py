@@ -461,21 +461,30 @@ def draw_calibration(result: Any) -> dict[str, Path]:
 @click.command("calibrate")
 @click.argument("experiment_path", metavar="EXPERIMENT", type=click.Path(path_type=Path))
 @click.option("--targets", "targets_path", type=click.Path(path_type=Path), required=True,
-              help="CSV with the columns outcome,value,scale (scale: the tolerance, e.g. the observed sd).")
+              help="Model I: CSV with the columns outcome,value,scale (scale: the tolerance, e.g. the observed sd). "
+                   "A country: its targets file (quantity,value_low,value_high,date,split,source); the fit split "
+                   "is calibrated on, the test split only measured.")
 @_where_to_run
-@click.option("--populations", type=click.IntRange(1, 1000), default=4, show_default=True,
-              help="ABC-SMC populations after the prior's calibration sample.")
-@click.option("--population-size", type=click.IntRange(2, 1_000_000), default=50, show_default=True,
-              help="Accepted particles per population.")
+@click.option("--populations", type=click.IntRange(0, 1000), default=None,
+              help="Populations (generations) after the prior's sample [Model I: 4; a country: 4].")
+@click.option("--population-size", type=click.IntRange(2, 1_000_000), default=None,
+              help="Particles accepted (kept) per population [Model I: 50; a country: 200].")
+@click.option("--first", type=click.IntRange(2, 10_000_000), default=None,
+              help="A country: points drawn from the prior in the first generation [1000].")
+@click.option("--size", type=click.IntRange(2, 10_000_000), default=None,
+              help="A country: points proposed in each later generation [500].")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=None,
+              help="A country: seed of the prior's points and the proposals [the experiment's seed].")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Folder for the posterior, records, best scenario and figures (default: STORE/calibration).")
 @click.option("--no-plot", is_flag=True, help="Skip the figures.")
 def calibrate_cmd(experiment_path: Path, targets_path: Path, store_dir: Path | None, cluster: str | None,
-                  workers: int | None, populations: int, population_size: int, out_dir: Path | None,
-                  no_plot: bool) -> None:
-    """ABC-SMC (pyabc) of EXPERIMENT's parameter ranges against the outcomes in --targets.
+                  workers: int | None, populations: int | None, population_size: int | None, first: int | None,
+                  size: int | None, seed: int | None, out_dir: Path | None, no_plot: bool) -> None:
+    """Calibrate EXPERIMENT's parameter ranges against --targets: a posterior.
 
-    Priors are uniform over each parameter's { low, high } range (the design's
+    Model I: ABC-SMC with pyabc. Priors are uniform over each parameter's
+    { low, high } range (log-uniform with prior = "log-uniform"; the design's
     samples are not used). Every particle is simulated as a run of the store
     (seeded from its scenario hash, like any run), on local processes or a Dask
     cluster. Writes posterior.csv, particles and populations (Parquet and CSV),
@@ -483,24 +492,42 @@ def calibrate_cmd(experiment_path: Path, targets_path: Path, store_dir: Path | N
     particles, the one nearest the targets over 10 fresh runs each),
     best_check.csv, calibration.json, pyabc's abc.db and the figures to --out;
     a calibration into the same folder replaces them.
+
+    A country scenario: ABC-SMC by population Monte Carlo in generations of runs
+    of the store (uprising.experiment.posterior): deterministic, so a second call
+    makes no new simulation and a stopped one resumes. Writes posterior.json (what
+    `uprising compare --posterior` reads), posterior.csv, particles.csv,
+    generations.csv, the posterior predictive of every fit and test target
+    (predictive.csv, fresh runs of each particle) and the figures to --out.
     """
     _need_extra()
     import importlib.util
     import logging
     import os
 
-    if importlib.util.find_spec("pyabc") is None:  # imported later, only to run (it takes seconds)
-        raise UsageFailure("pyabc not installed; install the experiments extra: pip install 'uprising[experiments]'")
-
-    from ..experiment.calibrate import calibrate, check_ranges, load_targets
     from ..experiment.spec import Experiment
-    from ..experiment.store import ResultStore
 
     if cluster is not None and workers is not None:
         raise UsageFailure("--workers: the cluster's workers simulate with --cluster; give one of the two")
     if cluster is not None and not cluster.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
         raise UsageFailure(f"--cluster: {echo(cluster)}: expected a scheduler address such as tcp://127.0.0.1:8786")
     exp = Experiment.load(experiment_path)
+    if exp.kind == "country":
+        return _calibrate_country(exp, targets_path, store_dir, cluster, workers, populations, population_size,
+                                  first, size, seed, out_dir, no_plot)
+    for flag, value in (("--first", first), ("--size", size), ("--seed", seed)):
+        if value is not None:
+            raise UsageFailure(f"{flag}: only for a country scenario's calibration ({experiment_path} is Model I)")
+    populations = 4 if populations is None else populations
+    population_size = 50 if population_size is None else population_size
+    if populations < 1:
+        raise UsageFailure("--populations: at least 1 for Model I's ABC-SMC")
+    if importlib.util.find_spec("pyabc") is None:  # imported later, only to run (it takes seconds)
+        raise UsageFailure("pyabc not installed; install the experiments extra: pip install 'uprising[experiments]'")
+
+    from ..experiment.calibrate import calibrate, check_ranges, load_targets
+    from ..experiment.store import ResultStore
+
     ranges = check_ranges(exp)
     targets = load_targets(targets_path)
     if not no_plot:
@@ -568,6 +595,123 @@ def calibrate_cmd(experiment_path: Path, targets_path: Path, store_dir: Path | N
         click.echo(f"closest particle (one run, distance {closest['distance']:.3g}, population {closest['t'] + 1}): "
                    f"{text}")
     click.echo(f"wrote {len(result.files)} files to {out_dir}")
+
+
+def _calibrate_country(exp: Any, targets_path: Path, store_dir: Path | None, cluster: str | None,
+                       workers: int | None, populations: int | None, population_size: int | None, first: int | None,
+                       size: int | None, seed: int | None, out_dir: Path | None, no_plot: bool) -> None:
+    """`uprising calibrate` of a country experiment (see :func:`calibrate_cmd`)."""
+    import csv
+
+    from ..country.fit import load_targets
+    from ..experiment import posterior as P
+    from ..experiment.store import ResultStore
+
+    tf = load_targets(targets_path, exp.base_scenario)
+    fit, test = tf.of_split("fit"), tf.of_split("test")
+    settings = P.Settings(first=1000 if first is None else first, generations=4 if populations is None else populations,
+                          size=500 if size is None else size, keep=200 if population_size is None else population_size,
+                          seed=exp.seed if seed is None else seed)
+    settings.check(f"{exp.source} (--first, --size, --population-size)")
+    priors = P.priors_of(exp)
+    if not no_plot:
+        need_plot_extra("--no-plot")
+    store_dir = store_dir if store_dir is not None else DEFAULT_RESULTS / exp.name
+    out_dir = out_dir if out_dir is not None else store_dir / "calibration"
+    for flag, folder in (("--store", store_dir), ("--out", out_dir)):
+        if folder.exists() and not folder.is_dir():
+            raise UsageFailure(f"{flag}: {folder}: not a folder")
+        writable_folder(folder, flag)
+    executor, close = connect(cluster)
+    store = ResultStore(store_dir)
+    where = f"on {cluster}" if cluster else f"on {workers or 'all'} local processes"
+    runs = settings.simulations * exp.replicates
+    click.echo(f"{exp.name}: ABC-SMC over {len(priors)} parameters against {len(fit)} fit targets ({targets_path}; "
+               f"{len(test)} test targets measured, not used), {settings.first} prior points then "
+               f"{settings.generations} generations of {settings.size}, keeping {settings.keep}: {runs} runs at scale "
+               f"{exp.base_scenario.scale:g}, {where}; store {store.root}, out {out_dir}", err=True)
+    say_if_compiling()
+    terminated = _interrupt_on_sigterm()
+    started = time.perf_counter()
+    try:
+        with Progress(f"{exp.name}") as bar:
+            def progress(event: str, info: dict) -> None:
+                if event == "run":
+                    g = info["g"]
+                    bar.phase(f"{exp.name}: " + (f"generation {g}" if g != "predictive" else "predictive"),
+                              info["done"], info["todo"])
+                elif event == "generation":
+                    bar.line(f"{exp.name}: generation {info['g']}: {info['points']} points "
+                             f"({info['simulations']} runs before it)")
+                elif event == "kept":
+                    bar.line(f"{exp.name}: generation {info['g']}: epsilon {info['epsilon']:.4g}, effective sample "
+                             f"{info['ess']:.0f}, {info['made']} runs made ({time.perf_counter() - started:.0f} s so far)")
+            result = P.calibrate_country(exp, fit, store, settings, executor, workers=workers, test_targets=test,
+                                         progress=progress)
+            post = result.posterior
+            post.meta.update({"experiment": exp.name, "experiment_file": str(exp.source),
+                              "base": str(exp.base_path), "base_hash": exp.base_scenario.hash(),
+                              "set": dict(exp.set), "targets_file": str(targets_path),
+                              "settings": settings.__dict__, "runs": result.total_runs,
+                              "fit_targets": [t.label for t in fit], "test_targets": [t.label for t in test]})
+            bar.line(f"{exp.name}: posterior predictive: each of {len(post.weights)} particles run again on fresh seeds")
+            rows, fresh = P.posterior_predictive(exp, post, [*fit, *test], store, executor, workers=workers,
+                                                 progress=progress)
+    except KeyboardInterrupt:
+        how = "terminated" if terminated else "interrupted"
+        click.echo(f"uprising: {how}: calibration stopped; {store.root} holds every run made; run the command again "
+                   "to resume (it makes only the runs that are missing)", err=True)
+        sys.exit(143 if terminated else 130)
+    finally:
+        if close is not None:
+            close()
+    wall = time.perf_counter() - started
+    post.meta["predictive"] = {split: {"targets": sum(r.split == split for r in rows),
+                                       "covered": sum(r.covered for r in rows if r.split == split)}
+                               for split in ("fit", "test")}
+    post.meta["wall_seconds_this_call"] = wall
+    post.meta["runs_made_this_call"] = result.simulated
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = [P.write_posterior(post, out_dir / "posterior.json")]
+
+    def write(name: str, table: list[dict[str, Any]]) -> None:
+        path = out_dir / name
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(table[0]))
+            w.writeheader()
+            w.writerows(table)
+        files.append(path)
+
+    summary = post.summary()
+    write("posterior.csv", summary)
+    write("particles.csv", [{**post.point(i), "weight": float(post.weights[i]), "distance": float(post.distances[i]),
+                             "run_id": ";".join(post.run_ids[i])} for i in range(len(post.weights))])
+    write("generations.csv", post.generations)
+    write("predictive.csv", [r.as_dict() for r in rows])
+    if fresh:
+        write("predictive_runs.csv", fresh)
+    if not no_plot:
+        from ..viz import posterior_plots
+
+        files += posterior_plots.draw_all(post, rows, out_dir, title=exp.name)
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console = console if console.is_terminal else Console(width=200)
+    table = Table(title=f"{exp.name}: posterior after {len(post.generations)} generations ({result.total_runs} runs, "
+                        f"{result.simulated} made now, {wall:.0f} s); effective sample {post.ess:.0f}")
+    for column in ("parameter", "5%", "50%", "95%", "prior", "90% width / prior's"):
+        table.add_column(column, justify="left" if column == "parameter" else "right")
+    for row in summary:
+        table.add_row(row["parameter"], *(f"{row[k]:.4g}" for k in ("q5", "q50", "q95")),
+                      f"{row['prior']} [{row['prior_low']:g}, {row['prior_high']:g}]", f"{row['width_ratio']:.2f}")
+    console.print(table)
+    cover = post.meta["predictive"]
+    click.echo(f"posterior predictive (fresh runs): the record inside the 5-95% interval for {cover['fit']['covered']} "
+               f"of {cover['fit']['targets']} fit targets and {cover['test']['covered']} of {cover['test']['targets']} "
+               "test targets")
+    click.echo(f"wrote {len(files)} files to {out_dir}")
 
 
 # ------------------------------------------------------------------ cluster

@@ -301,6 +301,13 @@ def read_country_results(path: str | Path) -> list[CountryResult]:
     table, scenario = read_country_parquet(path)
     if scenario is None:
         raise ValueError(f"{path}: not a country result table (no uprising.country_scenario in its metadata)")
+    return country_results_from_table(table, scenario, source=str(path))
+
+
+def country_results_from_table(table: pa.Table, scenario: CountryScenario, source: str = "<table>") -> list[CountryResult]:
+    """The runs of ``scenario`` in a country result table (:attr:`CountryResult.table`'s columns), rebuilt, in
+    replicate order; rows of other scenarios are left out. Raises ``ValueError`` when it holds none."""
+    path = source
     want = scenario.hash()
     names = [c.name for c in scenario.cities]
     cols = {name: table.column(name).to_numpy() for name in table.column_names

@@ -5,7 +5,8 @@ parameters are ranges (``name = { low = .., high = .. }``, a sampled design) and
 a list of :class:`Target` (read by :func:`load_targets` from a CSV file with the
 columns ``outcome,value,scale``), and runs pyabc's ABC-SMC:
 
-* **Priors**: independent uniforms over each parameter's ``[low, high]``.
+* **Priors**: independent uniforms over each parameter's ``[low, high]`` (log-uniform where the range
+  says ``prior = "log-uniform"``).
   Integer parameters are rounded when a particle is made into a scenario.
 * **Model** (:class:`ParticleModel`, a picklable callable): a particle's
   parameters -> ``Experiment.at([params])`` (the base scenario with them, the
@@ -111,10 +112,11 @@ class Target:
     scale: float
 
 
-def load_targets(path: str | Path) -> list[Target]:
+def load_targets(path: str | Path, kind: str = "model1") -> list[Target]:
     """Read a targets CSV (``outcome,value,scale``); raise :class:`ScenarioError` (file, field, what is allowed).
 
-    ``outcome`` is a named outcome (:mod:`uprising.experiment.outcomes`) or ``module:function``;
+    ``outcome`` is a named outcome of scenarios of ``kind`` (:mod:`uprising.experiment.outcomes`) or
+    ``module:function``;
     ``value`` a finite number; ``scale`` a finite number > 0. Each outcome once; at least one row.
     """
     path = Path(path)
@@ -140,7 +142,7 @@ def load_targets(path: str | Path) -> list[Target]:
         cells = {c: (row[i].strip() if i < len(row) else "") for c, i in where.items()}
         name = cells["outcome"]
         try:
-            _outcomes.resolve(name)
+            _outcomes.resolve(name, kind)
         except _outcomes.UnknownOutcome as exc:
             raise ScenarioError(source, f"line {number}, outcome", str(exc)) from None
         if any(t.outcome == name for t in targets):
@@ -449,7 +451,9 @@ def calibrate(experiment: Experiment, targets: list[Target], store: ResultStore 
     recorded = list(dict.fromkeys([*names, *experiment.outcomes]))  # every run's row holds these
     model = ParticleModel(experiment.model_copy(update={"outcomes": recorded}), store.root, names,
                           fsync=store.fsync)
-    prior = pyabc.Distribution(**{n: pyabc.RV("uniform", lo, hi - lo) for n, (lo, hi) in ranges.items()})
+    logs = {n for n, r in experiment.parameters.items() if r.get("prior") == "log-uniform"}
+    prior = pyabc.Distribution(**{n: pyabc.RV("loguniform", lo, hi) if n in logs else pyabc.RV("uniform", lo, hi - lo)
+                                  for n, (lo, hi) in ranges.items()})
     observed = {t.outcome: t.value for t in targets}
 
     own = executor is None

@@ -5,6 +5,11 @@ name to it; :func:`evaluate` computes several at once and :func:`resolve` checks
 names. Undefined values (a wait between outbursts in a run with fewer than two
 outbursts) are ``nan``, never an exception.
 
+A country run has outcomes of its own (:mod:`uprising.experiment.country_outcomes`: deaths by kind,
+detentions by date, onsets, participants, per-city shares, the end of unrest, each target of a targets
+file); :func:`resolve` and :func:`evaluate` take the kind of scenario (``"model1"`` or ``"country"``,
+:mod:`uprising.experiment.kinds`) and refuse a name of the other kind.
+
 Outcomes beyond the built-in ones come in two ways:
 
 * :func:`register` (a decorator) adds a function under a name in *this* process.
@@ -78,34 +83,52 @@ def register(name: str, description: str = "") -> Callable[[OutcomeFunction], Ou
     return deco
 
 
-def allowed() -> str:
-    """The registered names, and the import form, as one line (for error messages)."""
+def allowed(kind: str = "model1") -> str:
+    """The names of a kind's outcomes, and the import form, as one line (for error messages)."""
+    if kind == "country":
+        from .country_outcomes import allowed_country
+
+        return allowed_country() + ", or module:function"
     return ", ".join(OUTCOMES) + ", or module:function"
 
 
-def resolve(name: str) -> Outcome:
-    """The outcome called ``name``: a registered name or an importable ``module:function``."""
-    if name in OUTCOMES:
+def resolve(name: str, kind: str = "model1") -> Outcome:
+    """The outcome called ``name`` for a scenario of ``kind`` (``"model1"``: a registered name; ``"country"``:
+    a name of :mod:`uprising.experiment.country_outcomes`), or an importable ``module:function``."""
+    if kind == "country" and ("@" in name or ":" not in name):  # a family's argument may hold a time HH:MM
+        from .country_outcomes import resolve_country
+
+        try:
+            found = resolve_country(name)
+        except ValueError as exc:
+            raise UnknownOutcome(f"outcome {name!r}: {exc}") from None
+        if found is None:
+            raise UnknownOutcome(f"unknown country outcome {name!r}; allowed: {allowed(kind)}")
+        return Outcome(name, found[1], found[0])
+    if kind == "model1" and name in OUTCOMES:
         return OUTCOMES[name]
     if ":" in name:
         module, _, attr = name.partition(":")
         try:
             function = getattr(importlib.import_module(module), attr)
         except (ImportError, AttributeError) as exc:
-            raise UnknownOutcome(f"outcome {name!r}: cannot import it ({exc}); allowed: {allowed()}") from None
+            raise UnknownOutcome(f"outcome {name!r}: cannot import it ({exc}); allowed: {allowed(kind)}") from None
         if not callable(function):
-            raise UnknownOutcome(f"outcome {name!r}: not callable; allowed: {allowed()}")
+            raise UnknownOutcome(f"outcome {name!r}: not callable; allowed: {allowed(kind)}")
         return Outcome(name, function, (function.__doc__ or "").strip().split("\n")[0])
-    raise UnknownOutcome(f"unknown outcome {name!r}; allowed: {allowed()}")
+    raise UnknownOutcome(f"unknown outcome {name!r}; allowed: {allowed(kind)}")
 
 
 def evaluate(result: Result, names: Iterable[str]) -> dict[str, float]:
-    """``{name: value}`` for each outcome (a float; nan where undefined).
+    """``{name: value}`` for each outcome (a float; nan where undefined) of a run of either kind.
 
     Raises :class:`UnknownOutcome` (one line listing what is allowed) for a
     name that does not resolve, and lets an outcome's own exception through.
     """
-    outcomes = [resolve(n) for n in names]
+    from .kinds import kind_of
+
+    kind = kind_of(result.scenario)
+    outcomes = [resolve(n, kind) for n in names]
     return {o.name: o(result) for o in outcomes}
 
 

@@ -5,7 +5,7 @@ by default a pool of local processes (one per CPU, spawned, single-threaded:
 :func:`uprising.execution.default_executor`), or a Dask cluster through
 :func:`uprising.execution.dask_executor` (``Client(address).get_executor()``),
 or anything else with ``submit``. The work item is :func:`execute_run`, a
-top-level function of plain data (the scenario as TOML text, the seed, the
+top-level function of plain data (the scenario as text, TOML or a country's JSON, the seed, the
 replicate, the outcome names, the store's path): it simulates, evaluates the
 outcomes and writes the run's files itself, and returns a small dict. Results
 never travel back through the client, so its memory stays flat however large
@@ -28,7 +28,6 @@ import concurrent.futures as cf
 import contextlib
 import os
 import time
-import tomllib
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,8 +35,7 @@ from typing import Any, Callable
 
 from ..execution import (SINGLE_THREAD_ENV, default_executor, in_flight_capacity, single_thread_environment,
                          terminate_workers)
-from ..scenario import Scenario
-from ..simulate import simulate
+from .kinds import scenario_from_text, scenario_text, simulate_any
 from .outcomes import evaluate
 from .spec import Experiment, RunSpec
 from .store import COMPACT_AT, ResultStore, worker_name
@@ -84,7 +82,7 @@ class ExperimentInterrupted(KeyboardInterrupt):
 # ------------------------------------------------------------------ the worker side
 def task_for(run: RunSpec, experiment: Experiment, store: ResultStore, attempt: int = 0) -> dict[str, Any]:
     """The plain-data work item of one run (what :func:`execute_run` takes)."""
-    return {"run_id": run.run_id, "scenario_toml": run.scenario.to_toml(), "scenario_hash": run.scenario_hash,
+    return {"run_id": run.run_id, "scenario_text": scenario_text(run.scenario), "scenario_hash": run.scenario_hash,
             "replicate": run.replicate, "seed": run.seed, "root_seed": experiment.seed,
             "outcomes": list(experiment.outcomes), "store": str(store.root), "fsync": store.fsync,
             "params": dict(run.params), "experiment": experiment.name, "point_index": run.point_index,
@@ -130,10 +128,10 @@ def execute_run(task: dict[str, Any]) -> dict[str, Any]:
                             write_series=False)
             out.update(status="reevaluated", wall_seconds=time.perf_counter() - start)
             return out
-        scenario = Scenario.from_dict(tomllib.loads(task["scenario_toml"]), source=rid)
+        scenario = scenario_from_text(task["scenario_text"], source=rid)
         if scenario.hash() != task["scenario_hash"]:
             raise RuntimeError(f"the scenario's hash changed in transit ({scenario.hash()} != {task['scenario_hash']})")
-        result = simulate(scenario, seed=task["seed"], replicate=task["replicate"])
+        result = simulate_any(scenario, task["seed"], task["replicate"])
         values = evaluate(result, names)
         wall = time.perf_counter() - start
         store.write_run(rid, result, values, experiment=task["experiment"], point_index=task["point_index"],

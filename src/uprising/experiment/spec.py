@@ -50,10 +50,12 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from ..scenario import Scenario, ScenarioError, Schedule, allowed_values, field_at, read_toml
 from . import outcomes as _outcomes
+from .country_outcomes import DEFAULT_COUNTRY_OUTCOMES
+from .kinds import COUNTRY, check_country_parameter, country_numeric_kind, country_value, kind_of, load_scenario
 
 DesignKind = Literal["factorial", "lhs", "sobol", "morris"]
 SAMPLED = ("lhs", "sobol", "morris")
-_NOT_PARAMETERS = ("name", "description")
+_NOT_PARAMETERS = ("name", "description", "set")
 
 
 # ------------------------------------------------------------------ seeds and run ids
@@ -85,7 +87,7 @@ class RunSpec:
 
     point_index: int
     params: dict[str, Any]  # the varied parameters at this point (canonical values read back from the scenario)
-    scenario: Scenario  # the base with the experiment's steps and the point's parameters
+    scenario: Any  # the base (a Scenario or a CountryScenario) with the experiment's steps and the point's parameters
     replicate: int
     run_id: str
     seed: int = field(default=0)
@@ -97,11 +99,18 @@ class RunSpec:
 
 # ------------------------------------------------------------------ the schema
 class Range(BaseModel):
-    """A parameter's interval for sampled designs."""
+    """A parameter's interval for sampled designs, and the prior it stands for in a calibration.
+
+    ``prior = "uniform"`` (the default) spreads the design's points evenly over ``[low, high]``;
+    ``"log-uniform"`` evenly over ``[ln low, ln high]`` (for a rate or a scale known to its order of
+    magnitude; ``low`` > 0). ``reason`` says why the range is what it is (kept with the posterior).
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
     low: float
     high: float
+    prior: Literal["uniform", "log-uniform"] = "uniform"
+    reason: str = ""
 
 
 class Design(BaseModel):
@@ -139,6 +148,8 @@ class Experiment(BaseModel):
     outcomes: list[str] = Field(default_factory=lambda: list(_outcomes.DEFAULT_OUTCOMES), min_length=1)
     design: Design = Field(default_factory=Design)
     parameters: dict[str, Any] = Field(default_factory=dict)
+    set: dict[str, Any] = Field(default_factory=dict, description="fixed changes to the base before the design, "
+                                "e.g. { scale = 0.005 } (dotted keys for a country)")
 
     _source: str = PrivateAttr("<experiment>")
     _base_path: Path | None = PrivateAttr(None)
@@ -167,6 +178,8 @@ class Experiment(BaseModel):
             data.setdefault("base", "<given>")
         if isinstance(data.get("parameters"), dict):
             data["parameters"] = _flatten(data["parameters"])
+        if "outcomes" not in data and _is_country_base(base, data.get("base"), directory):
+            data["outcomes"] = list(DEFAULT_COUNTRY_OUTCOMES)
         try:
             exp = cls.model_validate(data)
         except ValidationError as exc:
@@ -177,8 +190,16 @@ class Experiment(BaseModel):
             if not exp._base_path.is_file():
                 raise ScenarioError(source, "base", f"no such scenario file {str(exp._base_path)!r}; give a path "
                                     "to a scenario .toml, relative to the experiment file")
-            base = Scenario.load(exp._base_path)
-        exp._base = base if exp.steps is None else base.replace(steps=exp.steps)
+            base = load_scenario(exp._base_path)
+        if exp.set:
+            base = _apply_set(base, exp.set, source)
+        if kind_of(base) == COUNTRY:
+            if exp.steps is not None:
+                raise ScenarioError(source, "steps", "a country scenario runs over its [clock]; leave steps out "
+                                    "(vary clock.end as a parameter to change the length)")
+            exp._base = base
+        else:
+            exp._base = base if exp.steps is None else base.replace(steps=exp.steps)
         exp._check()
         exp._expand()
         return exp
@@ -190,7 +211,7 @@ class Experiment(BaseModel):
                                 "(it names the store's folder)")
         for name in self.outcomes:
             try:
-                _outcomes.resolve(name)
+                _outcomes.resolve(name, self.kind)
             except _outcomes.UnknownOutcome as exc:
                 raise ScenarioError(src, "outcomes", str(exc)) from None
         if len(set(self.outcomes)) != len(self.outcomes):
@@ -214,8 +235,9 @@ class Experiment(BaseModel):
                                 f"{self.design.levels})")
         for name, value in self.parameters.items():
             where = f"parameters.{name}"
-            ann = _parameter_annotation(name)
-            if ann is None:
+            if self.kind == COUNTRY:
+                check_country_parameter(self._base, name, src, where)
+            elif _parameter_annotation(name) is None:
                 raise ScenarioError(src, where, f"unknown parameter; allowed: {', '.join(parameter_names())}")
             if kind == "factorial":
                 if not isinstance(value, list) or not value:
@@ -231,7 +253,9 @@ class Experiment(BaseModel):
                     raise _to_error(exc, src, prefix=where, model=Range) from None
                 if not rng.low < rng.high:
                     raise ScenarioError(src, where, f"low must be below high (got {rng.low}, {rng.high})")
-                if _numeric_kind(ann) is None:
+                if rng.prior == "log-uniform" and not rng.low > 0:
+                    raise ScenarioError(src, where, f"a log-uniform prior needs low > 0 (got {rng.low})")
+                if self._numeric(name) is None:
                     raise ScenarioError(src, where, "a range needs a numeric parameter; list the values of "
                                         "this one in a factorial design")
 
@@ -243,22 +267,23 @@ class Experiment(BaseModel):
             raw = [dict(zip(names, combo)) for combo in itertools.product(*(self.parameters[n] for n in names))]
         else:
             self._matrix = self._sample()
-            kinds = [_numeric_kind(_parameter_annotation(n)) for n in names]
-            raw = [{n: (int(round(float(v))) if k is int else
-                        float(round(float(v))) if n in WHOLE_NUMBER_FLOATS else float(v))
-                    for n, k, v in zip(names, kinds, row)}
+            kinds = [self._numeric(n) for n in names]
+            logs = [self.parameters[n].get("prior") == "log-uniform" for n in names]
+            raw = [{n: (int(round(v)) if k is int else float(round(v)) if n in WHOLE_NUMBER_FLOATS else v)
+                    for n, k, v in zip(names, kinds, (math.exp(float(x)) if log else float(x)
+                                                      for x, log in zip(row, logs)))}
                    for row in self._matrix]
         self._varied = names
         points, runs = [], []
         for i, point in enumerate(raw):
             try:
-                scenario = self._base.replace(**point) if point else self._base
+                scenario = self._with(point)
             except ScenarioError as exc:
                 where = f"parameters.{exc.field}" if exc.field in point else "parameters"
                 shown = ", ".join(f"{k}={v!r}" for k, v in point.items())
                 raise ScenarioError(self._source, where, f"design point {i} ({shown}): "
                                     f"{'' if exc.field in point else exc.field + ': '}{exc.message}") from None
-            params = {n: _get(scenario, n) for n in point}
+            params = {n: (country_value(scenario, n) if self.kind == COUNTRY else _get(scenario, n)) for n in point}
             points.append(params)
             h = scenario.hash()
             seed = run_seed(h, self.seed)
@@ -288,6 +313,29 @@ class Experiment(BaseModel):
 
         return morris.sample(self.salib_problem(), d.samples, num_levels=d.levels, seed=seed)
 
+    # ---------------------------------------------------------------- the kind of scenario
+    @property
+    def kind(self) -> str:
+        """``"model1"`` or ``"country"``: the kind of the base scenario (:mod:`uprising.experiment.kinds`)."""
+        return kind_of(self._base)
+
+    def _numeric(self, name: str) -> type | None:
+        """int or float where parameter ``name`` takes numbers, else None."""
+        if self.kind == COUNTRY:
+            try:
+                return country_numeric_kind(self._base, name)
+            except (KeyError, ScenarioError):
+                return None
+        return _numeric_kind(_parameter_annotation(name))
+
+    def _with(self, point: dict[str, Any]) -> Any:
+        """The base scenario with a design point's values (raises :class:`ScenarioError`)."""
+        if not point:
+            return self._base
+        if self.kind == COUNTRY:
+            return self._base.replace(point, source=self._source)
+        return self._base.replace(**point)
+
     # ---------------------------------------------------------------- the public view
     @property
     def source(self) -> str:
@@ -300,7 +348,7 @@ class Experiment(BaseModel):
         return self._base_path
 
     @property
-    def base_scenario(self) -> Scenario:
+    def base_scenario(self) -> Any:
         """The base scenario with the experiment's ``steps`` applied."""
         return self._base
 
@@ -326,13 +374,14 @@ class Experiment(BaseModel):
         for point in points:
             clean = {}
             for key, value in point.items():
-                ann = _parameter_annotation(key)
-                if ann is None:
+                if self.kind == COUNTRY:
+                    check_country_parameter(self._base, key, self._source, f"parameters.{key}")
+                elif _parameter_annotation(key) is None:
                     raise ScenarioError(self._source, f"parameters.{key}",
                                         f"unknown parameter; allowed: {', '.join(parameter_names())}")
                 if isinstance(value, np.generic):
                     value = value.item()
-                if _numeric_kind(ann) is int and isinstance(value, float) and math.isfinite(value):
+                if self._numeric(key) is int and isinstance(value, float) and math.isfinite(value):
                     value = int(round(value))
                 clean[key] = value
             raw.append(clean)
@@ -362,13 +411,14 @@ class Experiment(BaseModel):
         return list(dict.fromkeys(r.run_id for r in self._runs))
 
     def salib_problem(self) -> dict[str, Any]:
-        """SALib's problem dict: ``{"num_vars", "names", "bounds"}`` (sampled designs only)."""
+        """SALib's problem dict: ``{"num_vars", "names", "bounds"}`` (sampled designs only; a log-uniform
+        parameter's bounds are ``[ln low, ln high]``, the space in which its points are spread)."""
         if self.design.kind not in SAMPLED:
             raise ValueError(f"{self._source}: a factorial design has no SALib problem; use kind = lhs, sobol "
                              "or morris")
         names = list(self.parameters)
         return {"num_vars": len(names), "names": names,
-                "bounds": [[float(self.parameters[n]["low"]), float(self.parameters[n]["high"])] for n in names]}
+                "bounds": [_design_bounds(self.parameters[n]) for n in names]}
 
     def design_matrix(self) -> np.ndarray:
         """The points as a float array, one row per point, columns :attr:`varied` (before integer rounding
@@ -381,6 +431,33 @@ class Experiment(BaseModel):
 
 
 # ------------------------------------------------------------------ helpers
+def _apply_set(base: Any, changes: dict[str, Any], source: str) -> Any:
+    """The base scenario with an experiment's fixed ``set`` changes (a one-line error naming ``set.KEY``)."""
+    changes = _flatten(changes)
+    try:
+        if kind_of(base) == COUNTRY:
+            return base.replace(changes, source=f"{source} set")
+        return base.replace(**changes)
+    except ScenarioError as exc:
+        key = next((k for k in changes if k == exc.field or exc.field.endswith(k)), exc.field)
+        raise ScenarioError(source, f"set.{key}", exc.message) from None
+
+
+def _design_bounds(rng: dict[str, Any]) -> list[float]:
+    """A range's bounds in the space its design points are spread over (logarithms for a log-uniform prior)."""
+    lo, hi = float(rng["low"]), float(rng["high"])
+    return [math.log(lo), math.log(hi)] if rng.get("prior") == "log-uniform" else [lo, hi]
+
+
+def _is_country_base(base: Any, path: Any, directory: str | Path) -> bool:
+    """Whether the experiment's base is a country scenario (given, or a file that declares [[cities]])."""
+    from ..country.scenario import is_country_file
+
+    if base is not None:
+        return kind_of(base) == COUNTRY
+    return isinstance(path, str) and is_country_file(Path(directory) / path)
+
+
 def parameter_names() -> list[str]:
     """Every scenario key an experiment may vary (schedule keys with dots)."""
     out = []

@@ -51,7 +51,6 @@ import re
 import secrets
 import socket
 import time
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
@@ -62,8 +61,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..kernels import codes
-from ..scenario import Scenario
 from ..simulate import Result
+from .kinds import COUNTRY, citizens_of, kind_of, replicate_of, scenario_from_text, scenario_text
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
@@ -497,12 +496,12 @@ class ResultStore:
             "run_id": pa.array([run_id], pa.string()),
             "experiment": pa.array([experiment], pa.string()),
             "scenario_hash": pa.array([result.scenario.hash()], pa.string()),
-            "replicate": pa.array([-1 if result.replicate is None else result.replicate], pa.int64()),
+            "replicate": pa.array([replicate_of(result)], pa.int64()),
             "seed": pa.array([result.seed], pa.int64()),
             "root_seed": pa.array([root_seed], pa.int64()),
             "point_index": pa.array([point_index], pa.int64()),
             "steps": pa.array([result.steps], pa.int64()),
-            "citizens": pa.array([result.citizens], pa.int64()),
+            "citizens": pa.array([citizens_of(result)], pa.int64()),
         }
         for name, value in params.items():
             cols[name] = _column(value)
@@ -512,7 +511,7 @@ class ResultStore:
         cols["worker"] = pa.array([worker_name()], pa.string())
         cols["finished_at"] = pa.array([time.time()], pa.float64())
         cols["status"] = pa.array(["ok"], pa.string())
-        meta = {b"uprising.scenario": result.scenario.to_toml().encode(),
+        meta = {b"uprising.scenario": scenario_text(result.scenario).encode(),
                 b"uprising.outcomes": json.dumps(list(values)).encode()}
         row = pa.table(cols).replace_schema_metadata(meta)
         path = self._write_parquet(self.outcomes_path(run_id), row)
@@ -575,7 +574,8 @@ class ResultStore:
     def write_manifest(self, experiment: "Experiment") -> Path:
         """Record the experiment's plan (its run ids) under ``experiments/NAME.json``."""
         data = {"name": experiment.name, "description": experiment.description, "source": experiment.source,
-                "base": str(experiment.base_path or experiment.base), "steps": experiment.base_scenario.steps,
+                "base": str(experiment.base_path or experiment.base), "kind": experiment.kind,
+                "steps": _steps_of(experiment.base_scenario),
                 "replicates": experiment.replicates, "seed": experiment.seed,
                 "design": experiment.design.model_dump(), "parameters": experiment.parameters,
                 "outcomes": list(experiment.outcomes), "points": len(experiment.points()),
@@ -620,9 +620,10 @@ class ResultStore:
             raise StoreError(f"{self.root}: run {run_id!r} has no failure record")
         return json.loads(path.read_text(encoding="utf-8"))
 
-    def scenario(self, run_id: str) -> Scenario:
-        """The scenario a completed run ran (from its outcomes file's metadata, or its compacted row)."""
-        return Scenario.from_dict(tomllib.loads(self._scenario_toml(run_id)), source=run_id)
+    def scenario(self, run_id: str) -> Any:
+        """The scenario a completed run ran (from its outcomes file's metadata, or its compacted row): a
+        :class:`Scenario`, or a country scenario (:mod:`uprising.experiment.kinds`)."""
+        return scenario_from_text(self._scenario_toml(run_id), source=run_id)
 
     def _scenario_toml(self, run_id: str) -> str:
         path = self.outcomes_path(run_id)
@@ -644,14 +645,18 @@ class ResultStore:
             return table.select(keep).replace_schema_metadata(meta)
         return pq.read_table(path)
 
-    def result(self, run_id: str) -> Result:
-        """The run's :class:`~uprising.simulate.Result`, rebuilt from its series file (no snapshots, no timing).
+    def result(self, run_id: str) -> Any:
+        """The run's :class:`~uprising.simulate.Result` (or :class:`~uprising.country.simulate.CountryResult`),
+        rebuilt from its series file (no snapshots, no timing).
 
         ``evaluate(store.result(id), names)`` recomputes outcomes without simulating again.
         """
         table = self.series(run_id)
-        meta = table.schema.metadata or {}
-        scenario = Scenario.from_dict(tomllib.loads(meta[b"uprising.scenario"].decode()), source=run_id)
+        scenario = self.scenario(run_id)
+        if kind_of(scenario) == COUNTRY:
+            from ..country.simulate import country_results_from_table
+
+            return country_results_from_table(table, scenario, source=run_id)[0]
         counts = np.column_stack([table.column(c).to_numpy() for c in codes.OUT_NAMES]).astype(np.int64)
         rep = int(table.column("replicate")[0].as_py())
         return Result(scenario, int(table.column("seed")[0].as_py()), None if rep < 0 else rep, counts,
@@ -837,6 +842,12 @@ class ResultStore:
             raise StoreError(f"outcome {outcome!r} is not one of the experiment's: {', '.join(experiment.outcomes)}")
         values = table.column(outcome).to_numpy(zero_copy_only=False).astype(float)
         return values.reshape(len(experiment.points()), experiment.replicates)
+
+
+def _steps_of(scenario: Any) -> int:
+    """Steps of a run of ``scenario``: Model I's ``steps``, or a country's ticks."""
+    steps = getattr(scenario, "steps", None)
+    return int(steps) if steps is not None else int(scenario.clock.clock().ticks)
 
 
 def _series_part(outcomes_part: Path) -> Path:

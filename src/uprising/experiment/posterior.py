@@ -1,0 +1,486 @@
+"""A posterior for a country scenario: ABC-SMC in generations of runs of the experiment store.
+
+:func:`calibrate_country` calibrates an experiment on a country scenario (its parameters are the ranges of
+the priors, ``name = { low = .., high = .., prior = "uniform" | "log-uniform", reason = ".." }``) against
+the **fit** targets of a targets file (``quantity,value_low,value_high,date,split,source``; read by
+:func:`uprising.country.fit.load_targets`). The method is ABC by population Monte Carlo (Beaumont, Cornuet,
+Marin and Robert 2009, *Biometrika* 96: 983-990; Toni et al. 2009, *J. R. Soc. Interface* 6: 187-202):
+
+* **Generation 0** draws ``first`` points from the prior (a scrambled Sobol' sequence, seeded, in the
+  unit cube of the priors' quantiles: ``u = F(theta)``, so the prior is uniform on the cube) and keeps the
+  ``keep`` nearest the targets.
+* **Generation g > 0** proposes ``size`` points from the kept ones: an ancestor drawn by weight, moved
+  by a Gaussian kernel truncated to the cube, with per-parameter variance twice the population's weighted
+  variance (Beaumont et al. 2009). It keeps the ``keep`` nearest of them that lie within the last
+  generation's tolerance (so the tolerance epsilon_g, the largest kept distance, never grows), and weights
+  each by prior / proposal density (the prior is 1 on the cube).
+* The **distance** of a point is the fit's loss (:func:`uprising.country.fit.loss`) of the fit targets over
+  its run(s): the error of a count is ``|ln((m + 1) / (b + 1))|`` outside its range, of a day the days
+  outside it (a city that never rises costs 10), 0 inside.
+
+Every point is a run of the store (``experiment`` column ``NAME-gG``), made by
+:func:`~uprising.experiment.runner.run_experiment`: the same crash safety, resume and executors (local
+processes or Dask) as any sweep. Each run's outcomes row holds what every target, fit and test, measured in
+it (``target@...``, :mod:`uprising.experiment.country_outcomes`). The proposals are drawn from seeded
+generators and the distances read back from the store, so the whole calibration is a deterministic function
+of the experiment, the targets and the settings: run again, it proposes the same points, finds every run in
+the store and makes no new simulation; stopped, it resumes where it was. (pyabc's samplers reseed numpy
+from the operating system in every job, so its proposals cannot be replayed; hence this driver. pyabc's
+ABC-SMC remains ``uprising calibrate``'s method for Model I.)
+
+The result (:class:`Posterior`, written by :func:`write_posterior` as JSON) holds the priors, the last
+generation's particles (values, weights, distances, run ids) and each generation's tolerance, simulations
+and effective sample size. :func:`read_posterior` reads it back and :meth:`Posterior.draw` draws parameter
+sets from it: what ``uprising compare --posterior`` does.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from ..scenario import ScenarioError
+from .runner import run_experiment
+from .spec import Experiment
+from .store import ResultStore
+
+FORMAT = "uprising-posterior/1"
+
+#: ``progress(event, info)``: ``"generation"`` before a generation's runs (g, points, simulations so far),
+#: ``"run"`` after each of them (g, done, todo), ``"kept"`` after it (g, epsilon, ess)
+PosteriorProgress = Callable[[str, dict], None]
+
+
+@dataclass(frozen=True)
+class Prior:
+    """One parameter's prior: uniform or log-uniform over ``[low, high]``, with the reason for the range."""
+
+    name: str
+    low: float
+    high: float
+    log: bool = False
+    reason: str = ""
+
+    def value(self, u: np.ndarray | float) -> np.ndarray | float:
+        """The parameter at prior quantile ``u`` (0 <= u <= 1)."""
+        if self.log:
+            return np.exp(math.log(self.low) + np.asarray(u) * (math.log(self.high) - math.log(self.low)))
+        return self.low + np.asarray(u) * (self.high - self.low)
+
+    def quantile(self, x: np.ndarray | float) -> np.ndarray | float:
+        """The prior quantile of value ``x`` (the inverse of :meth:`value`)."""
+        if self.log:
+            return (np.log(np.asarray(x, dtype=float)) - math.log(self.low)) / (math.log(self.high) - math.log(self.low))
+        return (np.asarray(x, dtype=float) - self.low) / (self.high - self.low)
+
+    def sd(self) -> float:
+        """The prior's standard deviation (of the parameter's value)."""
+        if not self.log:
+            return (self.high - self.low) / math.sqrt(12.0)
+        a, b = math.log(self.low), math.log(self.high)
+        m1 = (self.high - self.low) / (b - a)
+        m2 = (self.high ** 2 - self.low ** 2) / (2.0 * (b - a))
+        return math.sqrt(max(m2 - m1 * m1, 0.0))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "low": self.low, "high": self.high,
+                "prior": "log-uniform" if self.log else "uniform", "reason": self.reason}
+
+
+def priors_of(experiment: Experiment) -> list[Prior]:
+    """The experiment's ranges as priors; :class:`ScenarioError` unless it has ranges (a sampled design)."""
+    from .calibrate import check_ranges
+
+    check_ranges(experiment)
+    return [Prior(n, float(r["low"]), float(r["high"]), r.get("prior") == "log-uniform", r.get("reason", ""))
+            for n, r in experiment.parameters.items()]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How many runs: ``first`` prior draws, then ``generations`` generations of ``size`` proposals, keeping
+    the ``keep`` nearest each time; ``seed`` seeds the prior's Sobol' sequence and the proposals."""
+
+    first: int = 1000
+    generations: int = 4
+    size: int = 500
+    keep: int = 200
+    seed: int = 0
+
+    def check(self, source: str) -> None:
+        for name in ("first", "size", "keep"):
+            if getattr(self, name) < 2:
+                raise ScenarioError(source, name, f"at least 2 (got {getattr(self, name)})")
+        if self.generations < 0:
+            raise ScenarioError(source, "generations", f"0 or more (got {self.generations})")
+        if self.keep > min(self.first, self.size if self.generations else self.first):
+            raise ScenarioError(source, "keep", f"at most first ({self.first}) and size ({self.size}) "
+                                f"(got {self.keep})")
+
+    @property
+    def simulations(self) -> int:
+        """Points in all (each run ``replicates`` times)."""
+        return self.first + self.generations * self.size
+
+
+@dataclass
+class Generation:
+    """One generation: its points (quantiles and values), their distances and which were kept."""
+
+    g: int
+    units: np.ndarray  # points x parameters, prior quantiles
+    distances: np.ndarray  # per point
+    run_ids: list[list[str]]  # per point, its runs
+    kept: np.ndarray  # indices of the kept points, nearest first
+    weights: np.ndarray  # of the kept points, summing to 1
+    epsilon: float  # the largest kept distance
+
+    @property
+    def ess(self) -> float:
+        return float(1.0 / np.sum(self.weights ** 2))
+
+
+@dataclass
+class Posterior:
+    """A weighted sample of parameter sets (the last generation's kept particles) and how it was made."""
+
+    priors: list[Prior]
+    values: np.ndarray  # particles x parameters
+    weights: np.ndarray  # sums to 1
+    distances: np.ndarray
+    run_ids: list[list[str]]
+    generations: list[dict[str, Any]] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def names(self) -> list[str]:
+        return [p.name for p in self.priors]
+
+    @property
+    def ess(self) -> float:
+        return float(1.0 / np.sum(self.weights ** 2))
+
+    def draw(self, n: int, seed: int = 0) -> list[dict[str, float]]:
+        """``n`` parameter sets drawn by weight, with replacement, from a generator seeded by ``seed``."""
+        rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x706F7374]))
+        idx = rng.choice(len(self.weights), size=n, replace=True, p=self.weights)
+        return [self.point(int(i)) for i in idx]
+
+    def point(self, i: int) -> dict[str, float]:
+        """Particle ``i`` as ``{parameter: value}``."""
+        return {name: float(v) for name, v in zip(self.names, self.values[i])}
+
+    def quantile(self, name: str, q: float) -> float:
+        from .calibrate import weighted_quantile
+
+        return weighted_quantile(self.values[:, self.names.index(name)], self.weights, q)
+
+    def summary(self) -> list[dict[str, Any]]:
+        """Per parameter: weighted mean, sd, 5/50/95% quantiles, the prior, and the posterior's 90% interval as
+        a share of the prior's (``width_ratio``: near 1, the data say little about it; well below, they
+        identify it)."""
+        rows = []
+        for k, p in enumerate(self.priors):
+            x = self.values[:, k]
+            mean = float(np.sum(self.weights * x))
+            sd = float(math.sqrt(max(np.sum(self.weights * (x - mean) ** 2), 0.0)))
+            q5, q50, q95 = (self.quantile(p.name, q) for q in (0.05, 0.5, 0.95))
+            prior_width = float(p.value(0.95) - p.value(0.05))
+            rows.append({"parameter": p.name, "mean": mean, "sd": sd, "q5": q5, "q50": q50, "q95": q95,
+                         "prior": "log-uniform" if p.log else "uniform", "prior_low": p.low, "prior_high": p.high,
+                         "prior_sd": p.sd(), "sd_ratio": sd / p.sd() if p.sd() > 0 else math.nan,
+                         "width_ratio": (q95 - q5) / prior_width if prior_width > 0 else math.nan,
+                         "reason": p.reason})
+        return rows
+
+
+# ------------------------------------------------------------------ distance
+def target_outcomes(targets: list[Any]) -> list[str]:
+    """The outcome names (``target@...``) that measure ``targets``, once each, in order."""
+    from .country_outcomes import target_outcome
+
+    return list(dict.fromkeys(target_outcome(t) for t in targets))
+
+
+def distance(targets: list[Any], rows: list[dict[str, float]]) -> float:
+    """The fit's loss of ``targets`` over the runs ``rows`` (outcome rows holding ``target@...``): what
+    :func:`uprising.country.fit.loss` gives for the same runs. A missing row is infinitely far."""
+    from ..country.fit import loss, score_target
+    from .country_outcomes import target_outcome
+
+    if not rows:
+        return math.inf
+    scores = []
+    for t in targets:
+        name = target_outcome(t)
+        values = [None if r.get(name) is None or not math.isfinite(float(r[name])) else float(r[name]) for r in rows]
+        if t.kind == "count" and any(v is None for v in values):
+            return math.inf
+        scores.append(score_target(t, values))
+    return loss(scores)
+
+
+# ------------------------------------------------------------------ proposals
+def _kernel_sd(units: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Per parameter: sqrt(2 x the weighted variance) (Beaumont et al. 2009), at least 1e-3 of the cube."""
+    mean = weights @ units
+    var = weights @ (units - mean) ** 2
+    return np.maximum(np.sqrt(2.0 * var), 1e-3)
+
+
+def propose(units: np.ndarray, weights: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` points: an ancestor by weight, moved by the truncated Gaussian kernel (inside the unit cube)."""
+    from scipy.stats import truncnorm
+
+    sd = _kernel_sd(units, weights)
+    parents = rng.choice(len(weights), size=n, replace=True, p=weights)
+    mu = units[parents]
+    a, b = (0.0 - mu) / sd, (1.0 - mu) / sd
+    return truncnorm.rvs(a, b, loc=mu, scale=sd, random_state=rng)
+
+
+def proposal_density(points: np.ndarray, units: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The density of :func:`propose`'s mixture at ``points`` (the kernel's truncation normalised per ancestor)."""
+    from scipy.stats import truncnorm
+
+    sd = _kernel_sd(units, weights)
+    out = np.zeros(len(points))
+    for w, mu in zip(weights, units):
+        a, b = (0.0 - mu) / sd, (1.0 - mu) / sd
+        out += w * np.prod(truncnorm.pdf(points, a, b, loc=mu, scale=sd), axis=1)
+    return out
+
+
+def _prior_points(d: int, n: int, seed: int) -> np.ndarray:
+    from scipy.stats import qmc
+
+    try:
+        sampler = qmc.Sobol(d=d, scramble=True, rng=np.random.default_rng([int(seed), 0x736F62]))
+    except TypeError:  # scipy < 1.15 calls it seed
+        sampler = qmc.Sobol(d=d, scramble=True, seed=np.random.default_rng([int(seed), 0x736F62]))
+    import warnings
+
+    with warnings.catch_warnings():  # n need not be a power of 2: the balance properties are not used
+        warnings.simplefilter("ignore", UserWarning)
+        return sampler.random(n)
+
+
+# ------------------------------------------------------------------ the driver
+@dataclass
+class CalibrationRun:
+    """What :func:`calibrate_country` did."""
+
+    posterior: Posterior
+    generations: list[Generation]
+    simulated: int  # runs this call made
+    total_runs: int
+
+
+def _points(priors: list[Prior], units: np.ndarray) -> list[dict[str, float]]:
+    return [{p.name: float(p.value(u[k])) for k, p in enumerate(priors)} for u in units]
+
+
+def run_generation(experiment: Experiment, priors: list[Prior], units: np.ndarray, g: int, outcomes: list[str],
+                   store: ResultStore, executor: cf.Executor | None, workers: int | None,
+                   progress: PosteriorProgress | None) -> tuple[Experiment, list[list[dict[str, float]]], int]:
+    """Run (or find in the store) every point of a generation; its experiment, each point's rows, and how many
+    runs were made."""
+    recording = experiment.model_copy(update={"outcomes": list(dict.fromkeys([*outcomes, *experiment.outcomes]))})
+    sub = recording.at(_points(priors, units), name=f"{experiment.name}-g{g}")
+    tick = None
+    if progress is not None:
+        tick = (lambda done, todo, record: progress("run", {"g": g, "done": done, "todo": todo}))
+    summary = run_experiment(sub, store, executor, tick, workers=workers)
+    # a run that failed has no row: its point is infinitely far (see distance)
+    done = store.completed()
+    rows: list[list[dict[str, float]]] = [[] for _ in range(len(units))]
+    for row in store.outcomes_for(sub).to_pylist():
+        if row["run_id"] in done:
+            rows[row["point_index"]].append(row)
+    return sub, rows, summary.completed
+
+
+def calibrate_country(experiment: Experiment, targets: list[Any], store: ResultStore | str | Path,
+                      settings: Settings = Settings(), executor: cf.Executor | None = None, *,
+                      workers: int | None = None, test_targets: list[Any] = (),
+                      progress: PosteriorProgress | None = None) -> CalibrationRun:
+    """ABC-SMC of ``experiment``'s priors against ``targets`` (the fit split); see the module's docstring.
+
+    ``test_targets`` are measured in every run too (their outcomes recorded), never used to choose. Returns
+    the posterior (the last generation's kept particles) and every generation.
+    """
+    if experiment.kind != "country":
+        raise ScenarioError(experiment.source, "base", "calibrate_country needs a country scenario")
+    if not targets:
+        raise ScenarioError(experiment.source, "targets", "no fit target to calibrate against")
+    settings.check(experiment.source)
+    priors = priors_of(experiment)
+    store = store if isinstance(store, ResultStore) else ResultStore(store)
+    outcomes = target_outcomes([*targets, *test_targets])
+    d = len(priors)
+    generations: list[Generation] = []
+    made = total = 0
+    for g in range(settings.generations + 1):
+        if g == 0:
+            units = _prior_points(d, settings.first, settings.seed)
+        else:
+            prev = generations[-1]
+            rng = np.random.default_rng(np.random.SeedSequence([int(settings.seed), 0x616263, g]))
+            units = propose(prev.units[prev.kept], prev.weights, settings.size, rng)
+        if progress:
+            progress("generation", {"g": g, "points": len(units), "simulations": total})
+        sub, rows, n_made = run_generation(experiment, priors, units, g, outcomes, store, executor, workers, progress)
+        made += n_made
+        total += len(units) * experiment.replicates
+        dist = np.array([distance(targets, r) for r in rows])
+        order = np.lexsort((np.arange(len(dist)), dist))  # nearest first; ties by index, so deterministic
+        kept = order[:settings.keep]
+        if generations:
+            # the tolerance never grows: of the keep nearest, those within the last generation's (at least 2)
+            within = kept[dist[kept] <= generations[-1].epsilon]
+            kept = within if len(within) >= 2 else order[:2]
+        if g == 0:
+            w = np.ones(len(kept))
+        else:
+            prev = generations[-1]
+            w = 1.0 / proposal_density(units[kept], prev.units[prev.kept], prev.weights)
+        w = w / w.sum()
+        run_ids = [[r["run_id"] for r in rs] for rs in rows]
+        gen = Generation(g, units, dist, run_ids, kept, w, float(dist[kept[-1]]))
+        generations.append(gen)
+        if progress:
+            progress("kept", {"g": g, "epsilon": gen.epsilon, "ess": gen.ess, "made": n_made})
+    last = generations[-1]
+    values = np.array([[p.value(u[k]) for k, p in enumerate(priors)] for u in last.units[last.kept]], dtype=float)
+    # the scenario holds integer parameters rounded: report the values the runs used
+    for k, p in enumerate(priors):
+        if experiment._numeric(p.name) is int:
+            values[:, k] = np.round(values[:, k])
+    posterior = Posterior(priors, values, last.weights, last.distances[last.kept],
+                          [last.run_ids[i] for i in last.kept],
+                          [{"generation": gen.g, "points": len(gen.units), "simulations": len(gen.units) *
+                            experiment.replicates, "epsilon": gen.epsilon, "ess": gen.ess,
+                            "best_distance": float(gen.distances[gen.kept[0]])} for gen in generations])
+    return CalibrationRun(posterior, generations, made, total)
+
+
+# ------------------------------------------------------------------ the file
+def write_posterior(posterior: Posterior, path: str | Path) -> Path:
+    """Write the posterior as JSON (atomically: a temporary file renamed)."""
+    path = Path(path)
+    data = {"format": FORMAT, **posterior.meta,
+            "parameters": [p.as_dict() for p in posterior.priors],
+            "generations": posterior.generations,
+            "particles": [{"values": posterior.point(i), "weight": float(posterior.weights[i]),
+                           "distance": float(posterior.distances[i]), "run_ids": posterior.run_ids[i]}
+                          for i in range(len(posterior.weights))]}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".partial")
+    tmp.write_text(json.dumps(data, indent=1, allow_nan=False) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def read_posterior(path: str | Path) -> Posterior:
+    """A posterior file written by :func:`write_posterior`; :class:`ScenarioError` (file, field) if it is not one."""
+    source = str(path)
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ScenarioError(source, "(file)", "no such file; give a posterior JSON written by uprising calibrate") \
+            from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ScenarioError(source, "(file)", f"not JSON ({' '.join(str(exc).split())}); give a posterior "
+                            "written by uprising calibrate") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise ScenarioError(source, "format", f"expected {FORMAT!r}: a posterior written by uprising calibrate")
+    try:
+        priors = [Prior(p["name"], float(p["low"]), float(p["high"]), p.get("prior") == "log-uniform",
+                        p.get("reason", "")) for p in data["parameters"]]
+        names = [p.name for p in priors]
+        parts = data["particles"]
+        values = np.array([[float(q["values"][n]) for n in names] for q in parts], dtype=float)
+        weights = np.array([float(q["weight"]) for q in parts], dtype=float)
+        distances = np.array([float(q.get("distance", math.nan)) for q in parts], dtype=float)
+        run_ids = [list(q.get("run_ids", [])) for q in parts]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ScenarioError(source, "particles", f"malformed posterior ({type(exc).__name__}: {exc})") from None
+    if not len(weights) or not np.all(np.isfinite(weights)) or np.any(weights < 0) or weights.sum() <= 0:
+        raise ScenarioError(source, "particles", "needs at least one particle with finite, non-negative weights")
+    meta = {k: v for k, v in data.items() if k not in ("format", "parameters", "particles", "generations")}
+    return Posterior(priors, values, weights / weights.sum(), distances, run_ids, data.get("generations", []), meta)
+
+
+# ------------------------------------------------------------------ posterior predictive checks
+@dataclass
+class PredictiveRow:
+    """One target against the posterior predictive: fresh runs of every particle, weighted as the particles."""
+
+    label: str
+    split: str
+    kind: str  # "count" or "day"
+    low: float  # the record's range (days since the start for a day)
+    high: float
+    median: float  # weighted, over the runs that measured it (nan where none did)
+    q5: float
+    q95: float
+    never: float  # the weight of runs where a day never came (day targets)
+    covered: bool  # the record's range meets the predictive 5-95% interval
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def predictive_experiment(experiment: Experiment, posterior: Posterior, outcomes: list[str]) -> Experiment:
+    """Every particle of ``posterior`` as a point of ``experiment``, with two replicates: replicate 0 is the run
+    the calibration kept, replicate 1 a fresh one (other seeds) for the predictive check."""
+    recording = experiment.model_copy(update={"outcomes": list(dict.fromkeys([*outcomes, *experiment.outcomes])),
+                                             "replicates": experiment.replicates + 1})
+    return recording.at([posterior.point(i) for i in range(len(posterior.weights))], name=f"{experiment.name}-predictive")
+
+
+def posterior_predictive(experiment: Experiment, posterior: Posterior, targets: list[Any],
+                         store: ResultStore | str | Path, executor: cf.Executor | None = None, *,
+                         workers: int | None = None, progress: PosteriorProgress | None = None
+                         ) -> tuple[list[PredictiveRow], list[dict[str, Any]]]:
+    """The posterior predictive of every target (fit and test): each particle run again on fresh seeds (the
+    replicate after the calibration's), its values weighted by the particle's weight. Returns a row per target
+    and the fresh runs' rows (run id, weight, each target's value)."""
+    from .calibrate import weighted_quantile
+    from .country_outcomes import target_outcome
+
+    store = store if isinstance(store, ResultStore) else ResultStore(store)
+    names = target_outcomes(targets)
+    sub = predictive_experiment(experiment, posterior, names)
+    tick = None
+    if progress is not None:
+        tick = (lambda done, todo, record: progress("run", {"g": "predictive", "done": done, "todo": todo}))
+    run_experiment(sub, store, executor, tick, workers=workers)
+    fresh = experiment.replicates  # the replicate index of the fresh runs
+    done = store.completed()
+    runs = [r for r in store.outcomes_for(sub).to_pylist() if r["replicate"] >= fresh and r["run_id"] in done]
+    weight = np.array([posterior.weights[r["point_index"]] for r in runs])
+    out = []
+    for t in targets:
+        name = target_outcome(t)
+        v = np.array([np.nan if r.get(name) is None else float(r[name]) for r in runs])
+        ok = np.isfinite(v)
+        w = weight[ok]
+        if ok.any() and w.sum() > 0:
+            med, q5, q95 = (weighted_quantile(v[ok], w, q) for q in (0.5, 0.05, 0.95))
+        else:
+            med = q5 = q95 = math.nan
+        never = float(weight[~ok].sum() / weight.sum()) if weight.sum() > 0 else math.nan
+        if t.kind == "day" and never > 0.05:  # the 95% quantile lies among the runs where it never came
+            q95 = math.inf
+        covered = bool(math.isfinite(q5) and q5 <= t.high and q95 >= t.low)
+        out.append(PredictiveRow(t.label, t.split, t.kind, t.low, t.high, med, q5, q95, never, covered))
+    rows = [{"run_id": r["run_id"], "particle": r["point_index"], "weight": float(posterior.weights[r["point_index"]]),
+             **{n: r.get(n) for n in names}} for r in runs]
+    return out, rows
