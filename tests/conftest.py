@@ -208,6 +208,7 @@ SLOW_MODULES = {
     "test_bench_kazakhstan": "the full-scale benchmark script at a small scale",
     "test_bench_ensemble": "the ensemble benchmark script",
     "test_kazakhstan_response": "36 Kazakhstan runs: the reduced cliff check of the v2 candidate and the first model",
+    "test_posterior": "country calibrations of 400 runs (known answer, shifted targets, a kill -9 and a resume)",
 }
 #: Heavy single tests in otherwise fast modules: kill signals and interrupted sweeps.
 SLOW_TESTS = {

@@ -209,3 +209,32 @@ def test_kill_9_of_the_sweep_then_resume_completes_every_run_once(cluster, tmp_p
     for rid in exp.run_ids():
         n = H.marks(rid) - marks[rid]
         assert (n == 1) if rid in done_before else (1 <= n <= 2), (rid, n)
+
+
+def test_a_country_calibration_and_its_counterfactuals_on_dask_are_the_local_ones(cluster, tmp_path):
+    # a small calibration of the two towns (uprising.experiment.posterior) on the cluster and on local threads:
+    # the same runs, the same posterior; then counterfactuals over it, the same numbers on both
+    from uprising import execution as E
+    from uprising.country import compare as C
+    from uprising.country.fit import load_targets
+    from uprising.experiment.posterior import Settings, calibrate_country
+
+    address, _ = cluster
+    exp = Experiment.load(ROOT / "tests" / "data" / "two-towns-posterior.toml")
+    tf = load_targets(ROOT / "tests" / "data" / "two-towns-known-targets.csv", exp.base_scenario)
+    small = Settings(first=40, generations=1, size=20, keep=10, seed=4)
+    executor, close = dask_executor(address)
+    try:
+        on_dask = calibrate_country(exp, tf.of_split("fit"), tmp_path / "dask", small, executor)
+        draws = on_dask.posterior.draw(4, seed=2)
+        tasks = C.posterior_tasks(exp.base_scenario, ["no-troops"], draws, seed=3, replicates=2)
+        dask_values = E.run_many(tasks, executor)
+    finally:
+        close()
+    with cf.ThreadPoolExecutor(2) as pool:
+        local = calibrate_country(exp, tf.of_split("fit"), tmp_path / "local", small, pool)
+        local_values = E.run_many(tasks, pool)
+    assert on_dask.simulated == local.simulated == 60
+    assert (on_dask.posterior.values == local.posterior.values).all()
+    assert (on_dask.posterior.weights == local.posterior.weights).all()
+    assert dask_values == local_values

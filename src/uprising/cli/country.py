@@ -393,9 +393,23 @@ def _print_pattern(ps, pattern_path: Path, json_path: Path, console) -> None:
 @click.option("--variant", "variant_names", multiple=True, metavar="NAME",
               help="A variant of the scenario ([variants.NAME]); repeatable. Default: all of them.")
 @_where
+@click.option("--posterior", "posterior_path", type=click.Path(path_type=Path), default=None,
+              help="A posterior (posterior.json of `uprising calibrate`): also run every variant paired with the "
+                   "baseline on --draws parameter sets drawn from it, and report intervals over parameters and seeds.")
+@click.option("--draws", type=click.IntRange(2, 1_000_000), default=200, show_default=True,
+              help="With --posterior: parameter sets drawn from it (one paired run each).")
 def compare_cmd(scenario_path: Path, variant_names: tuple[str, ...], replicates: int, seed: int,
-                sets: tuple[str, ...], workers: int | None, cluster: str | None, out_dir: Path | None) -> None:
-    """Run the baseline and each --variant of SCENARIO on the same seeds; report paired differences."""
+                sets: tuple[str, ...], workers: int | None, cluster: str | None, out_dir: Path | None,
+                posterior_path: Path | None, draws: int) -> None:
+    """Run the baseline and each --variant of SCENARIO on the same seeds; report paired differences.
+
+    With --posterior, also over the posterior: the scenario at each of --draws parameter sets drawn from it, every
+    variant paired with the baseline on the same seeds, next to the --replicates runs at the scenario's own
+    parameters (the seed-only intervals).
+    """
+    if posterior_path is not None:
+        return _compare_posterior(scenario_path, variant_names, replicates, seed, sets, workers, cluster, out_dir,
+                                  posterior_path, draws)
     from rich.console import Console
     from rich.table import Table
 
@@ -447,3 +461,82 @@ def compare_cmd(scenario_path: Path, variant_names: tuple[str, ...], replicates:
     if P is not None:
         click.echo(f"figure:  {P.plot_compare(baseline, groups, rows, out_dir / 'compare.png')}")
     click.echo(f"{len(tasks)} runs in {time.perf_counter() - started:.1f} s", err=True)
+
+
+def _compare_posterior(scenario_path: Path, variant_names: tuple[str, ...], replicates: int, seed: int,
+                       sets: tuple[str, ...], workers: int | None, cluster: str | None, out_dir: Path | None,
+                       posterior_path: Path, draws: int) -> None:
+    """`uprising compare --posterior` (see :func:`compare_cmd`)."""
+    import numpy as np
+    from rich.table import Table
+
+    from .. import execution as E
+    from ..country import compare as C
+    from ..country.scenario import CountryScenario
+    from ..experiment.posterior import read_posterior
+    from ..scenario import ScenarioError
+
+    post = read_posterior(posterior_path)
+    scenario = CountryScenario.load(scenario_path)
+    fixed = post.meta.get("set") or {}
+    if fixed:  # the posterior's own fixed changes (its scale), before --set
+        scenario = scenario.replace(fixed, source=f"{posterior_path} set")
+    changes = parse_sets(sets, str(scenario_path), example="scale=0.005")
+    if changes:
+        scenario = scenario.replace(changes, source=f"{scenario_path} --set")
+    names = list(variant_names) or list(scenario.variants)
+    if not names:
+        raise UsageFailure(f"{scenario_path}: declares no [variants.NAME]; add one or pass --variant")
+    for name in names:
+        scenario.variant(name, source=str(scenario_path))
+    try:  # every parameter of the posterior must be a key of this scenario (checked on its first particle)
+        scenario.replace(post.point(0), source=str(posterior_path))
+    except ScenarioError as exc:
+        raise ScenarioError(str(posterior_path), f"parameters.{exc.field}", exc.message) from None
+    if post.meta.get("base_hash") and post.meta["base_hash"] != scenario.replace({}).hash() and not changes:
+        click.echo(f"warning: {posterior_path} was calibrated on a scenario other than {scenario_path} as given "
+                   f"(hash {post.meta['base_hash']} != {scenario.hash()}); its parameter sets are applied anyway",
+                   err=True)
+    out_dir = writable_folder(out_dir or Path("results") / f"{file_stem(scenario.name)}-compare-posterior", "--out")
+    everything = ["baseline", *names]
+    drawn_sets = post.draw(draws, seed)
+    tasks = C.posterior_tasks(scenario, names, drawn_sets, seed, replicates, source=str(posterior_path))
+    click.echo(f"{scenario.name}: baseline and {len(names)} variants x ({replicates} runs at its own parameters + "
+               f"{draws} parameter sets drawn from {posterior_path}) = {len(tasks)} runs at scale {scenario.scale:g}",
+               err=True)
+    say_if_compiling()
+    started = time.perf_counter()
+    with Progress(f"{scenario.name} compare --posterior") as bar:
+        progress = (lambda done, total: bar(done, total, None))
+        progress(0, len(tasks))
+        with _executor(cluster, workers) as ex:
+            values = E.run_many(tasks, ex, progress)
+    wall = time.perf_counter() - started
+    point, drawn = C.posterior_values(values, names, replicates, draws)
+    n_point, k = len(everything) * replicates, len(everything)
+    rows = C.compare_posterior(point, drawn)
+    table = Table(title=f"{scenario.name}: variant minus baseline at its parameters ({replicates} paired runs) and "
+                        f"over the posterior ({draws} draws, one paired run each), scale {scenario.scale:g}")
+    for col in ("variant", "outcome", "point: mean (95% CI, seeds)", "posterior: mean (95% CI)",
+                "one run 2.5-97.5%: posterior", "P(sign)"):
+        table.add_column(col, justify="left" if col in ("variant", "outcome") else "right")
+    for c in rows:
+        table.add_row(c.variant, C.OUTCOMES[c.outcome][0],
+                      f"{c.point_mean:+,.1f} ({c.point_ci[0]:+,.1f} to {c.point_ci[1]:+,.1f})",
+                      f"{c.posterior_mean:+,.1f} ({c.posterior_ci[0]:+,.1f} to {c.posterior_ci[1]:+,.1f})",
+                      f"{c.posterior_interval[0]:+,.0f} to {c.posterior_interval[1]:+,.0f}", f"{c.p_sign:.2f}")
+    _console().print(table)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _write_table(C.posterior_rows_as_dicts(rows), out_dir / "compare-posterior.csv")
+    (out_dir / "compare-posterior.md").write_text(C.posterior_markdown(rows, scenario.scale) + "\n", encoding="utf-8")
+    _write_table([{"draw": d, "variant": v, **theta, **values[n_point + d * k + i]}
+                  for d, theta in enumerate(drawn_sets) for i, v in enumerate(everything)],
+                 out_dir / "posterior-runs.csv")
+    _write_table([{"variant": v, "replicate": r, **values[i * replicates + r]}
+                  for i, v in enumerate(everything) for r in range(replicates)], out_dir / "point-runs.csv")
+    click.echo(f"tables:  {out_dir / 'compare-posterior.csv'}, compare-posterior.md, posterior-runs.csv, "
+               "point-runs.csv")
+    P = plotting("country_plots")
+    if P is not None and hasattr(P, "plot_compare_posterior"):
+        click.echo(f"figure:  {P.plot_compare_posterior(rows, out_dir / 'compare-posterior.png')}")
+    click.echo(f"{len(tasks)} runs in {wall:.1f} s", err=True)

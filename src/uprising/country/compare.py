@@ -137,3 +137,125 @@ def rows_as_dicts(rows: list[Comparison]) -> list[dict[str, object]]:
              "variant_mean": c.variant_mean, "variant_ci_low": c.variant_ci[0], "variant_ci_high": c.variant_ci[1],
              "difference": c.difference, "difference_ci_low": c.difference_ci[0],
              "difference_ci_high": c.difference_ci[1], "significant": significance(c)} for c in rows]
+
+
+# ------------------------------------------------------------------ counterfactuals over a posterior
+def run_outcomes(scenario, seed: int, replicate: int) -> dict[str, float]:
+    """One run's :data:`OUTCOMES` (the job of a posterior comparison's tasks: only the numbers travel back)."""
+    from .simulate import simulate_country
+
+    result = simulate_country(scenario, seed, replicate)
+    return {name: float(fn(result)) for name, (_, _, fn) in OUTCOMES.items()}
+
+
+def posterior_tasks(scenario, variants: list[str], draws: list[dict[str, float]], seed: int, replicates: int,
+                    source: str = "<posterior>") -> list:
+    """The runs of a comparison over a posterior, as tasks (:mod:`uprising.execution`) that return
+    :func:`run_outcomes`: first ``replicates`` runs of the baseline and of each variant at the scenario's own
+    parameters (seed ``seed``, replicates 0..R-1), then, for each parameter set of ``draws``, one run of the
+    baseline and of each variant (replicate R + d: every variant of a draw on the same seeds, so the
+    differences are paired). The values come back in this order (:func:`posterior_values` splits them)."""
+    from .. import execution as E
+
+    everything = ["baseline", *variants]
+    out = [E.task(scenario.variant(v), seed, r, job=run_outcomes) for v in everything for r in range(replicates)]
+    for d, theta in enumerate(draws):
+        at = scenario.replace(theta, source=f"{source} draw {d}")
+        out += [E.task(at.variant(v), seed, replicates + d, job=run_outcomes) for v in everything]
+    return out
+
+
+def posterior_values(values: list[dict[str, float]], variants: list[str], replicates: int, draws: int
+                     ) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, dict[str, np.ndarray]]]:
+    """:func:`posterior_tasks`' results as ``(point, drawn)``: ``[variant][outcome]`` -> the runs' values."""
+    everything = ["baseline", *variants]
+    n_point, k = len(everything) * replicates, len(everything)
+    point = {v: {o: np.array([values[i * replicates + r][o] for r in range(replicates)]) for o in OUTCOMES}
+             for i, v in enumerate(everything)}
+    drawn = {v: {o: np.array([values[n_point + d * k + i][o] for d in range(draws)]) for o in OUTCOMES}
+             for i, v in enumerate(everything)}
+    return point, drawn
+
+
+@dataclass
+class PosteriorComparison:
+    """A variant's effect on one outcome (variant minus baseline, paired runs), at the scenario's own parameters
+    over seeds, and over parameter sets drawn from a posterior (one run, on its own seeds, per draw).
+
+    ``point_ci`` is the 95% bootstrap interval of the mean effect over seeds only (what ``compare`` without a
+    posterior reports); ``posterior_ci`` the 95% bootstrap interval of the mean effect over the draws, which
+    holds both the parameters' and the seeds' uncertainty; ``posterior_interval`` the 2.5-97.5% range of the
+    effect itself across draws (a run at a parameter set drawn from the posterior), next to ``point_interval``,
+    the same range across seeds at the point; ``p_sign`` the share of draws whose effect has the sign of the
+    posterior mean effect (0.5: the sign is a coin toss)."""
+
+    outcome: str
+    variant: str
+    point_mean: float
+    point_ci: tuple[float, float]
+    point_interval: tuple[float, float]
+    posterior_mean: float
+    posterior_ci: tuple[float, float]
+    posterior_interval: tuple[float, float]
+    p_sign: float
+    baseline_posterior_mean: float
+    point_runs: int
+    draws: int
+
+
+def _spread(x: np.ndarray) -> tuple[float, float]:
+    return (float(np.percentile(x, 2.5)), float(np.percentile(x, 97.5))) if len(x) else (float("nan"),) * 2
+
+
+def compare_posterior(point: dict[str, dict[str, np.ndarray]], drawn: dict[str, dict[str, np.ndarray]]
+                      ) -> list[PosteriorComparison]:
+    """Effects of each variant from ``point[variant][outcome]`` (runs over seeds at the scenario's own
+    parameters; may be empty) and ``drawn[variant][outcome]`` (one run per posterior draw), each paired with
+    ``"baseline"``'s entry of the same index."""
+    out = []
+    for name in drawn:
+        if name == "baseline":
+            continue
+        for outcome in OUTCOMES:
+            rng = np.random.default_rng(BOOTSTRAP_SEED)
+            d = drawn[name][outcome] - drawn["baseline"][outcome]
+            p = (point[name][outcome] - point["baseline"][outcome]) if point else np.zeros(0)
+            mean = float(d.mean())
+            sign = float(np.mean(np.sign(d) == np.sign(mean))) if mean != 0 else float(np.mean(d == 0))
+            out.append(PosteriorComparison(
+                outcome, name, float(p.mean()) if len(p) else float("nan"),
+                mean_ci(p, rng) if len(p) else (float("nan"),) * 2, _spread(p), mean, mean_ci(d, rng), _spread(d),
+                sign, float(drawn["baseline"][outcome].mean()), len(p), len(d)))
+    return out
+
+
+def posterior_markdown(rows: list[PosteriorComparison], scale: float | None = None) -> str:
+    """The effects over the posterior next to the seed-only ones, as a Markdown table."""
+    lines = ["| variant | outcome | at the point: mean effect (95% CI, seeds) | over the posterior: mean effect "
+             "(95% CI, parameters and seeds) | effect of one run, 2.5-97.5%: point / posterior | P(sign) |",
+             "|---|---|---|---|---|---|"]
+    for c in rows:
+        label = OUTCOMES[c.outcome][0]
+        point = "-" if c.point_runs == 0 else \
+            f"{c.point_mean:+,.1f} ({c.point_ci[0]:+,.1f} to {c.point_ci[1]:+,.1f})"
+        spread = ("-" if c.point_runs == 0 else f"{c.point_interval[0]:+,.0f} to {c.point_interval[1]:+,.0f}") + \
+            f" / {c.posterior_interval[0]:+,.0f} to {c.posterior_interval[1]:+,.0f}"
+        lines.append(f"| {c.variant} | {label} | {point} | {c.posterior_mean:+,.1f} ({c.posterior_ci[0]:+,.1f} to "
+                     f"{c.posterior_ci[1]:+,.1f}) | {spread} | {c.p_sign:.2f} |")
+    if rows:
+        note = (f"{rows[0].draws} parameter sets drawn from the posterior, one paired run each"
+                + (f"; {rows[0].point_runs} paired runs at the scenario's own parameters" if rows[0].point_runs else "")
+                + (f"; scale {scale:g} (agents per resident)" if scale is not None else ""))
+        lines += ["", note + ". P(sign): the share of draws whose effect has the sign of the posterior mean."]
+    return "\n".join(lines)
+
+
+def posterior_rows_as_dicts(rows: list[PosteriorComparison]) -> list[dict[str, object]]:
+    return [{"variant": c.variant, "outcome": c.outcome, "label": OUTCOMES[c.outcome][0],
+             "unit": OUTCOMES[c.outcome][1], "point_runs": c.point_runs, "draws": c.draws,
+             "point_mean": c.point_mean, "point_ci_low": c.point_ci[0], "point_ci_high": c.point_ci[1],
+             "point_interval_low": c.point_interval[0], "point_interval_high": c.point_interval[1],
+             "posterior_mean": c.posterior_mean, "posterior_ci_low": c.posterior_ci[0],
+             "posterior_ci_high": c.posterior_ci[1], "posterior_interval_low": c.posterior_interval[0],
+             "posterior_interval_high": c.posterior_interval[1], "p_sign": c.p_sign,
+             "baseline_posterior_mean": c.baseline_posterior_mean} for c in rows]

@@ -295,6 +295,41 @@ def plot_compare(baseline: Sequence[CountryResult], variants: dict[str, Sequence
     return _save(compare_figure(baseline, variants, rows), path)
 
 
+def compare_posterior_figure(rows, outcomes: Sequence[str] = ("deaths_total", "detained_total",
+                                                               "unrest_person_days", "end_of_unrest")):
+    """Per outcome, each variant's effect: at the scenario's parameters over seeds (95% CI of the mean, grey) and
+    over the posterior (95% CI of the mean, thick blue; 2.5-97.5% of one run's effect, thin blue)."""
+    from ..country.compare import OUTCOMES
+
+    outcomes = [o for o in outcomes if any(r.outcome == o for r in rows)]
+    variants = list(dict.fromkeys(r.variant for r in rows))
+    fig, axes = plt.subplots(1, len(outcomes), figsize=(3.6 * len(outcomes), 0.45 * len(variants) + 1.6),
+                             squeeze=False)
+    for ax, outcome in zip(axes[0], outcomes):
+        for y, v in enumerate(variants):
+            c = next(r for r in rows if r.outcome == outcome and r.variant == v)
+            ax.plot(c.posterior_interval, [y, y], color="#1f4e79", linewidth=1, alpha=0.6)
+            ax.plot(c.posterior_ci, [y, y], color="#1f4e79", linewidth=5, solid_capstyle="butt")
+            ax.plot([c.posterior_mean], [y], "o", color="white", markeredgecolor="#1f4e79", markersize=4)
+            if c.point_runs:
+                ax.plot(c.point_ci, [y + 0.25, y + 0.25], color="#7f8c8d", linewidth=3, solid_capstyle="butt")
+        ax.axvline(0, color="black", linewidth=0.8)
+        ax.set_yticks(range(len(variants)))
+        ax.set_yticklabels(variants if ax is axes[0][0] else [""] * len(variants), fontsize=8)
+        ax.invert_yaxis()
+        label, unit = OUTCOMES[outcome][:2]
+        ax.set_title(f"{label} ({unit})", fontsize=8.5)
+        ax.tick_params(axis="x", labelsize=7)
+    fig.suptitle("variant minus baseline: posterior (blue: 95% CI of the mean, thin: one run 2.5-97.5%) and the "
+                 "scenario's own parameters (grey: 95% CI, seeds only)", fontsize=8.5)
+    return fig
+
+
+def plot_compare_posterior(rows, path: str | Path) -> Path:
+    """:func:`compare_posterior_figure` as a PNG."""
+    return _save(compare_posterior_figure(rows), path)
+
+
 # ------------------------------------------------------------------ the map
 @lru_cache(maxsize=1)
 def outline() -> list[np.ndarray]:
