@@ -180,3 +180,20 @@ def test_uprising_experiment_runs_a_country_file_from_the_command_line(tmp_path)
                           capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert ResultStore(tmp_path / "store").query("SELECT count(*) AS n FROM outcomes").column("n")[0].as_py() == 2
+
+
+def test_an_effect_outcome_is_the_paired_difference_with_the_variant():
+    scenario = two_towns()
+    result = simulate_country(scenario, 4, 1)
+    variant = simulate_country(scenario.variant("no-shoot-order"), 4, 1)
+    got = evaluate(result, ["effect@no-shoot-order@deaths_total", "effect@no-shoot-order@detained_by@2022-01-02"])
+    assert got["effect@no-shoot-order@deaths_total"] == evaluate(variant, ["deaths_total"])["deaths_total"] - \
+        evaluate(result, ["deaths_total"])["deaths_total"]
+    assert got["effect@no-shoot-order@detained_by@2022-01-02"] == \
+        evaluate(variant, ["detained_by@2022-01-02"])["detained_by@2022-01-02"] - \
+        evaluate(result, ["detained_by@2022-01-02"])["detained_by@2022-01-02"]
+    with pytest.raises(ScenarioError) as err:
+        experiment(outcomes=["effect@no-such-variant@deaths_total"])
+    assert "no variant" in str(err.value) and "no-troops" in str(err.value)
+    with pytest.raises(UnknownOutcome):
+        resolve("effect@no-troops@effect@no-troops@deaths_total", "country")

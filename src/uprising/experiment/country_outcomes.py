@@ -18,6 +18,10 @@ Outcomes with an argument, ``NAME@ARG`` (the argument a date ``YYYY-MM-DD`` or a
 * ``onset_day@CITY``, ``peak_violence_day@CITY``: days from the start (nan: never);
 * ``deaths_share@CITY``, ``violence_share@CITY``: the city's share of the deaths and of the violent
   person-hours (nan when there are none);
+* ``effect@VARIANT@OUTCOME``: a counterfactual's effect, paired: the scenario's ``[variants.VARIANT]`` run on
+  the run's own seed and replicate, minus the run itself, in any outcome above (``effect@no-blackout@deaths_total``).
+  It simulates the variant inside the outcome (once per variant and run, shared by its outcomes), so that
+  ``uprising sensitivity`` can say which parameters decide an effect (the baseline's row holds the effect);
 * ``target@QUANTITY[@DATE[THH:MM]]``: a row of a targets file as :func:`uprising.country.fit.measure` reads
   it (``target@detained_cumulative@2022-01-07``, ``target@day_protests_start (Almaty)``,
   ``target@injured_sought_help (Almaty)@2022-01-05T14:16``); :func:`target_outcome` writes the name of a
@@ -122,6 +126,21 @@ def _families() -> None:
         t = parse_target(arg)
         return lambda r: _nan(F.measure(t, r))
 
+    def effect(arg: str) -> Callable[[Any], float]:
+        variant, _, outcome = arg.partition("@")
+        if not variant or not outcome:
+            raise ValueError("effect@ needs VARIANT@OUTCOME, e.g. effect@no-blackout@deaths_total")
+        if outcome.startswith("effect@"):
+            raise ValueError("an effect of an effect is not an outcome")
+        found = resolve_country(outcome)
+        if found is None:
+            raise ValueError(f"{outcome!r} is not a country outcome; allowed: {allowed_country()}")
+        of = found[1]
+
+        def f(r: Any) -> float:
+            return float(of(_variant_run(r, variant)) - of(r))
+        return f
+
     FAMILIES.update({
         "detained_by": ("DATE", "people detained by the end of DATE", detained),
         "deaths_by": ("DATE", "people killed by the end of DATE", by("total")),
@@ -134,7 +153,29 @@ def _families() -> None:
         "violence_share": ("CITY", "CITY's share of the violent person-hours", share(F.violent_person_hours)),
         "target": ("QUANTITY[@DATE[THH:MM]]", "a targets file's row, as uprising.country.fit.measure reads it",
                    target),
+        "effect": ("VARIANT@OUTCOME", "the scenario's variant VARIANT run on the run's own seeds, minus the run, in "
+                   "OUTCOME", effect),
     })
+
+
+#: the last variant runs made for ``effect@`` outcomes: (scenario hash, seed, replicate, variant) -> the run, so that
+#: several outcomes of one variant share its simulation
+_VARIANT_RUNS: dict[tuple[str, int, int, str], Any] = {}
+
+
+def _variant_run(result: Any, variant: str) -> Any:
+    """The run of ``variant`` of ``result``'s scenario on ``result``'s seed and replicate (paired with it)."""
+    from ..country.simulate import simulate_country
+
+    key = (result.scenario.hash(), int(result.seed), int(result.replicate), variant)
+    if key not in _VARIANT_RUNS:
+        if variant not in result.scenario.variants:
+            allowed = ", ".join(result.scenario.variants) or "(none)"
+            raise ValueError(f"the scenario has no variant {variant!r}; allowed: {allowed}")
+        if len(_VARIANT_RUNS) >= 8:
+            _VARIANT_RUNS.clear()
+        _VARIANT_RUNS[key] = simulate_country(result.scenario.variant(variant), result.seed, result.replicate)
+    return _VARIANT_RUNS[key]
 
 
 def target_outcome(target: Any) -> str:

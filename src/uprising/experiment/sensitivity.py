@@ -213,7 +213,7 @@ def analyse(exp: Experiment, store: ResultStore | str | Path, outcomes: list[str
         "experiment": exp.name, "source": exp.source, "method": method, "parameters": exp.salib_problem(),
         "samples": d.samples, "second_order": d.second_order if method == "sobol" else None,
         "levels": d.levels if method == "morris" else None, "points": len(exp.points()),
-        "replicates": exp.replicates, "runs": len(exp.run_ids()), "steps": exp.base_scenario.steps,
+        "replicates": exp.replicates, "runs": len(exp.run_ids()), "steps": exp.steps_per_run,
         "response": "Y = mean over replicates of the outcome at each design point (ResultStore.outcome_matrix)",
         "conf_level": CONF_LEVEL, "num_resamples": NUM_RESAMPLES, "seed": seed, "constant": constant,
         "outcomes": {n: {"mean": float(np.mean(i["Y"])), "sd": float(np.std(i["Y"]))} for n, i in data.items()},

@@ -214,6 +214,11 @@ class Experiment(BaseModel):
                 _outcomes.resolve(name, self.kind)
             except _outcomes.UnknownOutcome as exc:
                 raise ScenarioError(src, "outcomes", str(exc)) from None
+            if self.kind == COUNTRY and name.startswith("effect@"):
+                variant = name.split("@")[1]
+                if variant not in self._base.variants:
+                    raise ScenarioError(src, "outcomes", f"{name!r}: the base scenario has no variant {variant!r}; "
+                                        f"allowed: {', '.join(self._base.variants) or '(none)'}")
         if len(set(self.outcomes)) != len(self.outcomes):
             raise ScenarioError(src, "outcomes", "each outcome once")
         kind = self.design.kind
@@ -351,6 +356,12 @@ class Experiment(BaseModel):
     def base_scenario(self) -> Any:
         """The base scenario with the experiment's ``steps`` applied."""
         return self._base
+
+    @property
+    def steps_per_run(self) -> int:
+        """Steps of each run: Model I's ``steps``, or a country's ticks (its clock)."""
+        steps = getattr(self._base, "steps", None)
+        return int(steps) if steps is not None else int(self._base.clock.clock().ticks)
 
     @property
     def varied(self) -> list[str]:

@@ -575,7 +575,7 @@ class ResultStore:
         """Record the experiment's plan (its run ids) under ``experiments/NAME.json``."""
         data = {"name": experiment.name, "description": experiment.description, "source": experiment.source,
                 "base": str(experiment.base_path or experiment.base), "kind": experiment.kind,
-                "steps": _steps_of(experiment.base_scenario),
+                "steps": experiment.steps_per_run,
                 "replicates": experiment.replicates, "seed": experiment.seed,
                 "design": experiment.design.model_dump(), "parameters": experiment.parameters,
                 "outcomes": list(experiment.outcomes), "points": len(experiment.points()),
@@ -842,12 +842,6 @@ class ResultStore:
             raise StoreError(f"outcome {outcome!r} is not one of the experiment's: {', '.join(experiment.outcomes)}")
         values = table.column(outcome).to_numpy(zero_copy_only=False).astype(float)
         return values.reshape(len(experiment.points()), experiment.replicates)
-
-
-def _steps_of(scenario: Any) -> int:
-    """Steps of a run of ``scenario``: Model I's ``steps``, or a country's ticks."""
-    steps = getattr(scenario, "steps", None)
-    return int(steps) if steps is not None else int(scenario.clock.clock().ticks)
 
 
 def _series_part(outcomes_part: Path) -> Path:

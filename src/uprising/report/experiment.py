@@ -17,7 +17,7 @@ def experiment_parts(exp, path: Path, notes: FileNotes) -> list[Raw]:
     points = exp.points()
     runs = len(points) * exp.replicates
     rows = [["file", code(path)], ["name", exp.name], ["description", exp.description or "-"],
-            ["base scenario", code(exp.base)], ["steps per run", fmt(exp.steps or exp.base_scenario.steps)],
+            ["base scenario", code(exp.base)], ["steps per run", fmt(exp.steps_per_run)],
             ["replicates per point", fmt(exp.replicates)], ["root seed", fmt(exp.seed)],
             ["design", exp.design.kind + (f", {exp.design.samples} samples" if exp.design.samples else "")],
             ["design points", f"{len(points):,}"], ["runs", f"{runs:,}"]]
