@@ -4,6 +4,7 @@ folder, and assets served locally (no CDN)."""
 
 from __future__ import annotations
 
+import csv
 import importlib.resources
 import re
 import threading
@@ -794,3 +795,30 @@ def test_downloads_record_their_levers_and_have_distinct_names(client, folders):
     assert len(names) == 2
     meta = json.loads((folders[1] / f"app/{run['id']}/levers.json").read_text())
     assert meta["levers"]["police.per_1000"] == 40 and meta["run"]["seed"] == 5
+
+
+def test_a_comparison_shows_the_posterior_interval_when_the_scenario_has_one(client, folders):
+    """Issue 15: with ``two-towns-compare-posterior.csv`` beside the scenario (what ``uprising compare --posterior``
+    writes), the comparison carries its rows for the compared variants; without it, none."""
+    from uprising.country import compare as C
+
+    job = start(client, kind="compare", arms=["no-troops"], run={"replicates": 2})
+    assert wait_job(client, job["id"])[-1]["state"] == "done"
+    assert client.get(f"/api/jobs/{job['id']}/compare").json()["posterior"] is None
+    drawn = {v: {o: np.array([1.0, 3.0, -1.0, 5.0]) * (i + 1) for o in C.OUTCOMES}
+             for i, v in enumerate(["baseline", "no-troops", "no-blackout"])}
+    rows = C.compare_posterior({}, drawn)
+    path = folders[0] / "two-towns-compare-posterior.csv"
+    with path.open("w", newline="") as fh:
+        table = C.posterior_rows_as_dicts(rows, scale=0.005)
+        w = csv.DictWriter(fh, fieldnames=list(table[0]))
+        w.writeheader()
+        w.writerows(table)
+    try:
+        post = client.get(f"/api/jobs/{job['id']}/compare").json()["posterior"]
+    finally:
+        path.unlink()
+    assert post["file"] == path.name and post["draws"] == 4 and post["scale"] == 0.005
+    assert {r["variant"] for r in post["rows"]} == {"no-troops"}  # only the variants compared
+    deaths = next(r for r in post["rows"] if r["outcome"] == "deaths_total")
+    assert deaths["posterior_mean"] == pytest.approx(2.0) and deaths["p_sign"] == pytest.approx(0.75)

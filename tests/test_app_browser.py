@@ -618,3 +618,36 @@ def test_run_is_above_the_fold_times_are_iso_and_downloads_say_their_levers(wide
         names.append(info.value.suggested_filename)
     assert len(names) == 2 and len(set(names)) == 2, names
     assert page.locator("#downloads a", has_text="levers and settings (JSON)").count() == 2
+
+
+def test_a_comparison_shows_the_posterior_interval_beside_the_seed_only_one(wide, server):
+    """Issue 15: where the scenario has a posterior comparison beside it (``NAME-compare-posterior.csv``, what
+    ``uprising compare --posterior`` writes), the comparison table adds its interval and P(sign) per row."""
+    import csv
+
+    import numpy as np
+
+    from uprising.country import compare as C
+
+    _, results = server
+    path = results.parent / "scenarios" / "two-towns-compare-posterior.csv"
+    drawn = {v: {o: np.array([1.0, 3.0, -1.0, 5.0]) * (i + 1) for o in C.OUTCOMES}
+             for i, v in enumerate(["baseline", "no-troops"])}
+    table = C.posterior_rows_as_dicts(C.compare_posterior({}, drawn), scale=0.005)
+    with path.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(table[0]))
+        w.writeheader()
+        w.writerows(table)
+    try:
+        page = wide
+        compare_two_runs(page)
+        heads = page.eval_on_selector_all("#compare-table th", "ts => ts.map(t => t.textContent)")
+        assert "over the posterior (95% CI, parameters and seeds)" in heads and "P(sign)" in heads, heads
+        cells = page.eval_on_selector_all("#compare-table td.posterior", "ts => ts.map(t => t.textContent)")
+        # the levers' arm (checked by default) has no posterior row: "-"; the variant's 9 rows have theirs
+        shown = [c for c in cells if c != "-"]
+        assert len(shown) == 2 * len(C.OUTCOMES) and "0.75" in shown, cells
+        note = page.inner_text("#compare-posterior-note")
+        assert "4 parameter sets" in note and "scale 0.005" in note, note
+    finally:
+        path.unlink()

@@ -17,6 +17,7 @@ whose ``Origin`` is another site (:func:`origin_allowed`).
 from __future__ import annotations
 
 import contextlib
+import csv
 import importlib.resources
 import json
 import logging
@@ -337,6 +338,26 @@ def safe_path(root: Path, rel: Any) -> Path:
 
 
 # ---------------------------------------------------------------------- the application
+def posterior_effects(scenarios_dir: Path, scenario_id: str, variants: list[str]) -> dict[str, Any] | None:
+    """The effects over a posterior of ``variants`` of scenario ``scenario_id``, where the scenarios' folder holds
+    ``ID-compare-posterior.csv`` (the compare-posterior.csv of ``uprising compare --posterior``): its rows for
+    those variants, with the number of draws and the scale; None without the file, or when it cannot be read."""
+    path = Path(scenarios_dir) / f"{scenario_id}-compare-posterior.csv"
+    if not path.is_file():
+        return None
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            rows = [r for r in csv.DictReader(fh) if r.get("variant") in variants]
+        numbers = ("posterior_mean", "posterior_ci_low", "posterior_ci_high", "posterior_interval_low",
+                   "posterior_interval_high", "p_sign", "point_mean", "point_ci_low", "point_ci_high")
+        out = [{"variant": r["variant"], "outcome": r["outcome"], **{k: float(r[k]) for k in numbers}} for r in rows]
+        first = rows[0] if rows else {}
+        return {"file": path.name, "rows": out, "draws": int(first.get("draws") or 0),
+                "scale": float(first["scale"]) if first.get("scale") else None}
+    except (OSError, ValueError, KeyError):
+        return None
+
+
 def create_app(results_dir: str | Path = "results", scenarios_dir: str | Path = "scenarios",
                workers: int = 2, keep: int = KEEP_PER_CLIENT, host: str | None = None, port: int | None = None,
                keep_hours: float = KEEP_HOURS, max_waiting: int = MAX_WAITING,
@@ -643,7 +664,8 @@ def create_app(results_dir: str | Path = "results", scenarios_dir: str | Path = 
         return {"job": job.id, "times": _times(r0), "unit": "people", "city": city or None, "cities": list(names),
                 "interval": INTERVAL, "replicates": job.replicates, "advised_replicates": ADVISED_REPLICATES,
                 "scale": scale, "arms": arms, "rows": rows_as_dicts(job.compare_rows or []),
-                "markdown": markdown(job.compare_rows or [], scale=scale)}
+                "markdown": markdown(job.compare_rows or [], scale=scale),
+                "posterior": posterior_effects(scenarios_dir, job.scenario_id, [a.name for a in job.arms[1:]])}
 
     @app.get("/api/jobs/{job_id}/lattice")
     def lattice(job_id: str) -> dict[str, Any]:

@@ -527,7 +527,7 @@ def _compare_posterior(scenario_path: Path, variant_names: tuple[str, ...], repl
                       f"{c.posterior_interval[0]:+,.0f} to {c.posterior_interval[1]:+,.0f}", f"{c.p_sign:.2f}")
     _console().print(table)
     out_dir.mkdir(parents=True, exist_ok=True)
-    _write_table(C.posterior_rows_as_dicts(rows), out_dir / "compare-posterior.csv")
+    _write_table(C.posterior_rows_as_dicts(rows, scenario.scale), out_dir / "compare-posterior.csv")
     (out_dir / "compare-posterior.md").write_text(C.posterior_markdown(rows, scenario.scale) + "\n", encoding="utf-8")
     _write_table([{"draw": d, "variant": v, **theta, **values[n_point + d * k + i]}
                   for d, theta in enumerate(drawn_sets) for i, v in enumerate(everything)],

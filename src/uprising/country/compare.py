@@ -250,9 +250,9 @@ def posterior_markdown(rows: list[PosteriorComparison], scale: float | None = No
     return "\n".join(lines)
 
 
-def posterior_rows_as_dicts(rows: list[PosteriorComparison]) -> list[dict[str, object]]:
+def posterior_rows_as_dicts(rows: list[PosteriorComparison], scale: float | None = None) -> list[dict[str, object]]:
     return [{"variant": c.variant, "outcome": c.outcome, "label": OUTCOMES[c.outcome][0],
-             "unit": OUTCOMES[c.outcome][1], "point_runs": c.point_runs, "draws": c.draws,
+             "unit": OUTCOMES[c.outcome][1], "scale": scale, "point_runs": c.point_runs, "draws": c.draws,
              "point_mean": c.point_mean, "point_ci_low": c.point_ci[0], "point_ci_high": c.point_ci[1],
              "point_interval_low": c.point_interval[0], "point_interval_high": c.point_interval[1],
              "posterior_mean": c.posterior_mean, "posterior_ci_low": c.posterior_ci[0],

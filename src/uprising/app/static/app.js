@@ -667,20 +667,40 @@ async function showCompare(job) {
   $("chart-diff").dataset.job = job.id;
 
   const table = el("table");
-  table.append(el("tr", {}, ...["variant", "outcome", "baseline (95% CI)", "variant (95% CI)", "difference (95% CI)",
-                                "significant"].map((h) => el("th", {text: h}))));
+  // a posterior comparison committed beside the scenario (uprising compare --posterior): its effects, next to these
+  const post = data.posterior;
+  const postRow = (r) => post && post.rows.find((p) => p.variant === r.variant && p.outcome === r.outcome);
+  const heads = ["variant", "outcome", "baseline (95% CI)", "variant (95% CI)", "difference (95% CI, seeds)",
+                 "significant"];
+  if (post) heads.push("over the posterior (95% CI, parameters and seeds)", "P(sign)");
+  table.append(el("tr", {}, ...heads.map((h) => el("th", {text: h}))));
   for (const r of data.rows) {
     // marked only as the server says: "yes" needs the advised number of runs ("too few runs" below it)
     const sig = r.significant === "yes";
-    table.append(el("tr", {},
+    const cells = [
       el("td", {text: r.variant}), el("td", {text: r.label}),
       el("td", {text: `${fmt(r.baseline_mean)} (${fmt(r.baseline_ci_low)} to ${fmt(r.baseline_ci_high)})`}),
       el("td", {text: `${fmt(r.variant_mean)} (${fmt(r.variant_ci_low)} to ${fmt(r.variant_ci_high)})`}),
       el("td", {class: sig ? "sig" : null,
                 text: `${fmt(r.difference)} (${fmt(r.difference_ci_low)} to ${fmt(r.difference_ci_high)})`}),
-      el("td", {text: r.significant})));
+      el("td", {text: r.significant})];
+    if (post) {
+      const p = postRow(r);
+      cells.push(el("td", {class: "posterior", text: p ? `${fmt(p.posterior_mean)} (${fmt(p.posterior_ci_low)} to ` +
+                                                   `${fmt(p.posterior_ci_high)})` : "-"}),
+                 el("td", {class: "posterior", text: p ? p.p_sign.toFixed(2) : "-"}));
+    }
+    table.append(el("tr", {}, ...cells));
   }
   $("compare-table").replaceChildren(table);
+  if (post) {
+    const line = el("p", {class: "note", id: "compare-posterior-note",
+      text: `Over the posterior: ${post.draws} parameter sets drawn from the scenario's posterior, one paired run ` +
+            `each${post.scale ? ` at scale ${post.scale}` : ""} (${post.file}); its interval holds the parameters' ` +
+            "uncertainty as well as the seeds', the difference column the seeds' only. P(sign): the share of draws " +
+            "whose effect has the sign of the mean."});
+    $("compare-table").append(line);
+  }
   renderDownloads();
   showMessage(`comparison ${job.id} done in ${job.elapsed.toFixed(1)} s`, "info");
 }
