@@ -149,3 +149,14 @@ def test_country_doc_documents_every_mechanism_switch_in_scheduling_and_submodel
                 for value in _literal_values(info.annotation) for n in (3, 7)
                 if not _in_backticks(value, sections[n])]
     assert not missing, "docs/country-model.md does not document: " + ", ".join(missing)
+
+
+def test_the_posterior_doc_carries_the_priors_of_the_experiment_file():
+    from uprising.experiment import Experiment
+    from uprising.experiment.posterior import prior_table_markdown
+
+    doc = (ROOT / "docs" / "posterior.md").read_text(encoding="utf-8")
+    table = prior_table_markdown(Experiment.load(ROOT / "experiments" / "kazakhstan-v2-posterior.toml"))
+    start, end = doc.index("<!-- priors:start -->"), doc.index("<!-- priors:end -->")
+    assert doc[start:end].strip().removeprefix("<!-- priors:start -->").strip() == table, \
+        "regenerate docs/posterior.md's priors with uprising.experiment.posterior.prior_table_markdown"

@@ -484,3 +484,20 @@ def posterior_predictive(experiment: Experiment, posterior: Posterior, targets: 
     rows = [{"run_id": r["run_id"], "particle": r["point_index"], "weight": float(posterior.weights[r["point_index"]]),
              **{n: r.get(n) for n in names}} for r in runs]
     return out, rows
+
+
+def prior_table_markdown(experiment: Experiment) -> str:
+    """The priors of ``experiment`` as a Markdown table (parameter, prior, range, the scenario's value, reason):
+    what docs/posterior.md carries."""
+    from .kinds import COUNTRY, country_value
+
+    lines = ["| parameter | prior | range | scenario's value | reason |", "|---|---|---|---|---|"]
+    for p in priors_of(experiment):
+        try:
+            value = country_value(experiment.base_scenario, p.name) if experiment.kind == COUNTRY else \
+                getattr(experiment.base_scenario, p.name)
+        except (KeyError, AttributeError):
+            value = "-"
+        lines.append(f"| `{p.name}` | {'log-uniform' if p.log else 'uniform'} | {p.low:g} to {p.high:g} | {value} | "
+                     f"{p.reason.replace('|', '/')} |")
+    return "\n".join(lines)
