@@ -197,3 +197,21 @@ def test_an_effect_outcome_is_the_paired_difference_with_the_variant():
     assert "no variant" in str(err.value) and "no-troops" in str(err.value)
     with pytest.raises(UnknownOutcome):
         resolve("effect@no-troops@effect@no-troops@deaths_total", "country")
+
+
+def test_morris_screens_a_counterfactual_effect_of_a_country(tmp_path):
+    # the shoot order's effect on deaths in the two towns: the legitimacy decides how many are out to be shot at, the
+    # police's count how many shoot; the reporting delay changes no run (only what a published count reads)
+    from uprising.experiment.sensitivity import analyse
+
+    exp = experiment(outcomes=["effect@no-shoot-order@deaths_total"], design={"kind": "morris", "samples": 6},
+                     parameters={"rules.legitimacy": {"low": 0.7, "high": 0.9},
+                                 "cities.*.police_per_1000": {"low": 30.0, "high": 60.0, "prior": "log-uniform"},
+                                 "reporting.security_injured_delay_hours": {"low": 1.0, "high": 100.0}})
+    summary = run_experiment(exp, tmp_path, workers=2)
+    assert summary.failed == 0 and summary.completed == len(exp.run_ids())
+    table = analyse(exp, tmp_path).to_pylist()
+    mu_star = {r["parameter"]: r["value"] for r in table if r["index"] == "mu_star"}
+    # the reporting delay changes what a count reads, never a run: its elementary effects are exactly 0
+    assert mu_star["reporting.security_injured_delay_hours"] == 0.0
+    assert mu_star["rules.legitimacy"] > 0 and mu_star["cities.*.police_per_1000"] > 0
