@@ -432,13 +432,8 @@ def compare_cmd(scenario_path: Path, variant_names: tuple[str, ...], replicates:
     tasks = [t for _, sc in everything for t in E.tasks(sc, replicates, seed)]
     click.echo(f"{scenario.name}: baseline and {len(variants)} variant{'s' if len(variants) != 1 else ''} x {_runs(replicates)} = {len(tasks)} runs",
                err=True)
-    say_if_compiling()
     started = time.perf_counter()
-    with Progress(f"{scenario.name} compare") as bar:
-        progress = (lambda done, total: bar(done, total, None))
-        progress(0, len(tasks))
-        with _executor(cluster, workers) as ex:
-            res = E.run_many(tasks, ex, progress)
+    res = _run_tasks(tasks, f"{scenario.name} compare", cluster, workers)
     groups = {name: res[i * replicates:(i + 1) * replicates] for i, (name, _) in enumerate(everything)}
     baseline = groups.pop("baseline")
     rows = C.compare(baseline, groups)
@@ -463,14 +458,24 @@ def compare_cmd(scenario_path: Path, variant_names: tuple[str, ...], replicates:
     click.echo(f"{len(tasks)} runs in {time.perf_counter() - started:.1f} s", err=True)
 
 
+def _run_tasks(tasks: list, label: str, cluster: str | None, workers: int | None) -> list:
+    """Run ``tasks`` (:mod:`uprising.execution`) on the cluster or local processes, with a progress bar."""
+    from .. import execution as E
+
+    say_if_compiling()
+    with Progress(label) as bar:
+        progress = (lambda done, total: bar(done, total, None))
+        progress(0, len(tasks))
+        with _executor(cluster, workers) as ex:
+            return E.run_many(tasks, ex, progress)
+
+
 def _compare_posterior(scenario_path: Path, variant_names: tuple[str, ...], replicates: int, seed: int,
                        sets: tuple[str, ...], workers: int | None, cluster: str | None, out_dir: Path | None,
                        posterior_path: Path, draws: int) -> None:
     """`uprising compare --posterior` (see :func:`compare_cmd`)."""
-    import numpy as np
     from rich.table import Table
 
-    from .. import execution as E
     from ..country import compare as C
     from ..country.scenario import CountryScenario
     from ..experiment.posterior import read_posterior
@@ -504,13 +509,8 @@ def _compare_posterior(scenario_path: Path, variant_names: tuple[str, ...], repl
     click.echo(f"{scenario.name}: baseline and {len(names)} variants x ({replicates} runs at its own parameters + "
                f"{draws} parameter sets drawn from {posterior_path}) = {len(tasks)} runs at scale {scenario.scale:g}",
                err=True)
-    say_if_compiling()
     started = time.perf_counter()
-    with Progress(f"{scenario.name} compare --posterior") as bar:
-        progress = (lambda done, total: bar(done, total, None))
-        progress(0, len(tasks))
-        with _executor(cluster, workers) as ex:
-            values = E.run_many(tasks, ex, progress)
+    values = _run_tasks(tasks, f"{scenario.name} compare --posterior", cluster, workers)
     wall = time.perf_counter() - started
     point, drawn = C.posterior_values(values, names, replicates, draws)
     n_point, k = len(everything) * replicates, len(everything)

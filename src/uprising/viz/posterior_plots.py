@@ -23,6 +23,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from .style import save  # noqa: E402
+
 POSTERIOR = "#1f4e79"
 PRIOR_GREY = "#95a5a6"
 RECORD = "#c0392b"
@@ -30,12 +32,8 @@ TEST = "#8e44ad"
 
 
 def _save(fig: Any, path: Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save(fig, path)
 
 
 def marginals(posterior: Any, path: Path, title: str = "") -> Path:
