@@ -2,7 +2,7 @@
 the blackout, the intervention and the shoot order (issue 15, item 4), over the posterior's 5-95% ranges.
 
     python benchmarks/kazakhstan_v2_effects_experiment.py docs/data/kazakhstan-v2-posterior/posterior.json \
-        [--trajectories 4] [--out experiments/kazakhstan-v2-effects.toml]
+        [--trajectories 4] [--scale S] [--out experiments/kazakhstan-v2-effects.toml]
     uprising sensitivity experiments/kazakhstan-v2-effects.toml --store results/kazakhstan-v2-effects
 
 Each parameter of the posterior ranges over its posterior 5-95% interval (log-uniform where its prior was), so the
@@ -21,7 +21,7 @@ VARIANTS = ("no-blackout", "no-intervention", "no-shoot-order")
 OUTCOMES = ("deaths_total", "unrest_person_days", "end_of_unrest")
 
 
-def toml_text(posterior: Path, trajectories: int) -> str:
+def toml_text(posterior: Path, trajectories: int, scale: float | None = None) -> str:
     from uprising.experiment.posterior import read_posterior
 
     post = read_posterior(posterior)
@@ -34,7 +34,10 @@ def toml_text(posterior: Path, trajectories: int) -> str:
              'base = "../scenarios/kazakhstan-2022-v2.toml"', "replicates = 1", "seed = 15",
              "outcomes = [" + ", ".join(json.dumps(f"effect@{v}@{o}") for v in VARIANTS for o in OUTCOMES) + "]", "",
              "[set]"]
-    lines += [f"{k} = {json.dumps(v)}" for k, v in (post.meta.get("set") or {}).items()]
+    fixed = dict(post.meta.get("set") or {})
+    if scale is not None:
+        fixed["scale"] = scale
+    lines += [f"{k} = {json.dumps(v)}" for k, v in fixed.items()]
     lines += ["", "[design]", 'kind = "morris"', f"samples = {trajectories}", "levels = 4", "", "[parameters]"]
     for p in post.priors:
         lo, hi = rows[p.name]["q5"], rows[p.name]["q95"]
@@ -50,6 +53,7 @@ if __name__ == "__main__":
     ap.add_argument("posterior", type=Path)
     ap.add_argument("--trajectories", type=int, default=4)
     ap.add_argument("--out", type=Path, default=Path("experiments/kazakhstan-v2-effects.toml"))
+    ap.add_argument("--scale", type=float, default=None, help="the runs' scale (default: the posterior's)")
     args = ap.parse_args()
-    args.out.write_text(toml_text(args.posterior, args.trajectories), encoding="utf-8")
+    args.out.write_text(toml_text(args.posterior, args.trajectories, args.scale), encoding="utf-8")
     print(args.out)
