@@ -28,9 +28,11 @@ the store and makes no new simulation; stopped, it resumes where it was. (pyabc'
 from the operating system in every job, so its proposals cannot be replayed; hence this driver. pyabc's
 ABC-SMC remains ``uprising calibrate``'s method for Model I.)
 
-The result (:class:`Posterior`, written by :func:`write_posterior` as JSON) holds the priors, the last
-generation's particles (values, weights, distances, run ids) and each generation's tolerance, simulations
-and effective sample size. :func:`read_posterior` reads it back and :meth:`Posterior.draw` draws parameter
+The posterior pools the generations (:func:`pool`): the ``keep`` nearest of all the points made, weighted by
+prior / the density of the mixture of all the generations' proposals (multiple importance sampling), so that
+every run counts and no generation's weights collapse onto a few particles. The result (:class:`Posterior`,
+written by :func:`write_posterior` as JSON) holds the priors, the particles (values, weights, distances, run
+ids) and each generation's tolerance, simulations and effective sample size, and the pool's. :func:`read_posterior` reads it back and :meth:`Posterior.draw` draws parameter
 sets from it: what ``uprising compare --posterior`` does.
 """
 
@@ -356,18 +358,42 @@ def calibrate_country(experiment: Experiment, targets: list[Any], store: ResultS
         generations.append(gen)
         if progress:
             progress("kept", {"g": g, "epsilon": gen.epsilon, "ess": gen.ess, "made": n_made})
-    last = generations[-1]
-    values = np.array([[p.value(u[k]) for k, p in enumerate(priors)] for u in last.units[last.kept]], dtype=float)
+    units, dist, run_ids, weights = pool(generations, settings.keep)
+    values = np.array([[p.value(u[k]) for k, p in enumerate(priors)] for u in units], dtype=float)
     # the scenario holds integer parameters rounded: report the values the runs used
     for k, p in enumerate(priors):
         if experiment._numeric(p.name) is int:
             values[:, k] = np.round(values[:, k])
-    posterior = Posterior(priors, values, last.weights, last.distances[last.kept],
-                          [last.run_ids[i] for i in last.kept],
-                          [{"generation": gen.g, "points": len(gen.units), "simulations": len(gen.units) *
-                            experiment.replicates, "epsilon": gen.epsilon, "ess": gen.ess,
-                            "best_distance": float(gen.distances[gen.kept[0]])} for gen in generations])
+    rows = [{"generation": gen.g, "points": len(gen.units), "simulations": len(gen.units) * experiment.replicates,
+             "epsilon": gen.epsilon, "ess": gen.ess, "best_distance": float(gen.distances[gen.kept[0]])}
+            for gen in generations]
+    rows.append({"generation": "pooled", "points": sum(len(gen.units) for gen in generations), "simulations": total,
+                 "epsilon": float(dist.max()), "ess": float(1.0 / np.sum(weights ** 2)),
+                 "best_distance": float(dist.min())})
+    posterior = Posterior(priors, values, weights, dist, run_ids, rows)
     return CalibrationRun(posterior, generations, made, total)
+
+
+def pool(generations: list[Generation], keep: int) -> tuple[np.ndarray, np.ndarray, list[list[str]], np.ndarray]:
+    """The posterior from every generation's points at once: the ``keep`` nearest of all of them, each weighted
+    by prior / the density of the mixture of every generation's proposal, in proportion to its points (multiple
+    importance sampling with the balance heuristic, Veach and Guibas 1995; every past sample recycled with these
+    weights, as in adaptive multiple importance sampling, Cornuet, Marin, Mira and Robert 2012, Scand. J. Stat.
+    39: 798-812). The prior's own share of the mixture (generation 0)
+    bounds every weight by the number of points over generation 0's, so that no point near a dense ancestor
+    carries the sample. Returns the kept points' quantiles, distances, run ids and weights (summing to 1)."""
+    units = np.vstack([gen.units for gen in generations])
+    dist = np.concatenate([gen.distances for gen in generations])
+    run_ids = [ids for gen in generations for ids in gen.run_ids]
+    total = len(units)
+    density = np.full(total, len(generations[0].units) / total)  # the prior is 1 on the cube
+    for prev, gen in zip(generations, generations[1:]):
+        density += len(gen.units) / total * proposal_density(units, prev.units[prev.kept], prev.weights)
+    order = np.lexsort((np.arange(total), dist))  # nearest first; ties by position, so deterministic
+    kept = order[:keep]
+    kept = kept[np.isfinite(dist[kept])] if np.isfinite(dist[kept]).sum() >= 2 else kept
+    w = 1.0 / density[kept]
+    return units[kept], dist[kept], [run_ids[i] for i in kept], w / w.sum()
 
 
 # ------------------------------------------------------------------ the file
