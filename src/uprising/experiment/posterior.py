@@ -185,19 +185,24 @@ class Posterior:
 
     def summary(self) -> list[dict[str, Any]]:
         """Per parameter: weighted mean, sd, 5/50/95% quantiles, the prior, and the posterior's 90% interval as
-        a share of the prior's (``width_ratio``: near 1, the data say little about it; well below, they
-        identify it)."""
+        a share of the prior's, measured in the prior's quantiles so that a log-uniform prior is read on its own
+        scale (``width_ratio``: near 1, the data say little about it; well below, they identify it; at most
+        1/0.9 when the posterior is as wide as the whole prior), and the sd of the quantiles over the prior's,
+        1/sqrt(12) (``sd_ratio``)."""
         rows = []
         for k, p in enumerate(self.priors):
             x = self.values[:, k]
             mean = float(np.sum(self.weights * x))
             sd = float(math.sqrt(max(np.sum(self.weights * (x - mean) ** 2), 0.0)))
             q5, q50, q95 = (self.quantile(p.name, q) for q in (0.05, 0.5, 0.95))
-            prior_width = float(p.value(0.95) - p.value(0.05))
+            width = float(p.quantile(q95) - p.quantile(q5)) / 0.9
+            u = np.asarray(p.quantile(x), dtype=float)
+            u_mean = float(np.sum(self.weights * u))
+            u_sd = float(math.sqrt(max(np.sum(self.weights * (u - u_mean) ** 2), 0.0)))
             rows.append({"parameter": p.name, "mean": mean, "sd": sd, "q5": q5, "q50": q50, "q95": q95,
                          "prior": "log-uniform" if p.log else "uniform", "prior_low": p.low, "prior_high": p.high,
-                         "prior_sd": p.sd(), "sd_ratio": sd / p.sd() if p.sd() > 0 else math.nan,
-                         "width_ratio": (q95 - q5) / prior_width if prior_width > 0 else math.nan,
+                         "prior_sd": p.sd(), "sd_ratio": u_sd * math.sqrt(12.0),
+                         "width_ratio": width,
                          "reason": p.reason})
         return rows
 
