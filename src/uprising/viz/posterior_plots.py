@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -37,8 +38,8 @@ def _save(fig: Any, path: Path) -> Path:
 
 
 def marginals(posterior: Any, path: Path, title: str = "") -> Path:
-    """A histogram per parameter: the weighted posterior over the prior's range, the prior's density flat
-    (in the prior's own scale), the 90% interval shaded."""
+    """A histogram per parameter: each bin's share of the posterior's weight over the prior's range, in 20 bins of
+    the prior's own scale (so the prior is flat at 1/20), the 90% interval shaded."""
     rows = posterior.summary()
     n = len(rows)
     cols = 5 if n > 8 else max(n, 1)
@@ -53,10 +54,12 @@ def marginals(posterior: Any, path: Path, title: str = "") -> Path:
             ax.set_xscale("log")
         else:
             edges = np.linspace(prior.low, prior.high, 21)
-        ax.hist(x, bins=edges, weights=posterior.weights, density=True, color=POSTERIOR, alpha=0.8, label="posterior")
-        widths = np.diff(edges)
-        prior_density = (1.0 / len(widths)) / widths  # the prior spreads evenly over the bins of its own scale
-        ax.stairs(prior_density, edges, color=PRIOR_GREY, linewidth=1.5, label="prior")
+        # each bin's share of the posterior's weight; the prior puts 1/20 in every bin of its own scale
+        ax.hist(x, bins=edges, weights=posterior.weights / posterior.weights.sum(), color=POSTERIOR, alpha=0.8,
+                label="posterior")
+        ax.stairs(np.full(len(edges) - 1, 1.0 / (len(edges) - 1)), edges, color=PRIOR_GREY, linewidth=1.5,
+                  label="prior")
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.axvspan(row["q5"], row["q95"], color=POSTERIOR, alpha=0.12)
         ax.set_title(f"{prior.name}\n90% width / prior's {row['width_ratio']:.2f}", fontsize=7.5)
         ax.tick_params(labelsize=6.5)
@@ -64,7 +67,8 @@ def marginals(posterior: Any, path: Path, title: str = "") -> Path:
     if n:
         axes.flat[0].legend(fontsize=6.5, loc="upper right")
     fig.suptitle(title or "posterior marginals", fontsize=10)
-    return _save(fig, path)
+    fig.tight_layout(rect=(0, 0, 1, 0.98))
+    return save(fig, path)
 
 
 def pairs(posterior: Any, path: Path, title: str = "", most: int = 8) -> Path:
