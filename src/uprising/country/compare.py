@@ -201,6 +201,7 @@ class PosteriorComparison:
     baseline_posterior_mean: float
     point_runs: int
     draws: int
+    p_zero: float = 0.0  # the share of draws with no effect at all (the variant changed nothing in that run)
 
 
 def _spread(x: np.ndarray) -> tuple[float, float]:
@@ -225,15 +226,15 @@ def compare_posterior(point: dict[str, dict[str, np.ndarray]], drawn: dict[str, 
             out.append(PosteriorComparison(
                 outcome, name, float(p.mean()) if len(p) else float("nan"),
                 mean_ci(p, rng) if len(p) else (float("nan"),) * 2, _spread(p), mean, mean_ci(d, rng), _spread(d),
-                sign, float(drawn["baseline"][outcome].mean()), len(p), len(d)))
+                sign, float(drawn["baseline"][outcome].mean()), len(p), len(d), float(np.mean(d == 0))))
     return out
 
 
 def posterior_markdown(rows: list[PosteriorComparison], scale: float | None = None) -> str:
     """The effects over the posterior next to the seed-only ones, as a Markdown table."""
     lines = ["| variant | outcome | at the point: mean effect (95% CI, seeds) | over the posterior: mean effect "
-             "(95% CI, parameters and seeds) | effect of one run, 2.5-97.5%: point / posterior | P(sign) |",
-             "|---|---|---|---|---|---|"]
+             "(95% CI, parameters and seeds) | effect of one run, 2.5-97.5%: point / posterior | P(sign) | P(none) |",
+             "|---|---|---|---|---|---|---|"]
     for c in rows:
         label = OUTCOMES[c.outcome][0]
         point = "-" if c.point_runs == 0 else \
@@ -241,12 +242,13 @@ def posterior_markdown(rows: list[PosteriorComparison], scale: float | None = No
         spread = ("-" if c.point_runs == 0 else f"{c.point_interval[0]:+,.0f} to {c.point_interval[1]:+,.0f}") + \
             f" / {c.posterior_interval[0]:+,.0f} to {c.posterior_interval[1]:+,.0f}"
         lines.append(f"| {c.variant} | {label} | {point} | {c.posterior_mean:+,.1f} ({c.posterior_ci[0]:+,.1f} to "
-                     f"{c.posterior_ci[1]:+,.1f}) | {spread} | {c.p_sign:.2f} |")
+                     f"{c.posterior_ci[1]:+,.1f}) | {spread} | {c.p_sign:.2f} | {c.p_zero:.2f} |")
     if rows:
         note = (f"{rows[0].draws} parameter sets drawn from the posterior, one paired run each"
                 + (f"; {rows[0].point_runs} paired runs at the scenario's own parameters" if rows[0].point_runs else "")
                 + (f"; scale {scale:g} (agents per resident)" if scale is not None else ""))
-        lines += ["", note + ". P(sign): the share of draws whose effect has the sign of the posterior mean."]
+        lines += ["", note + ". P(sign): the share of draws whose effect has the sign of the posterior mean; P(none): "
+                  "the share whose run the variant did not change at all in this outcome."]
     return "\n".join(lines)
 
 
@@ -257,5 +259,5 @@ def posterior_rows_as_dicts(rows: list[PosteriorComparison], scale: float | None
              "point_interval_low": c.point_interval[0], "point_interval_high": c.point_interval[1],
              "posterior_mean": c.posterior_mean, "posterior_ci_low": c.posterior_ci[0],
              "posterior_ci_high": c.posterior_ci[1], "posterior_interval_low": c.posterior_interval[0],
-             "posterior_interval_high": c.posterior_interval[1], "p_sign": c.p_sign,
+             "posterior_interval_high": c.posterior_interval[1], "p_sign": c.p_sign, "p_zero": c.p_zero,
              "baseline_posterior_mean": c.baseline_posterior_mean} for c in rows]
