@@ -200,6 +200,7 @@ def run_experiment(experiment: Experiment, store: ResultStore | str | Path, exec
             summary.wall_seconds = time.perf_counter() - start
             if own:
                 box[0].shutdown(wait=True, cancel_futures=True)
+    store.clean_partials()  # a worker lost mid-write left a .partial of a process that is gone (reaped by now)
     if store.loose_runs() >= COMPACT_AT:  # a large finished sweep: one dataset per experiment keeps queries fast
         store.compact()
     summary.wall_seconds = time.perf_counter() - start
