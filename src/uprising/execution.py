@@ -41,15 +41,17 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
-from .country.scenario import CountryScenario
+from .country.scenario import CountryScenario, CountryScenarioBase
 from .scenario import Scenario
 
 #: Environment that keeps a worker's numeric libraries on one thread each.
 SINGLE_THREAD_ENV = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
                      "MKL_NUM_THREADS": "1"}
 
-#: the two scenario kinds a task may name
-MODEL_ONE, COUNTRY = "model_one", "country"
+#: the two scenario kinds (what a task names, an experiment's ``kind``, what :mod:`uprising.experiment.kinds`
+#: and the named outcomes dispatch on)
+MODEL_ONE, COUNTRY = "model1", "country"
+KINDS = (MODEL_ONE, COUNTRY)
 
 #: ``progress(done, total)`` after each run of :func:`run_many` (and not before the first)
 Progress = Callable[[int, int], None]
@@ -83,12 +85,27 @@ class Task:
 
 
 def scenario_kind(scenario: Scenario | CountryScenario) -> str:
-    """:data:`COUNTRY` for a country scenario, :data:`MODEL_ONE` for a Model I scenario."""
-    if isinstance(scenario, CountryScenario):
+    """:data:`COUNTRY` for a country scenario (of any mechanism set), :data:`MODEL_ONE` for a Model I scenario."""
+    if isinstance(scenario, CountryScenarioBase):
         return COUNTRY
     if isinstance(scenario, Scenario):
         return MODEL_ONE
     raise TypeError(f"not a scenario: {type(scenario).__name__}")
+
+
+def simulate_scenario(scenario: Scenario | CountryScenario, seed: int, replicate: int | None, **options: Any) -> Any:
+    """One run of either kind: :func:`~uprising.simulate.simulate` (``steps`` among the ``options``) or
+    :func:`~uprising.country.simulate.simulate_country` (a replicate of None is 0). What every task and every
+    store run does."""
+    if scenario_kind(scenario) == COUNTRY:
+        from .country.simulate import simulate_country
+
+        return simulate_country(scenario, seed, 0 if replicate is None else replicate, **options)
+    from .simulate import simulate
+
+    options = dict(options)
+    steps = options.pop("steps", None)
+    return simulate(scenario, steps, seed, replicate=replicate, **options)
 
 
 def _plain(scenario: Scenario | CountryScenario) -> dict[str, Any]:
@@ -125,15 +142,7 @@ def run_task(item: Task) -> Any:
     scenario = item.scenario_object()
     if item.job is not None:
         return item.job(scenario, item.seed, item.replicate, **item.options)
-    if item.kind == COUNTRY:
-        from .country.simulate import simulate_country
-
-        return simulate_country(scenario, item.seed, item.replicate, **item.options)
-    from .simulate import simulate
-
-    options = dict(item.options)
-    steps = options.pop("steps", None)
-    return simulate(scenario, steps, item.seed, replicate=item.replicate, **options)
+    return simulate_scenario(scenario, item.seed, item.replicate, **item.options)
 
 
 def run_many(items: Iterable[Task], executor: cf.Executor | None = None,

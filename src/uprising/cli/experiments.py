@@ -475,12 +475,16 @@ def draw_calibration(result: Any) -> dict[str, Path]:
               help="A country: points proposed in each later generation [500].")
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=None,
               help="A country: seed of the prior's points and the proposals [the experiment's seed].")
+@click.option("--adjust", type=click.IntRange(0, 10_000_000), default=None,
+              help="A country: regression-adjust the posterior over this many nearest runs (Beaumont et al. "
+                   "2002); 0: none [0]. Check its predictive: under a misspecified model it can fit worse.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Folder for the posterior, records, best scenario and figures (default: STORE/calibration).")
 @click.option("--no-plot", is_flag=True, help="Skip the figures.")
 def calibrate_cmd(experiment_path: Path, targets_path: Path, store_dir: Path | None, cluster: str | None,
                   workers: int | None, populations: int | None, population_size: int | None, first: int | None,
-                  size: int | None, seed: int | None, out_dir: Path | None, no_plot: bool) -> None:
+                  size: int | None, seed: int | None, adjust: int | None, out_dir: Path | None,
+                  no_plot: bool) -> None:
     """Calibrate EXPERIMENT's parameter ranges against --targets: a posterior.
 
     Model I: ABC-SMC with pyabc. Priors are uniform over each parameter's
@@ -499,6 +503,9 @@ def calibrate_cmd(experiment_path: Path, targets_path: Path, store_dir: Path | N
     `uprising compare --posterior` reads), posterior.csv, particles.csv,
     generations.csv, the posterior predictive of every fit and test target
     (predictive.csv, fresh runs of each particle) and the figures to --out.
+    --adjust N moves the particles by a local-linear regression on the targets'
+    measures over the N nearest runs (no new simulation; the predictive runs the
+    moved particles).
     """
     _need_extra()
     import importlib.util
@@ -514,8 +521,8 @@ def calibrate_cmd(experiment_path: Path, targets_path: Path, store_dir: Path | N
     exp = Experiment.load(experiment_path)
     if exp.kind == "country":
         return _calibrate_country(exp, targets_path, store_dir, cluster, workers, populations, population_size,
-                                  first, size, seed, out_dir, no_plot)
-    for flag, value in (("--first", first), ("--size", size), ("--seed", seed)):
+                                  first, size, seed, out_dir, no_plot, adjust or 0)
+    for flag, value in (("--first", first), ("--size", size), ("--seed", seed), ("--adjust", adjust)):
         if value is not None:
             raise UsageFailure(f"{flag}: only for a country scenario's calibration ({experiment_path} is Model I)")
     populations = 4 if populations is None else populations
@@ -599,7 +606,8 @@ def calibrate_cmd(experiment_path: Path, targets_path: Path, store_dir: Path | N
 
 def _calibrate_country(exp: Any, targets_path: Path, store_dir: Path | None, cluster: str | None,
                        workers: int | None, populations: int | None, population_size: int | None, first: int | None,
-                       size: int | None, seed: int | None, out_dir: Path | None, no_plot: bool) -> None:
+                       size: int | None, seed: int | None, out_dir: Path | None, no_plot: bool,
+                       adjust: int = 0) -> None:
     """`uprising calibrate` of a country experiment (see :func:`calibrate_cmd`)."""
     import csv
 
@@ -611,8 +619,8 @@ def _calibrate_country(exp: Any, targets_path: Path, store_dir: Path | None, clu
     fit, test = tf.of_split("fit"), tf.of_split("test")
     settings = P.Settings(first=1000 if first is None else first, generations=4 if populations is None else populations,
                           size=500 if size is None else size, keep=200 if population_size is None else population_size,
-                          seed=exp.seed if seed is None else seed)
-    settings.check(f"{exp.source} (--first, --size, --population-size)")
+                          seed=exp.seed if seed is None else seed, adjust=adjust)
+    settings.check(f"{exp.source} (--first, --size, --population-size, --adjust)")
     priors = P.priors_of(exp)
     if not no_plot:
         need_plot_extra("--no-plot")
@@ -628,7 +636,8 @@ def _calibrate_country(exp: Any, targets_path: Path, store_dir: Path | None, clu
     runs = settings.simulations * exp.replicates
     click.echo(f"{exp.name}: ABC-SMC over {len(priors)} parameters against {len(fit)} fit targets ({targets_path}; "
                f"{len(test)} test targets measured, not used), {settings.first} prior points then "
-               f"{settings.generations} generations of {settings.size}, keeping {settings.keep}: {runs} runs at scale "
+               f"{settings.generations} generations of {settings.size}, keeping {settings.keep}"
+               f"{f', regression-adjusted over the {settings.adjust} nearest' if settings.adjust else ''}: {runs} runs at scale "
                f"{exp.base_scenario.scale:g}, {where}; store {store.root}, out {out_dir}", err=True)
     say_if_compiling()
     terminated = _interrupt_on_sigterm()

@@ -10,7 +10,8 @@
 Everything that differs between the two is here, so that the runner, the store and the drivers above them
 run many simulations one way for every kind: how a scenario is read and written as text (TOML for Model I,
 JSON for a country: what a work item carries to a worker and what the store keeps with each run), how a
-run is made, how a varied parameter is checked, set and read back, and which named outcomes apply.
+varied parameter is checked, set and read back, and which named outcomes apply. The kinds themselves, and
+how a run of each is made, belong to :mod:`uprising.execution` (re-exported here).
 """
 
 from __future__ import annotations
@@ -20,18 +21,12 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from ..execution import COUNTRY, KINDS, MODEL_ONE
+from ..execution import scenario_kind as kind_of
+from ..execution import simulate_scenario
 from ..scenario import Scenario, ScenarioError
 
-MODEL_ONE = "model1"
-COUNTRY = "country"
-KINDS = (MODEL_ONE, COUNTRY)
-
-
-def kind_of(scenario: Any) -> str:
-    """``"country"`` for a country scenario, ``"model1"`` for Model I's :class:`Scenario`."""
-    from ..country.scenario import CountryScenarioBase
-
-    return COUNTRY if isinstance(scenario, CountryScenarioBase) else MODEL_ONE
+__all__ = ["COUNTRY", "KINDS", "MODEL_ONE", "kind_of", "simulate_any"]
 
 
 def load_scenario(path: str | Path) -> Any:
@@ -59,15 +54,8 @@ def scenario_from_text(text: str, source: str = "<scenario>") -> Any:
 
 
 def simulate_any(scenario: Any, seed: int, replicate: int | None) -> Any:
-    """One run: :func:`~uprising.simulate.simulate` or :func:`~uprising.country.simulate.simulate_country`
-    (a country run's replicate is 0 when None)."""
-    if kind_of(scenario) == COUNTRY:
-        from ..country.simulate import simulate_country
-
-        return simulate_country(scenario, seed, 0 if replicate is None else replicate)
-    from ..simulate import simulate
-
-    return simulate(scenario, seed=seed, replicate=replicate)
+    """One run of either kind, as a task runs it (:func:`uprising.execution.simulate_scenario`)."""
+    return simulate_scenario(scenario, seed, replicate)
 
 
 def citizens_of(result: Any) -> int:

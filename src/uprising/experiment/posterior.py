@@ -107,18 +107,23 @@ def priors_of(experiment: Experiment) -> list[Prior]:
 @dataclass(frozen=True)
 class Settings:
     """How many runs: ``first`` prior draws, then ``generations`` generations of ``size`` proposals, keeping
-    the ``keep`` nearest each time; ``seed`` seeds the prior's Sobol' sequence and the proposals."""
+    the ``keep`` nearest each time; ``seed`` seeds the prior's Sobol' sequence and the proposals; ``adjust > 0``
+    regression-adjusts the posterior over the ``adjust`` nearest points (:func:`regression_adjust`)."""
 
     first: int = 1000
     generations: int = 4
     size: int = 500
     keep: int = 200
     seed: int = 0
+    adjust: int = 0  # regression-adjust the posterior over this many nearest runs (0: no adjustment)
 
     def check(self, source: str) -> None:
         for name in ("first", "size", "keep"):
             if getattr(self, name) < 2:
                 raise ScenarioError(source, name, f"at least 2 (got {getattr(self, name)})")
+        if self.adjust and not self.keep <= self.adjust <= self.simulations:
+            raise ScenarioError(source, "adjust", f"0 (no regression adjustment) or from keep ({self.keep}) to "
+                                f"the points in all ({self.simulations}) (got {self.adjust})")
         if self.generations < 0:
             raise ScenarioError(source, "generations", f"0 or more (got {self.generations})")
         if self.keep > min(self.first, self.size if self.generations else self.first):
@@ -142,6 +147,7 @@ class Generation:
     kept: np.ndarray  # indices of the kept points, nearest first
     weights: np.ndarray  # of the kept points, summing to 1
     epsilon: float  # the largest kept distance
+    summaries: np.ndarray | None = None  # points x fit targets (:func:`summaries`), for the regression adjustment
 
     @property
     def ess(self) -> float:
@@ -159,6 +165,12 @@ class Posterior:
     run_ids: list[list[str]]
     generations: list[dict[str, Any]] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
+    run_values: np.ndarray | None = None  # regression-adjusted: the values the particles' runs used
+
+    @property
+    def adjusted(self) -> bool:
+        """Whether the particles were moved by a regression adjustment (their values were never run as such)."""
+        return "adjustment" in self.meta
 
     @property
     def names(self) -> list[str]:
@@ -359,24 +371,61 @@ def calibrate_country(experiment: Experiment, targets: list[Any], store: ResultS
             w = 1.0 / proposal_density(units[kept], prev.units[prev.kept], prev.weights)
         w = w / w.sum()
         run_ids = [[r["run_id"] for r in rs] for rs in rows]
-        gen = Generation(g, units, dist, run_ids, kept, w, float(dist[kept[-1]]))
+        stats = np.array([summaries(targets, r) for r in rows]) if settings.adjust else None
+        gen = Generation(g, units, dist, run_ids, kept, w, float(dist[kept[-1]]), stats)
         generations.append(gen)
         if progress:
             progress("kept", {"g": g, "epsilon": gen.epsilon, "ess": gen.ess, "made": n_made})
     units, dist, run_ids, weights = pool(generations, settings.keep)
-    values = np.array([[p.value(u[k]) for k, p in enumerate(priors)] for u in units], dtype=float)
-    # the scenario holds integer parameters rounded: report the values the runs used
-    for k, p in enumerate(priors):
-        if experiment._numeric(p.name) is int:
-            values[:, k] = np.round(values[:, k])
+    pooled = {"generation": "pooled", "points": sum(len(gen.units) for gen in generations), "simulations": total,
+              "epsilon": float(dist.max()), "ess": float(1.0 / np.sum(weights ** 2)), "best_distance": float(dist.min())}
+    meta: dict[str, Any] = {}
+    run_units = None
+    if settings.adjust:
+        units, run_units, dist, run_ids, weights, info = adjusted_posterior(generations, targets, settings.adjust,
+                                                                            settings.keep, settings.seed)
+        meta["adjustment"] = info
+    values = _values(experiment, priors, units)
     rows = [{"generation": gen.g, "points": len(gen.units), "simulations": len(gen.units) * experiment.replicates,
              "epsilon": gen.epsilon, "ess": gen.ess, "best_distance": float(gen.distances[gen.kept[0]])}
             for gen in generations]
-    rows.append({"generation": "pooled", "points": sum(len(gen.units) for gen in generations), "simulations": total,
-                 "epsilon": float(dist.max()), "ess": float(1.0 / np.sum(weights ** 2)),
-                 "best_distance": float(dist.min())})
-    posterior = Posterior(priors, values, weights, dist, run_ids, rows)
+    rows.append(pooled)
+    if settings.adjust:
+        rows.append({"generation": "adjusted", "points": meta["adjustment"]["points"], "simulations": total,
+                     "epsilon": meta["adjustment"]["bandwidth"], "ess": meta["adjustment"]["ess_before_resampling"],
+                     "best_distance": float(dist.min())})
+    posterior = Posterior(priors, values, weights, dist, run_ids, rows, meta)
+    if run_units is not None:
+        posterior.run_values = _values(experiment, priors, run_units)
     return CalibrationRun(posterior, generations, made, total)
+
+
+def _values(experiment: Experiment, priors: list[Prior], units: np.ndarray) -> np.ndarray:
+    values = np.array([[p.value(u[k]) for k, p in enumerate(priors)] for u in units], dtype=float)
+    # the scenario holds integer parameters rounded: report the values the runs use
+    for k, p in enumerate(priors):
+        if experiment._numeric(p.name) is int:
+            values[:, k] = np.round(values[:, k])
+    return values
+
+
+def importance(generations: list[Generation]) -> np.ndarray:
+    """Every point's importance weight (unnormalised): prior / the density of the mixture of every generation's
+    proposal, in proportion to its points (see :func:`pool`)."""
+    units = np.vstack([gen.units for gen in generations])
+    total = len(units)
+    density = np.full(total, len(generations[0].units) / total)  # the prior is 1 on the cube
+    for prev, gen in zip(generations, generations[1:]):
+        density += len(gen.units) / total * proposal_density(units, prev.units[prev.kept], prev.weights)
+    return 1.0 / density
+
+
+def nearest(distances: np.ndarray, n: int) -> np.ndarray:
+    """The indices of the ``n`` smallest distances, nearest first (ties by position: deterministic), dropping the
+    infinite ones where at least 2 are finite."""
+    order = np.lexsort((np.arange(len(distances)), distances))
+    kept = order[:n]
+    return kept[np.isfinite(distances[kept])] if np.isfinite(distances[kept]).sum() >= 2 else kept
 
 
 def pool(generations: list[Generation], keep: int) -> tuple[np.ndarray, np.ndarray, list[list[str]], np.ndarray]:
@@ -390,15 +439,118 @@ def pool(generations: list[Generation], keep: int) -> tuple[np.ndarray, np.ndarr
     units = np.vstack([gen.units for gen in generations])
     dist = np.concatenate([gen.distances for gen in generations])
     run_ids = [ids for gen in generations for ids in gen.run_ids]
-    total = len(units)
-    density = np.full(total, len(generations[0].units) / total)  # the prior is 1 on the cube
-    for prev, gen in zip(generations, generations[1:]):
-        density += len(gen.units) / total * proposal_density(units, prev.units[prev.kept], prev.weights)
-    order = np.lexsort((np.arange(total), dist))  # nearest first; ties by position, so deterministic
-    kept = order[:keep]
-    kept = kept[np.isfinite(dist[kept])] if np.isfinite(dist[kept]).sum() >= 2 else kept
-    w = 1.0 / density[kept]
+    kept = nearest(dist, keep)
+    w = importance(generations)[kept]
     return units[kept], dist[kept], [run_ids[i] for i in kept], w / w.sum()
+
+
+# ------------------------------------------------------------------ regression adjustment
+def summaries(targets: list[Any], rows: list[dict[str, float]]) -> np.ndarray:
+    """One point's summary statistics, one per target, from its runs' rows: a count's mean as ``ln(1 + m)``
+    (the scale on which the loss measures it), a day's median in days since the start (a day never reached, in
+    most runs: the target's last day + the loss's 10 days). NaN where a row lacks a count."""
+    from ..country.fit import NEVER_DAYS
+    from .country_outcomes import target_outcome
+
+    out = np.full(len(targets), np.nan)
+    if not rows:
+        return out
+    for k, t in enumerate(targets):
+        name = target_outcome(t)
+        values = [None if r.get(name) is None or not math.isfinite(float(r[name])) else float(r[name]) for r in rows]
+        if t.kind == "count":
+            if all(v is not None for v in values):
+                out[k] = math.log1p(max(float(np.mean(values)), 0.0))
+        else:
+            finite = [v for v in values if v is not None]
+            out[k] = float(np.median(finite)) if len(finite) * 2 > len(values) else t.high + NEVER_DAYS
+    return out
+
+
+def observed_summaries(targets: list[Any]) -> np.ndarray:
+    """The record's summary statistics: the middle of each target's range on the scale of :func:`summaries`."""
+    return np.array([0.5 * (math.log1p(t.low) + math.log1p(t.high)) if t.kind == "count" else 0.5 * (t.low + t.high)
+                     for t in targets])
+
+
+def _logit(u: np.ndarray) -> np.ndarray:
+    u = np.clip(u, 1e-9, 1.0 - 1e-9)
+    return np.log(u) - np.log1p(-u)
+
+
+def regression_adjust(units: np.ndarray, stats: np.ndarray, observed: np.ndarray, weights: np.ndarray,
+                      ridge: float = 1e-3) -> tuple[np.ndarray, np.ndarray]:
+    """Local-linear regression adjustment (Beaumont, Zhang and Balding 2002, Genetics 162: 2025-2035).
+
+    ``units`` (points x parameters) are the accepted points in the priors' quantiles, ``stats`` (points x
+    summaries) what their runs measured, ``observed`` the record's summaries, ``weights`` the points' kernel x
+    importance weights. Each parameter, as ``logit(u)`` (so that the adjusted values stay inside the prior's
+    range, Hamilton et al. 2005), is regressed on the summaries by weighted least squares (each summary
+    standardised by its weighted sd; a ridge of ``ridge`` on the slopes, not the intercept, keeps the fit
+    defined when summaries are collinear), and each point is moved along the fitted plane to the record:
+    ``z* = z - (s - s_obs) beta``. Summaries with no spread among the points are dropped. Returns the
+    adjusted quantiles and the slopes (parameters x kept summaries; standardised units)."""
+    w = np.asarray(weights, dtype=float)
+    w = w / w.sum()
+    ok = np.all(np.isfinite(stats), axis=0)
+    x = stats[:, ok] - observed[ok]
+    mean = w @ x
+    sd = np.sqrt(np.maximum(w @ (x - mean) ** 2, 0.0))
+    live = sd > 1e-12
+    x = x[:, live] / sd[live]
+    z = _logit(np.asarray(units, dtype=float))
+    design = np.hstack([np.ones((len(x), 1)), x])
+    gram = design.T @ (w[:, None] * design)
+    penalty = ridge * np.eye(design.shape[1])
+    penalty[0, 0] = 0.0
+    coef = np.linalg.solve(gram + penalty, design.T @ (w[:, None] * z))
+    slopes = coef[1:]  # summaries x parameters
+    adjusted = z - x @ slopes
+    return 1.0 / (1.0 + np.exp(-adjusted)), slopes.T
+
+
+def epanechnikov(distances: np.ndarray, bandwidth: float) -> np.ndarray:
+    """The Epanechnikov kernel ``1 - (d / h)^2`` inside the bandwidth ``h``, 0 outside (Beaumont et al. 2002)."""
+    r = np.asarray(distances, dtype=float) / bandwidth
+    return np.where(r < 1.0, 1.0 - r * r, 0.0)
+
+
+def systematic_resample(weights: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """How many times each of ``weights`` is drawn in ``n`` draws by systematic resampling (one seeded uniform;
+    each point drawn ``floor(n w)`` or one more times, the expected count ``n w``)."""
+    w = np.asarray(weights, dtype=float) / np.sum(weights)
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x72736D70]))
+    positions = (rng.random() + np.arange(n)) / n
+    edges = np.cumsum(w)  # a point of no weight has an empty interval; rounding past the end goes to the last
+    drawn = np.minimum(np.searchsorted(edges, positions, side="right"), np.flatnonzero(w > 0)[-1])
+    return np.bincount(drawn, minlength=len(w))
+
+
+def adjusted_posterior(generations: list[Generation], targets: list[Any], n: int, keep: int, seed: int
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[list[str]], np.ndarray, dict[str, Any]]:
+    """The regression-adjusted posterior over the ``n`` nearest points of every generation: each weighted by its
+    importance weight (:func:`importance`) x the Epanechnikov kernel of its distance with the ``n``-th nearest's
+    distance as bandwidth; adjusted (:func:`regression_adjust`); then ``keep`` draws by systematic resampling,
+    the distinct ones kept with their counts as weights (so that a predictive check and the counterfactuals run
+    ``keep`` particles at most). Returns the adjusted quantiles, the quantiles the runs used, the distances, the
+    run ids and the weights of the drawn particles, and what was done (bandwidth, effective sample before the
+    draw, the largest slopes)."""
+    units = np.vstack([gen.units for gen in generations])
+    stats = np.vstack([gen.summaries for gen in generations])
+    dist = np.concatenate([gen.distances for gen in generations])
+    run_ids = [ids for gen in generations for ids in gen.run_ids]
+    chosen = nearest(dist, n)
+    bandwidth = float(dist[chosen].max()) * (1.0 + 1e-9)  # the n-th nearest keeps a sliver of weight
+    w = importance(generations)[chosen] * epanechnikov(dist[chosen], bandwidth)
+    w = w / w.sum()
+    adjusted, slopes = regression_adjust(units[chosen], stats[chosen], observed_summaries(targets), w)
+    counts = systematic_resample(w, keep, seed)
+    drawn = np.flatnonzero(counts)
+    info = {"method": "local-linear regression adjustment (Beaumont, Zhang and Balding 2002)", "points": len(chosen),
+            "bandwidth": bandwidth, "ess_before_resampling": float(1.0 / np.sum(w ** 2)), "draws": keep,
+            "distinct": int(len(drawn))}
+    return (adjusted[drawn], units[chosen][drawn], dist[chosen][drawn], [run_ids[chosen[i]] for i in drawn],
+            counts[drawn] / counts.sum(), info)
 
 
 # ------------------------------------------------------------------ the file
@@ -409,7 +561,9 @@ def write_posterior(posterior: Posterior, path: str | Path) -> Path:
             "parameters": [p.as_dict() for p in posterior.priors],
             "generations": posterior.generations,
             "particles": [{"values": posterior.point(i), "weight": float(posterior.weights[i]),
-                           "distance": float(posterior.distances[i]), "run_ids": posterior.run_ids[i]}
+                           "distance": float(posterior.distances[i]), "run_ids": posterior.run_ids[i],
+                           **({} if posterior.run_values is None else
+                              {"run_values": dict(zip(posterior.names, map(float, posterior.run_values[i])))})}
                           for i in range(len(posterior.weights))]}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".partial")
@@ -440,12 +594,15 @@ def read_posterior(path: str | Path) -> Posterior:
         weights = np.array([float(q["weight"]) for q in parts], dtype=float)
         distances = np.array([float(q.get("distance", math.nan)) for q in parts], dtype=float)
         run_ids = [list(q.get("run_ids", [])) for q in parts]
+        run_values = np.array([[float(q["run_values"][n]) for n in names] for q in parts], dtype=float) \
+            if parts and all("run_values" in q for q in parts) else None
     except (KeyError, TypeError, ValueError) as exc:
         raise ScenarioError(source, "particles", f"malformed posterior ({type(exc).__name__}: {exc})") from None
     if not len(weights) or not np.all(np.isfinite(weights)) or np.any(weights < 0) or weights.sum() <= 0:
         raise ScenarioError(source, "particles", "needs at least one particle with finite, non-negative weights")
     meta = {k: v for k, v in data.items() if k not in ("format", "parameters", "particles", "generations")}
-    return Posterior(priors, values, weights / weights.sum(), distances, run_ids, data.get("generations", []), meta)
+    return Posterior(priors, values, weights / weights.sum(), distances, run_ids, data.get("generations", []), meta,
+                     run_values)
 
 
 # ------------------------------------------------------------------ posterior predictive checks
@@ -468,11 +625,18 @@ class PredictiveRow:
         return dict(self.__dict__)
 
 
+def fresh_replicate(experiment: Experiment, posterior: Posterior) -> int:
+    """The replicate of a particle's point that the predictive check reads: the one after the calibration's
+    (whose run chose the particle), or the first of a regression-adjusted particle (never run at its values)."""
+    return 0 if posterior.adjusted else experiment.replicates
+
+
 def predictive_experiment(experiment: Experiment, posterior: Posterior, outcomes: list[str]) -> Experiment:
-    """Every particle of ``posterior`` as a point of ``experiment``, with two replicates: replicate 0 is the run
-    the calibration kept, replicate 1 a fresh one (other seeds) for the predictive check."""
+    """Every particle of ``posterior`` as a point of ``experiment``: with the calibration's replicates (already in
+    the store) and one more, fresh (other seeds), for the predictive check; a regression-adjusted particle with
+    one replicate (its point is new)."""
     recording = experiment.model_copy(update={"outcomes": list(dict.fromkeys([*outcomes, *experiment.outcomes])),
-                                             "replicates": experiment.replicates + 1})
+                                             "replicates": fresh_replicate(experiment, posterior) + 1})
     return recording.at([posterior.point(i) for i in range(len(posterior.weights))], name=f"{experiment.name}-predictive")
 
 
@@ -493,7 +657,7 @@ def posterior_predictive(experiment: Experiment, posterior: Posterior, targets: 
     if progress is not None:
         tick = (lambda done, todo, record: progress("run", {"g": "predictive", "done": done, "todo": todo}))
     run_experiment(sub, store, executor, tick, workers=workers)
-    fresh = experiment.replicates  # the replicate index of the fresh runs
+    fresh = fresh_replicate(experiment, posterior)
     done = store.completed()
     runs = [r for r in store.outcomes_for(sub).to_pylist() if r["replicate"] >= fresh and r["run_id"] in done]
     weight = np.array([posterior.weights[r["point_index"]] for r in runs])
