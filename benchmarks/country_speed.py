@@ -73,20 +73,26 @@ def summarise(rows: list[dict]) -> dict:
 
 def section(result: dict) -> str:
     head = result["configs"][0]
+    argv, skip = [], False
+    for a in result["argv"]:  # the command as a reader would give it: no --json FILE, no --write
+        if skip or a in ("--json", "--write"):
+            skip = a == "--json"
+            continue
+        argv.append(a)
     lines = [START, "## The country model's speed per core (issue 15)", "",
-             "Written by `python benchmarks/country_speed.py " + " ".join(result["argv"]) + "`: "
+             "Written by `python benchmarks/country_speed.py " + " ".join([*argv, "--write"]) + "`: "
              f"`scenarios/kazakhstan-2022-v2.toml`, {result['runs']} runs per configuration and round after a "
              f"warm-up, {result['rounds']} rounds taking turns, each configuration in its own one-thread process. "
              "Agent-steps per second per core over the whole run (initialisation, the mechanisms, the kernels, "
              "the recording) and over the steps' loop alone.", "",
+             f"- machine: {result.get('machine', '?')}",
              f"- date: {result['date']}; load average before {result['load_before']}, after {result['load_after']}",
              "", "| code | scale | citizens x steps | seconds per run (median) | agent-steps/s per core, whole run | "
-             "in the loop | against the first row |", "|---|---|---|---|---|---|---|"]
+             "in the loop | speed per run against the first row |", "|---|---|---|---|---|---|---|"]
     for c in result["configs"]:
         s = c["summary"]
         lines.append(f"| {c['code']} | {c['scale']:g} | {s['agent_steps']:.3g} | {s['wall_s']:.2f} | "
-                     f"{s['rate']:.3g} | {s['loop_rate']:.3g} | {head['summary']['wall_s'] / s['wall_s']:.2f}x "
-                     "faster per run |")
+                     f"{s['rate']:.3g} | {s['loop_rate']:.3g} | {head['summary']['wall_s'] / s['wall_s']:.2f}x |")
     lines += ["", END]
     return "\n".join(lines)
 
@@ -126,7 +132,9 @@ def main() -> None:
                 rows[k] += run_config(c["src"], c["scale"], args.runs, args.seed + 100 * rnd)
                 print(f"round {rnd + 1}/{args.rounds}: {c['code']} at {c['scale']:g}: "
                       f"{summarise(rows[k])['wall_s']:.2f} s per run so far", file=sys.stderr, flush=True)
-    result = {"argv": sys.argv[1:], "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    from _mesa_runner import machine  # benchmarks/ is on sys.path when run as a script
+
+    result = {"argv": sys.argv[1:], "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine(),
               "runs": args.runs, "rounds": args.rounds, "load_before": round(load_before, 2),
               "load_after": round(os.getloadavg()[0], 2),
               "configs": [{"code": c["code"], "scale": c["scale"], "summary": summarise(r)}

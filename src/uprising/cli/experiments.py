@@ -475,6 +475,10 @@ def draw_calibration(result: Any) -> dict[str, Path]:
               help="A country: points proposed in each later generation [500].")
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=None,
               help="A country: seed of the prior's points and the proposals [the experiment's seed].")
+@click.option("--local-from", type=click.IntRange(0, 1000), default=None,
+              help="A country: generations from this one on propose with the local kernel (a covariance from the "
+                   "particles nearest the record, Filippi et al. 2013) around the posterior pooled so far; 0: "
+                   "never [0].")
 @click.option("--adjust", type=click.IntRange(0, 10_000_000), default=None,
               help="A country: regression-adjust the posterior over this many nearest runs (Beaumont et al. "
                    "2002); 0: none [0]. Check its predictive: under a misspecified model it can fit worse.")
@@ -483,8 +487,8 @@ def draw_calibration(result: Any) -> dict[str, Path]:
 @click.option("--no-plot", is_flag=True, help="Skip the figures.")
 def calibrate_cmd(experiment_path: Path, targets_path: Path, store_dir: Path | None, cluster: str | None,
                   workers: int | None, populations: int | None, population_size: int | None, first: int | None,
-                  size: int | None, seed: int | None, adjust: int | None, out_dir: Path | None,
-                  no_plot: bool) -> None:
+                  size: int | None, seed: int | None, local_from: int | None, adjust: int | None,
+                  out_dir: Path | None, no_plot: bool) -> None:
     """Calibrate EXPERIMENT's parameter ranges against --targets: a posterior.
 
     Model I: ABC-SMC with pyabc. Priors are uniform over each parameter's
@@ -521,8 +525,9 @@ def calibrate_cmd(experiment_path: Path, targets_path: Path, store_dir: Path | N
     exp = Experiment.load(experiment_path)
     if exp.kind == "country":
         return _calibrate_country(exp, targets_path, store_dir, cluster, workers, populations, population_size,
-                                  first, size, seed, out_dir, no_plot, adjust or 0)
-    for flag, value in (("--first", first), ("--size", size), ("--seed", seed), ("--adjust", adjust)):
+                                  first, size, seed, out_dir, no_plot, adjust or 0, local_from or 0)
+    for flag, value in (("--first", first), ("--size", size), ("--seed", seed), ("--adjust", adjust),
+                        ("--local-from", local_from)):
         if value is not None:
             raise UsageFailure(f"{flag}: only for a country scenario's calibration ({experiment_path} is Model I)")
     populations = 4 if populations is None else populations
@@ -607,7 +612,7 @@ def calibrate_cmd(experiment_path: Path, targets_path: Path, store_dir: Path | N
 def _calibrate_country(exp: Any, targets_path: Path, store_dir: Path | None, cluster: str | None,
                        workers: int | None, populations: int | None, population_size: int | None, first: int | None,
                        size: int | None, seed: int | None, out_dir: Path | None, no_plot: bool,
-                       adjust: int = 0) -> None:
+                       adjust: int = 0, local_from: int = 0) -> None:
     """`uprising calibrate` of a country experiment (see :func:`calibrate_cmd`)."""
     import csv
 
@@ -619,8 +624,8 @@ def _calibrate_country(exp: Any, targets_path: Path, store_dir: Path | None, clu
     fit, test = tf.of_split("fit"), tf.of_split("test")
     settings = P.Settings(first=1000 if first is None else first, generations=4 if populations is None else populations,
                           size=500 if size is None else size, keep=200 if population_size is None else population_size,
-                          seed=exp.seed if seed is None else seed, adjust=adjust)
-    settings.check(f"{exp.source} (--first, --size, --population-size, --adjust)")
+                          seed=exp.seed if seed is None else seed, adjust=adjust, local_from=local_from)
+    settings.check(f"{exp.source} (--first, --size, --populations, --population-size, --local-from, --adjust)")
     priors = P.priors_of(exp)
     if not no_plot:
         need_plot_extra("--no-plot")
@@ -636,7 +641,9 @@ def _calibrate_country(exp: Any, targets_path: Path, store_dir: Path | None, clu
     runs = settings.simulations * exp.replicates
     click.echo(f"{exp.name}: ABC-SMC over {len(priors)} parameters against {len(fit)} fit targets ({targets_path}; "
                f"{len(test)} test targets measured, not used), {settings.first} prior points then "
-               f"{settings.generations} generations of {settings.size}, keeping {settings.keep}"
+               f"{settings.generations} generations of {settings.size}"
+               f"{f' (from generation {settings.local_from} by the local kernel)' if settings.local_from else ''}, "
+               f"keeping {settings.keep}"
                f"{f', regression-adjusted over the {settings.adjust} nearest' if settings.adjust else ''}: {runs} runs at scale "
                f"{exp.base_scenario.scale:g}, {where}; store {store.root}, out {out_dir}", err=True)
     say_if_compiling()

@@ -14,6 +14,9 @@ Marin and Robert 2009, *Biometrika* 96: 983-990; Toni et al. 2009, *J. R. Soc. I
   variance (Beaumont et al. 2009). It keeps the ``keep`` nearest of them that lie within the last
   generation's tolerance (so the tolerance epsilon_g, the largest kept distance, never grows), and weights
   each by prior / proposal density (the prior is 1 on the cube).
+* With ``local_from = G``, generations ``g >= G`` propose instead from the posterior pooled so far (below)
+  with :class:`LocalKernel`: a Gaussian in the logit of the quantiles whose covariance, per ancestor, comes from
+  the particles nearest the record (Filippi et al. 2013).
 * The **distance** of a point is the fit's loss (:func:`uprising.country.fit.loss`) of the fit targets over
   its run(s): the error of a count is ``|ln((m + 1) / (b + 1))|`` outside its range, of a day the days
   outside it (a city that never rises costs 10), 0 inside.
@@ -108,7 +111,8 @@ def priors_of(experiment: Experiment) -> list[Prior]:
 class Settings:
     """How many runs: ``first`` prior draws, then ``generations`` generations of ``size`` proposals, keeping
     the ``keep`` nearest each time; ``seed`` seeds the prior's Sobol' sequence and the proposals; ``adjust > 0``
-    regression-adjusts the posterior over the ``adjust`` nearest points (:func:`regression_adjust`)."""
+    regression-adjusts the posterior over the ``adjust`` nearest points (:func:`regression_adjust`); generations
+    ``g >= local_from > 0`` propose from the posterior pooled so far with :class:`LocalKernel`."""
 
     first: int = 1000
     generations: int = 4
@@ -116,11 +120,15 @@ class Settings:
     keep: int = 200
     seed: int = 0
     adjust: int = 0  # regression-adjust the posterior over this many nearest runs (0: no adjustment)
+    local_from: int = 0  # generations from this one on propose with the local kernel (:class:`LocalKernel`); 0: never
 
     def check(self, source: str) -> None:
         for name in ("first", "size", "keep"):
             if getattr(self, name) < 2:
                 raise ScenarioError(source, name, f"at least 2 (got {getattr(self, name)})")
+        if self.local_from and not 1 <= self.local_from <= self.generations:
+            raise ScenarioError(source, "local_from", f"0 (never) or a generation from 1 to {self.generations} "
+                                f"(got {self.local_from})")
         if self.adjust and not self.keep <= self.adjust <= self.simulations:
             raise ScenarioError(source, "adjust", f"0 (no regression adjustment) or from keep ({self.keep}) to "
                                 f"the points in all ({self.simulations}) (got {self.adjust})")
@@ -148,6 +156,7 @@ class Generation:
     weights: np.ndarray  # of the kept points, summing to 1
     epsilon: float  # the largest kept distance
     summaries: np.ndarray | None = None  # points x fit targets (:func:`summaries`), for the regression adjustment
+    proposal: Any = None  # what proposed the points (None: the prior); its .density(points) in the cube
 
     @property
     def ess(self) -> float:
@@ -276,6 +285,85 @@ def proposal_density(points: np.ndarray, units: np.ndarray, weights: np.ndarray)
     return out
 
 
+@dataclass
+class ComponentwiseKernel:
+    """The population Monte Carlo kernel of Beaumont et al. (2009): :func:`propose` and :func:`proposal_density`
+    around a generation's kept particles."""
+
+    units: np.ndarray
+    weights: np.ndarray
+    name: str = "componentwise"
+
+    def propose(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        return propose(self.units, self.weights, n, rng)
+
+    def density(self, points: np.ndarray) -> np.ndarray:
+        return proposal_density(points, self.units, self.weights)
+
+
+@dataclass
+class LocalKernel:
+    """A multivariate Gaussian kernel with a locally optimal covariance (OLCM, Filippi, Barnes, Cornebise and
+    Stumpf 2013, *Stat. Appl. Genet. Mol. Biol.* 12: 87-107), in the logit of the priors' quantiles (so no
+    truncation: every proposal lies inside the cube).
+
+    An ancestor is drawn by weight from ``units`` (the posterior pooled so far); its kernel's covariance is
+    ``sum_k (z_k - z_i)(z_k - z_i)^T / K`` over the ``K`` ancestors nearest the record (the nearer half), plus
+    ``ridge`` on the diagonal: wide for an ancestor far from the better particles, so that its proposals reach
+    towards them, and shaped by their correlations (a component-wise kernel ignores them; in 38 dimensions
+    that left every generation as far from the record as the prior's sample). The density in the cube is the
+    mixture's in ``z`` times the logit's Jacobian, ``prod 1 / (u (1 - u))``; the prior is 1 on the cube, so a
+    proposal's importance weight is 1 / that density."""
+
+    units: np.ndarray
+    weights: np.ndarray
+    distances: np.ndarray
+    ridge: float = 1e-3
+    name: str = "local"
+
+    def __post_init__(self) -> None:
+        z = _logit(self.units)
+        order = np.lexsort((np.arange(len(self.distances)), self.distances))
+        better = z[order[:max(2, (len(order) + 1) // 2)]]
+        mean = better.mean(axis=0)
+        centred = better - mean
+        cov = centred.T @ centred / len(better)
+        d = z.shape[1]
+        self._z = z
+        self._chol = []
+        self._logdet = np.empty(len(z))
+        for i, zi in enumerate(z):
+            shift = (mean - zi)[:, None]
+            sigma = cov + shift @ shift.T + self.ridge * np.eye(d)
+            chol = np.linalg.cholesky(sigma)
+            self._chol.append(chol)
+            self._logdet[i] = 2.0 * np.log(np.diag(chol)).sum()
+
+    def propose(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        parents = rng.choice(len(self.weights), size=n, replace=True, p=self.weights)
+        noise = rng.standard_normal((n, self._z.shape[1]))
+        z = np.array([self._z[a] + self._chol[a] @ e for a, e in zip(parents, noise)])
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def log_density(self, points: np.ndarray) -> np.ndarray:
+        from scipy.linalg import solve_triangular
+        from scipy.special import logsumexp
+
+        u = np.clip(np.asarray(points, dtype=float), 1e-12, 1.0 - 1e-12)
+        z = _logit(u)
+        d = z.shape[1]
+        terms = np.empty((len(self.weights), len(z)))
+        for i, (w, zi, chol) in enumerate(zip(self.weights, self._z, self._chol)):
+            y = solve_triangular(chol, (z - zi).T, lower=True)
+            terms[i] = (math.log(w) if w > 0 else -np.inf) - 0.5 * (np.sum(y * y, axis=0) + self._logdet[i]
+                                                                     + d * math.log(2.0 * math.pi))
+        jacobian = -np.sum(np.log(u) + np.log1p(-u), axis=1)
+        return logsumexp(terms, axis=0) + jacobian
+
+    def density(self, points: np.ndarray) -> np.ndarray:
+        return np.exp(np.minimum(self.log_density(points), 700.0))
+
+
 def _prior_points(d: int, n: int, seed: int) -> np.ndarray:
     from scipy.stats import qmc
 
@@ -351,7 +439,12 @@ def calibrate_country(experiment: Experiment, targets: list[Any], store: ResultS
         else:
             prev = generations[-1]
             rng = np.random.default_rng(np.random.SeedSequence([int(settings.seed), 0x616263, g]))
-            units = propose(prev.units[prev.kept], prev.weights, settings.size, rng)
+            if settings.local_from and g >= settings.local_from:  # around the posterior pooled so far
+                anc_units, anc_dist, _, anc_w = pool(generations, settings.keep)
+                kernel = LocalKernel(anc_units, anc_w, anc_dist)
+            else:
+                kernel = ComponentwiseKernel(prev.units[prev.kept], prev.weights)
+            units = kernel.propose(settings.size, rng)
         if progress:
             progress("generation", {"g": g, "points": len(units), "simulations": total})
         sub, rows, n_made = run_generation(experiment, priors, units, g, outcomes, store, executor, workers, progress)
@@ -366,19 +459,20 @@ def calibrate_country(experiment: Experiment, targets: list[Any], store: ResultS
             kept = within if len(within) >= 2 else order[:2]
         if g == 0:
             w = np.ones(len(kept))
+            kernel = None
         else:
-            prev = generations[-1]
-            w = 1.0 / proposal_density(units[kept], prev.units[prev.kept], prev.weights)
+            w = 1.0 / kernel.density(units[kept])
         w = w / w.sum()
         run_ids = [[r["run_id"] for r in rs] for rs in rows]
         stats = np.array([summaries(targets, r) for r in rows]) if settings.adjust else None
-        gen = Generation(g, units, dist, run_ids, kept, w, float(dist[kept[-1]]), stats)
+        gen = Generation(g, units, dist, run_ids, kept, w, float(dist[kept[-1]]), stats, kernel)
         generations.append(gen)
         if progress:
             progress("kept", {"g": g, "epsilon": gen.epsilon, "ess": gen.ess, "made": n_made})
     units, dist, run_ids, weights = pool(generations, settings.keep)
     pooled = {"generation": "pooled", "points": sum(len(gen.units) for gen in generations), "simulations": total,
-              "epsilon": float(dist.max()), "ess": float(1.0 / np.sum(weights ** 2)), "best_distance": float(dist.min())}
+              "epsilon": float(dist.max()), "ess": float(1.0 / np.sum(weights ** 2)), "best_distance": float(dist.min()),
+              "proposal": "all generations' mixture"}
     meta: dict[str, Any] = {}
     run_units = None
     if settings.adjust:
@@ -387,13 +481,14 @@ def calibrate_country(experiment: Experiment, targets: list[Any], store: ResultS
         meta["adjustment"] = info
     values = _values(experiment, priors, units)
     rows = [{"generation": gen.g, "points": len(gen.units), "simulations": len(gen.units) * experiment.replicates,
-             "epsilon": gen.epsilon, "ess": gen.ess, "best_distance": float(gen.distances[gen.kept[0]])}
+             "epsilon": gen.epsilon, "ess": gen.ess, "best_distance": float(gen.distances[gen.kept[0]]),
+             "proposal": "prior" if gen.proposal is None else gen.proposal.name}
             for gen in generations]
     rows.append(pooled)
     if settings.adjust:
         rows.append({"generation": "adjusted", "points": meta["adjustment"]["points"], "simulations": total,
                      "epsilon": meta["adjustment"]["bandwidth"], "ess": meta["adjustment"]["ess_before_resampling"],
-                     "best_distance": float(dist.min())})
+                     "best_distance": float(dist.min()), "proposal": "regression adjustment"})
     posterior = Posterior(priors, values, weights, dist, run_ids, rows, meta)
     if run_units is not None:
         posterior.run_values = _values(experiment, priors, run_units)
@@ -416,7 +511,8 @@ def importance(generations: list[Generation]) -> np.ndarray:
     total = len(units)
     density = np.full(total, len(generations[0].units) / total)  # the prior is 1 on the cube
     for prev, gen in zip(generations, generations[1:]):
-        density += len(gen.units) / total * proposal_density(units, prev.units[prev.kept], prev.weights)
+        kernel = gen.proposal if gen.proposal is not None else ComponentwiseKernel(prev.units[prev.kept], prev.weights)
+        density += len(gen.units) / total * kernel.density(units)
     return 1.0 / density
 
 
