@@ -144,13 +144,9 @@ def main() -> None:
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     if args.write:
-        path = REPO / "BENCHMARKS.md"
-        old = path.read_text(encoding="utf-8")
-        if START in old and END in old:
-            new = old[:old.index(START)] + text + old[old.index(END) + len(END):]
-        else:
-            new = old.rstrip("\n") + "\n\n" + text + "\n"
-        path.write_text(new, encoding="utf-8")
+        from _mesa_runner import replace_section
+
+        replace_section(REPO / "BENCHMARKS.md", text.removeprefix(START).removesuffix(END).strip("\n"), START, END)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 the blackout, the intervention and the shoot order (issue 15, item 4), over the posterior's 5-95% ranges.
 
     python benchmarks/kazakhstan_v2_effects_experiment.py docs/data/kazakhstan-v2-posterior/posterior.json \
-        [--trajectories 4] [--scale S] [--out experiments/kazakhstan-v2-effects.toml]
+        [--trajectories 16 --scale 0.0025] [--scale S] [--out experiments/kazakhstan-v2-effects.toml]
     uprising sensitivity experiments/kazakhstan-v2-effects.toml --store results/kazakhstan-v2-effects
 
 Each parameter of the posterior ranges over its posterior 5-95% interval (log-uniform where its prior was), so the
