@@ -45,8 +45,8 @@ def arrest_probability_table(max_cops: int, max_actives: int, k: float, rule: st
     Row ``A = 0`` never occurs (the agent counts itself) and is filled with the
     ``A = 1`` values so that the table is total. Vectorised numpy; see
     :func:`arrest_probability_py` for the plain twin. A fresh, writable copy of a
-    table kept per argument set (a country builds one per city, the same for all:
-    building it with ``math.exp`` cell by cell took 4% of a Kazakhstan run).
+    table kept per argument set (a country builds the same one for each city; the
+    saving is below what a Kazakhstan run's timing resolves, BENCHMARKS.md).
     """
     return _table(int(max_cops), int(max_actives), float(k), rule).copy()
 
