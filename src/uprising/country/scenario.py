@@ -248,8 +248,14 @@ class CountryScenarioBase(_Strict):
     # ------------------------------------------------------------------ loading and editing
     @classmethod
     def load(cls, path: str | Path) -> "CountryScenarioBase":
-        """Read and validate a country scenario's TOML file (its variants too)."""
+        """Read and validate a country scenario's TOML file (its variants too). A file that names a behaviour file
+        (``behaviour = "..."``) holds country inputs only, merged over the behaviour file's parameters
+        (:func:`uprising.country.inputs.with_behaviour`)."""
         data = read_toml(path, "scenario")
+        if "behaviour" in data:
+            from .inputs import with_behaviour
+
+            data = with_behaviour(data, path, cls.mechanisms)
         scenario = cls.from_dict(data, source=str(path))
         for name in scenario.variants:
             scenario.variant(name, source=str(path))

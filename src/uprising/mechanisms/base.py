@@ -47,9 +47,14 @@ Time = Annotated[dt.datetime, BeforeValidator(parse_time)]
 
 
 class Params(BaseModel):
-    """Base of every mechanism's parameters: frozen, strict, no unknown keys."""
+    """Base of every mechanism's parameters: frozen, strict, no unknown keys.
+
+    ``country_inputs`` names the fields that describe a country rather than behaviour (a price before the shock,
+    the buildings a city has): a country file may set those and no other field (:mod:`uprising.country.inputs`).
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+    country_inputs: ClassVar[frozenset[str]] = frozenset()
 
 
 def meta(unit: str, reference: str) -> dict[str, str]:

@@ -18,7 +18,7 @@ arrives and removed at random when it leaves (the cop schedule of Epstein's Run
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -30,6 +30,8 @@ EPSTEIN2 = "Epstein (2002) Model II (peacekeepers added at time t)"
 
 class InterventionParams(Params):
     """Parameters of the outside force (its size, cities, dates and role are events)."""
+
+    country_inputs: ClassVar[frozenset[str]] = frozenset({"freed_police_per_troop"})  # a figure of the episode
 
     enabled: bool = Field(True, description="intervention events bring troops",
                           json_schema_extra=meta("switch", EPSTEIN2))

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
@@ -37,6 +37,8 @@ KIM = "Kim & Hanneman (2011) JASSS 14(3):1 (relative deprivation)"
 
 class PriceParams(Params):
     """Parameters of the price-shock hardship mechanism."""
+
+    country_inputs: ClassVar[frozenset[str]] = frozenset({"before"})  # the price before the shock
 
     enabled: bool = Field(True, description="hardship follows the price path",
                           json_schema_extra=meta("switch", KIM))

@@ -27,7 +27,7 @@ numbers are reachable at any scale and the lattice's trajectory is unchanged
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
@@ -39,6 +39,8 @@ EPSTEIN = "Epstein (2002) PNAS 99(suppl 3):7243, rule C"
 
 class RepressionParams(Params):
     """Parameters of arrest and jail."""
+
+    country_inputs: ClassVar[frozenset[str]] = frozenset({"jail_term_days"})  # the country's law on detention
 
     jail_term_days: float = Field(10.0, ge=0.0, le=3650.0, description="J_max, the longest jail term",
                                   json_schema_extra=meta("days", EPSTEIN + "; targets.csv admin_detention"))

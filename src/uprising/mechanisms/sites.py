@@ -67,7 +67,7 @@ trajectory unchanged; it changes none of the kernel's inputs. Switched off (the 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
@@ -83,6 +83,10 @@ KINDS = ("government", "police", "commercial")
 
 class SitesParams(Params):
     """Parameters of the finite targets (buildings) and the confrontations over them."""
+
+    #: how many buildings a city has (the attack and the defence are behaviour)
+    country_inputs: ClassVar[frozenset[str]] = frozenset({"government_base", "government_per_100k", "police_base",
+                                                          "police_per_100k", "commercial_per_100k"})
 
     enabled: bool = Field(False, description="finite buildings per city that violent crowds attack and seize",
                           json_schema_extra=meta("switch", RECORD))
