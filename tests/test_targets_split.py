@@ -298,3 +298,26 @@ def test_uprising_fit_with_a_bad_city_pattern_is_a_one_line_error_before_any_run
                     "--out", str(tmp_path / "o"), "--city-pattern", str(pattern))
     assert_one_line_error(proc, str(pattern), "line 2.shooting", "'maybe'")
     assert not (tmp_path / "o").exists()
+
+
+CIVILIANS = """quantity,value_low,value_high,date,split,source
+civilians_injured_cumulative,1,1,2022-01-01,fit,a test figure
+civilians_injured_cumulative (Oilton),1,1,2022-01-02,test,a test figure
+deaths_cumulative,1,1,2022-01-01,fit,a test figure
+deaths_cumulative,1,1,2022-01-02,test,a test figure
+deaths_total_official,1,1,2022-01-02,test,a test figure
+"""
+
+
+def test_civilians_injured_and_deaths_by_a_date_count_people_by_the_end_of_that_day(tmp_path):
+    # issue 16 (an ombudsman's dated counts): civilians injured are the protesters hurt (the security personnel
+    # are not), deaths by a date everyone killed by the end of it. Scale 0.01: one agent is 100 people; steps 1-24
+    # are 1 January. Fails if the security injured are counted (civilians), a later day's deaths are (the 1 January
+    # count), or a city's filter is dropped (Hilltop's injured in Oilton's count).
+    t = F.load_targets(write(tmp_path, CIVILIANS), two_towns())
+    r = hand_made_result({"injured_protesters": {"Oilton": {3: 1, 30: 2}, "Hilltop": {5: 4}},
+                          "injured_security": {"Oilton": {4: 9}},
+                          "killed_protesters": {"Oilton": {6: 1}}, "killed_security": {"Hilltop": {40: 2}}})
+    got = [F.measure(x, r) for x in t.targets]
+    assert got == [500.0, 300.0, 100.0, 300.0, 300.0]
+    assert [x.split for x in t.targets] == ["fit", "test", "fit", "test", "test"]

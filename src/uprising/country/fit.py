@@ -12,6 +12,7 @@ are listed as not scored, with the reason. Scored quantities:
 ``rioters_killed_reported``          protesters killed by the end of ``date``
 ``security_killed_final``            security personnel killed in the run
 ``deaths_total_official``            everyone killed in the run
+``deaths_cumulative``                everyone killed by the end of ``date``
 ``bystander_civilians_killed``       bystanders killed in the run
 ``day_protests_start (CITY)``        the city's onset day (:mod:`uprising.country.observables`)
 ``day_peak_violence (CITY)``         the day with the city's most violent citizens
@@ -24,6 +25,9 @@ are listed as not scored, with the reason. Scored quantities:
 ``injured_sought_help (CITY)``       protesters and security personnel injured in CITY by the end
                                      of ``date`` (the model has no injured bystanders); both injury
                                      counts include those over buildings (``sites``)
+``civilians_injured_cumulative``     protesters injured by the end of ``date`` (of the country, or of
+                                     CITY), over buildings too: an ombudsman's count of injured
+                                     citizens treated, without the security personnel
 ``buildings_attacked``               buildings attacked in the run (``sites`` on only)
 ``government_buildings_attacked``    government buildings attacked in the run (``sites`` on only)
 ===================================  =========================================================
@@ -278,8 +282,8 @@ def load_targets(path: str | Path, scenario: CountryScenario) -> TargetsFile:
                 raise ScenarioError(source, f"{where}.value_low", "a day target needs dates YYYY-MM-DD") from None
             targets.append(Target(q, "day", lo, hi, None, city, row.get("source", ""), q, split))
             continue
-        if base in ("security_injured_cumulative", "injured_sought_help", "security_injured_final") \
-                and city is not None and city not in names:
+        if base in ("security_injured_cumulative", "injured_sought_help", "security_injured_final",
+                    "civilians_injured_cumulative") and city is not None and city not in names:
             skipped.append((q, f"city {city!r} is not in the scenario"))
             continue
         if base == "injured_sought_help" and city is None:
@@ -287,7 +291,8 @@ def load_targets(path: str | Path, scenario: CountryScenario) -> TargetsFile:
                                 "injured_sought_help (CITY)")
         if base in ("detained_cumulative", "security_killed_cumulative", "rioters_killed_reported",
                     "security_killed_final", "deaths_total_official", "bystander_civilians_killed",
-                    "security_injured_cumulative", "injured_sought_help", "security_injured_final"):
+                    "security_injured_cumulative", "injured_sought_help", "security_injured_final",
+                    "deaths_cumulative", "civilians_injured_cumulative"):
             lo, hi = _count_range(row, source, where)
             final = base in ("security_killed_final", "deaths_total_official", "bystander_civilians_killed",
                              "security_injured_final")
@@ -350,16 +355,21 @@ def measure(target: Target, result: CountryResult) -> float | None:
         when = dt.datetime.combine(target.date, target.time) if target.time is not None else \
             dt.datetime.combine(target.date + dt.timedelta(days=1), dt.time())
         return O.security_injured_reported(result, when, target.city)
-    if base == "injured_sought_help":
-        # the health department's count of arrivals at hospital: no reporting delay
-        names = ("injured_protesters", "injured_security")
+    if base in ("injured_sought_help", "civilians_injured_cumulative"):
+        # the health services' count of people they treated: no reporting delay; civilians only (an ombudsman's
+        # count of injured citizens: protesters hurt by force or over buildings), or everyone (security too)
         upto = O.step_at_end_of(result, target.date) if target.time is None else \
             O.step_ending_by(result, dt.datetime.combine(target.date, target.time))
+        if base == "civilians_injured_cumulative":
+            return result.total_people(("injured_protesters",), upto=upto, city=target.city) + \
+                O.site_injured(result, "protesters", upto, target.city)
+        names = ("injured_protesters", "injured_security")
         return result.total_people(names, upto=upto, city=target.city) + \
             O.site_injured(result, "both", upto, target.city)
     killed = O.killed_by(result, target.date)
     return {"security_killed_cumulative": killed["security"], "rioters_killed_reported": killed["protesters"],
             "security_killed_final": killed["security"], "deaths_total_official": killed["total"],
+            "deaths_cumulative": killed["total"],
             "bystander_civilians_killed": killed["bystanders"]}[base]
 
 
