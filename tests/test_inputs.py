@@ -137,3 +137,22 @@ def test_every_declared_country_input_is_a_field_of_its_mechanism():
     for mechanism in CountryScenario.mechanisms:
         declared = mechanism.parameters.country_inputs
         assert declared <= set(mechanism.parameters.model_fields), (mechanism.name, declared)
+
+
+def test_a_report_of_a_split_scenario_reads_both_files_and_their_notes(tmp_path):
+    # the report's parameter tables take each value and its provenance note from the file that sets it: a
+    # behavioural parameter's from the behaviour file, a country input's from the country file
+    from uprising.report import plan_report
+
+    path = write_split(tmp_path)
+    behaviour = tmp_path / "behaviour" / "model.toml"
+    for file, key, note in ((behaviour, '"core_share" = ', "fit: the behaviour file's note"),
+                            (path, '"legitimacy" = ', "fit: the country file's note")):
+        lines = [line + f"  # {note}" if line.startswith(key) else line
+                 for line in file.read_text(encoding="utf-8").splitlines()]
+        file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    plan = plan_report(path, tmp_path / "report.html", replicates=1)
+    assert plan.notes.values["escalation.core_share"] == "fit: the behaviour file's note"
+    assert plan.notes.values["rules.legitimacy"] == "fit: the country file's note"
+    assert plan.data["escalation"]["core_share"] == CountryScenario.load(V2).to_dict()["escalation"]["core_share"]
+    assert "behaviour" not in plan.data

@@ -20,7 +20,7 @@ from typing import Any, Sequence
 
 from ..scenario import Scenario, ScenarioError, read_toml
 from .html import Figure, Markdown, Report, render_html
-from .notes import FileNotes, read_notes
+from .notes import FileNotes, merge_notes, read_notes
 from .odd import COUNTRY_TEXT, MODEL_ONE_TEXT, OddText, load_odd_text
 from .record import CheckoutRecord
 
@@ -138,6 +138,13 @@ def plan_report(path: str | Path, out: str | Path | None = None, *, replicates: 
     if kind == COUNTRY:
         from ..country import fit as F
         from ..country.scenario import CountryScenario
+
+        if "behaviour" in data:  # the behaviour file's parameters and their notes, the country's over them
+            from ..country.inputs import BEHAVIOUR_KEY, with_behaviour
+
+            behaviour_path = path.parent / str(data[BEHAVIOUR_KEY])
+            data = with_behaviour(data, path, CountryScenario.mechanisms)
+            notes = merge_notes(read_notes(behaviour_path), notes)
 
         scenario = CountryScenario.load(path)
         scale = scenario.scale if scale is None else float(scale)  # one default scale everywhere: the file's

@@ -91,6 +91,13 @@ def _block_text(lines: list[str]) -> str:
     return "\n".join(out).strip()
 
 
+def merge_notes(under: FileNotes, over: FileNotes) -> FileNotes:
+    """The notes of two files read as one (a behaviour file ``under`` a country file ``over``): each key's note from
+    the file that sets it, ``over``'s where both do; the preamble is ``over``'s."""
+    blocks = {k: v for k, v in under.blocks.items() if k != "(preamble)"}
+    return FileNotes({**under.values, **over.values}, {**under.tables, **over.tables}, {**blocks, **over.blocks})
+
+
 def read_notes(path: str | Path) -> FileNotes:
     """The comments of a TOML file, by the dotted key they stand beside (see :class:`FileNotes`)."""
     notes = FileNotes()
