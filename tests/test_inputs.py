@@ -15,11 +15,18 @@ import tomllib
 import pytest
 
 from conftest import ROOT, cli_cmd
-from uprising.country.inputs import behavioural_keys, country_keys, is_country_key, mechanism_inputs, split
+from uprising.country.inputs import (behavioural_keys, country_keys, is_country_key, mechanism_inputs, split,
+                                     with_behaviour)
 from uprising.country.scenario import CountryScenario
 from uprising.scenario import ScenarioError
 
 V2 = ROOT / "scenarios" / "kazakhstan-2022-v2.toml"
+BEHAVIOUR = ROOT / "scenarios" / "behaviour" / "v2.toml"
+
+
+def v2_mapping() -> dict:
+    """Kazakhstan v2 as one mapping: its country file merged over the behaviour file it names."""
+    return with_behaviour(tomllib.loads(V2.read_text(encoding="utf-8")), V2, CountryScenario.mechanisms)
 
 
 def _value(v) -> str:
@@ -45,8 +52,7 @@ def toml_text(data: dict) -> str:
 
 
 def write_split(tmp_path, change_country=None, change_behaviour=None):
-    data = tomllib.loads(V2.read_text(encoding="utf-8"))
-    behaviour, country = split(data, CountryScenario.mechanisms)
+    behaviour, country = split(v2_mapping(), CountryScenario.mechanisms)
     if change_country:
         change_country(country)
     if change_behaviour:
@@ -115,8 +121,19 @@ def _flat(data: dict, prefix: str = "") -> list[str]:
     return keys
 
 
+def test_the_committed_kazakhstan_files_keep_behaviour_and_circumstances_apart():
+    country = tomllib.loads(V2.read_text(encoding="utf-8"))
+    behaviour = tomllib.loads(BEHAVIOUR.read_text(encoding="utf-8"))
+    assert country["behaviour"] == "behaviour/v2.toml"
+    assert not behavioural_keys(country, CountryScenario.mechanisms)
+    assert not country_keys(behaviour, CountryScenario.mechanisms)
+    # the behaviour file holds the fitted behaviour: the threshold, the lethal force, the violent core
+    assert {"threshold", "hardship_spread"} <= set(behaviour["rules"]) and "legitimacy" not in behaviour["rules"]
+    assert {"lethal_force", "escalation", "contagion", "legitimacy"} <= set(behaviour)
+
+
 def test_every_key_is_either_behaviour_or_a_country_input():
-    data = tomllib.loads(V2.read_text(encoding="utf-8"))
+    data = v2_mapping()
     inputs = mechanism_inputs(CountryScenario.mechanisms)
     behavioural = set(behavioural_keys(data, CountryScenario.mechanisms))
     for key in _flat(data):
