@@ -5,7 +5,7 @@ alike (only imports under ``if TYPE_CHECKING:`` are left out: they never run). T
 
 0. kernels: ``uprising.kernels``
 1. mechanisms and models: ``uprising.mechanisms``, ``model``, ``scenario``, ``clock``, ``country.scenario``,
-   ``country.model``
+   ``country.inputs`` (which keys of a scenario file are behaviour and which a country's), ``country.model``
 2. drivers: everything else (``simulate``, ``execution``, ``country.simulate``/``fit``/``observables``/
    ``compare``, ``experiment``, ``validation``, ``report``, ``analysis``, ...)
 3. ``uprising.viz``, an optional edge: only the app and the command line may import it
@@ -22,7 +22,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = SRC / "uprising"
 
 CORE = ("uprising.mechanisms", "uprising.model", "uprising.scenario", "uprising.clock", "uprising.country.scenario",
-        "uprising.country.model")
+        "uprising.country.inputs", "uprising.country.model")
 LAYER_NAMES = {0: "kernels", 1: "mechanisms and models", 2: "drivers", 3: "viz", 4: "app", 5: "cli"}
 
 #: Imports known to break the layers or to close a circle, each with the work that removes it. They are left

@@ -16,8 +16,10 @@ from conftest import SCENARIOS, scenarios
 from uprising.country.scenario import is_country_file
 from uprising.scenario import Scenario, ScenarioError, Schedule, parameter_table, seed_sequence
 
-# Model I scenarios (country scenarios, with [[cities]], are tested in test_country_scenario.py)
-SHIPPED = sorted(p for p in SCENARIOS.rglob("*.toml") if not is_country_file(p))
+# Model I scenarios (country scenarios, with [[cities]], are tested in test_country_scenario.py; the behaviour files
+# that country files name, in scenarios/behaviour/, are not scenarios: tests/test_inputs.py)
+SHIPPED = sorted(p for p in SCENARIOS.rglob("*.toml")
+                 if not is_country_file(p) and p.relative_to(SCENARIOS).parts[0] != "behaviour")
 
 
 def test_scenarios_are_shipped():
