@@ -173,3 +173,9 @@ def test_a_report_of_a_split_scenario_reads_both_files_and_their_notes(tmp_path)
     assert plan.notes.values["rules.legitimacy"] == "fit: the country file's note"
     assert plan.data["escalation"]["core_share"] == CountryScenario.load(V2).to_dict()["escalation"]["core_share"]
     assert "behaviour" not in plan.data
+
+
+def test_running_a_behaviour_file_says_what_it_is_in_one_line():
+    proc = subprocess.run(cli_cmd("run", str(BEHAVIOUR)), cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "behaviour file" in proc.stderr and "v2.toml" in proc.stderr

@@ -293,7 +293,12 @@ class Scenario(BaseModel):
     @classmethod
     def load(cls, path: str | Path) -> "Scenario":
         """Read and validate a TOML scenario file."""
-        return cls.from_dict(read_toml(path, "scenario"), source=str(path))
+        data = read_toml(path, "scenario")
+        if isinstance(data.get("rules"), dict) and "cities" not in data:  # a country's rules without its cities
+            raise ScenarioError(str(path), "rules", "a [rules] table without [[cities]]: a behaviour file (the "
+                                "behavioural parameters a country file names with behaviour = ...; docs/episodes.md), "
+                                "not a scenario: run the country file that names it")
+        return cls.from_dict(data, source=str(path))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "<scenario>") -> "Scenario":
