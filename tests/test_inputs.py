@@ -179,3 +179,15 @@ def test_running_a_behaviour_file_says_what_it_is_in_one_line():
     proc = subprocess.run(cli_cmd("run", str(BEHAVIOUR)), cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert "behaviour file" in proc.stderr and "v2.toml" in proc.stderr
+
+
+def test_the_split_kazakhstan_files_are_the_scenario_the_committed_posterior_was_calibrated_on():
+    # the posterior records the hash of its experiment's base scenario; the base now loads from the two files, and
+    # must be the same scenario, or every stored run and the posterior would belong to another one
+    from uprising.experiment import Experiment
+    from uprising.experiment.posterior import read_posterior
+
+    post = read_posterior(ROOT / "docs" / "data" / "kazakhstan-v2-posterior" / "posterior.json")
+    exp = Experiment.load(ROOT / "experiments" / "kazakhstan-v2-posterior.toml")
+    assert exp.base_path.resolve() == V2.resolve()
+    assert exp.base_scenario.hash() == post.meta["base_hash"]

@@ -50,59 +50,49 @@ def mechanism_inputs(mechanisms: Iterable[Mechanism]) -> dict[str, frozenset[str
     return {m.name: frozenset(getattr(m.parameters, "country_inputs", frozenset())) for m in mechanisms}
 
 
-def behavioural_keys(data: dict[str, Any], mechanisms: Iterable[Mechanism]) -> list[str]:
-    """The dotted keys of a country file's mapping that are behavioural parameters (in file order)."""
-    inputs = mechanism_inputs(mechanisms)
-    bad: list[str] = []
-    for key, value in data.items():
-        if key in EITHER or key == BEHAVIOUR_KEY:
-            continue
-        if key == "rules":
-            bad += [f"rules.{k}" for k in (value or {}) if k not in COUNTRY_RULES]
-        elif key == "cities":
-            for i, city in enumerate(value or []):
-                if isinstance(city, dict):
-                    name = city.get("name", i)
-                    bad += [f"cities.{name}.{k}" for k in city if k in BEHAVIOURAL_CITY_FIELDS]
-        elif key == "variants":
-            for name, variant in (value or {}).items():
-                sets = variant.get("set", {}) if isinstance(variant, dict) else {}
-                bad += [f"variants.{name}.set.{k}" for k in sets if not is_country_key(k, inputs)]
-        elif key in COUNTRY_TABLES:
-            continue
-        elif key in inputs and isinstance(value, dict):
-            bad += [f"{key}.{k}" for k in value if k not in inputs[key]]
-        else:
-            bad.append(key)
-    return bad
-
-
 def is_country_key(dotted: str, inputs: dict[str, frozenset[str]]) -> bool:
-    """Whether a dotted key (``cities.*.police_per_1000``, ``events.cap.at``, ``price.before``) is a country input."""
+    """Whether a dotted key (``cities.*.police_per_1000``, ``events.cap.at``, ``price.before``) is a country input:
+    the one rule every check and :func:`split` apply."""
     head, _, rest = dotted.partition(".")
-    if head in EITHER or head in ("clock", "events", "reporting", "variants"):
-        return True
-    if head == "cities":
-        return rest.rpartition(".")[2] not in BEHAVIOURAL_CITY_FIELDS
+    if head in EITHER or head in COUNTRY_TABLES or head == BEHAVIOUR_KEY:
+        return head != "cities" or rest.rpartition(".")[2] not in BEHAVIOURAL_CITY_FIELDS
     if head == "rules":
         return rest in COUNTRY_RULES
     return head in inputs and rest in inputs[head]
 
 
-def country_keys(data: dict[str, Any], mechanisms: Iterable[Mechanism]) -> list[str]:
-    """The keys of a behaviour file's mapping that are country inputs (a behaviour file may hold none)."""
-    inputs = mechanism_inputs(mechanisms)
-    found: list[str] = []
+def _keys(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """(the key as a message names it, the dotted key :func:`is_country_key` classifies) for every key of a file's
+    mapping that a check looks at: each field of a table, each field of a city, each key a variant sets."""
+    out: list[tuple[str, str]] = []
     for key, value in data.items():
         if key in EITHER:
             continue
-        if key in COUNTRY_TABLES or key == BEHAVIOUR_KEY:
-            found.append(key)
-        elif key == "rules":
-            found += [f"rules.{k}" for k in (value or {}) if k in COUNTRY_RULES]
-        elif key in inputs and isinstance(value, dict):
-            found += [f"{key}.{k}" for k in value if k in inputs[key]]
-    return found
+        if key == "cities" and isinstance(value, list):
+            out.append((key, key))
+            out += [(f"cities.{city.get('name', i)}.{k}",) * 2 for i, city in enumerate(value)
+                    if isinstance(city, dict) for k in city]
+        elif key == "variants" and isinstance(value, dict):
+            out.append((key, key))
+            out += [(f"variants.{name}.set.{k}", k) for name, variant in value.items() if isinstance(variant, dict)
+                    for k in variant.get("set", {})]
+        elif isinstance(value, dict):
+            out += [(f"{key}.{k}",) * 2 for k in value]
+        else:
+            out.append((key, key))
+    return out
+
+
+def behavioural_keys(data: dict[str, Any], mechanisms: Iterable[Mechanism]) -> list[str]:
+    """The keys of a country file's mapping that are behavioural parameters (in file order)."""
+    inputs = mechanism_inputs(mechanisms)
+    return [shown for shown, key in _keys(data) if not is_country_key(key, inputs)]
+
+
+def country_keys(data: dict[str, Any], mechanisms: Iterable[Mechanism]) -> list[str]:
+    """The keys of a behaviour file's mapping that are country inputs (a behaviour file may hold none)."""
+    inputs = mechanism_inputs(mechanisms)
+    return [shown for shown, key in _keys(data) if is_country_key(key, inputs)]
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -115,6 +105,14 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def behaviour_file(data: dict[str, Any], path: str | Path) -> Path:
+    """The behaviour file a country file's mapping names (relative to the country file)."""
+    name = data.get(BEHAVIOUR_KEY)
+    if not isinstance(name, str) or not name.strip():
+        raise ScenarioError(str(path), BEHAVIOUR_KEY, "the path of a behaviour file (TOML), relative to this file")
+    return Path(path).parent / name
+
+
 def with_behaviour(data: dict[str, Any], path: str | Path, mechanisms: Iterable[Mechanism]) -> dict[str, Any]:
     """A country file's mapping merged with the behaviour file it names: the behaviour's tables, with the country's
     inputs over them. :class:`ScenarioError` (file, key, what is allowed) for a behavioural key in the country file,
@@ -122,14 +120,12 @@ def with_behaviour(data: dict[str, Any], path: str | Path, mechanisms: Iterable[
     mechanisms = tuple(mechanisms)
     source = str(path)
     name = data.get(BEHAVIOUR_KEY)
-    if not isinstance(name, str) or not name.strip():
-        raise ScenarioError(source, BEHAVIOUR_KEY, "the path of a behaviour file (TOML), relative to this file")
+    behaviour_path = behaviour_file(data, path)
     bad = behavioural_keys(data, mechanisms)
     if bad:
         raise ScenarioError(source, bad[0], f"a behavioural parameter: set it in the behaviour file {name} (a "
                             "country file that names one sets only country inputs: clock, cities, events, variants, "
                             "reporting, rules.legitimacy and the mechanisms' country inputs; docs/episodes.md)")
-    behaviour_path = Path(path).parent / name
     behaviour = read_toml(behaviour_path, "behaviour")
     misplaced = country_keys(behaviour, mechanisms)
     if misplaced:
@@ -145,29 +141,12 @@ def split(data: dict[str, Any], mechanisms: Iterable[Mechanism]) -> tuple[dict[s
     inputs = mechanism_inputs(mechanisms)
     behaviour: dict[str, Any] = {}
     country: dict[str, Any] = {}
+    if any(not is_country_key(key, inputs) for shown, key in _keys(data) if shown.startswith("cities.")):
+        raise ValueError("a city sets its own hardship spread: no behaviour file can hold it per city")
     for key, value in data.items():
-        if key in EITHER:
-            country[key] = value
-        elif key == "rules":
-            country_part = {k: v for k, v in value.items() if k in COUNTRY_RULES}
-            behaviour_part = {k: v for k, v in value.items() if k not in COUNTRY_RULES}
-            if country_part:
-                country["rules"] = country_part
-            if behaviour_part:
-                behaviour["rules"] = behaviour_part
-        elif key == "cities":
-            if any(f in city for city in value for f in BEHAVIOURAL_CITY_FIELDS):
-                raise ValueError("a city sets its own hardship spread: no behaviour file can hold it per city")
-            country[key] = value
-        elif key in COUNTRY_TABLES:
-            country[key] = value
-        elif key in inputs and isinstance(value, dict):
-            mine = {k: v for k, v in value.items() if k in inputs[key]}
-            rest = {k: v for k, v in value.items() if k not in inputs[key]}
-            if mine:
-                country[key] = mine
-            if rest:
-                behaviour[key] = rest
+        if isinstance(value, dict) and key not in COUNTRY_TABLES:
+            for k, v in value.items():
+                (country if is_country_key(f"{key}.{k}", inputs) else behaviour).setdefault(key, {})[k] = v
         else:
-            behaviour[key] = value
+            (country if is_country_key(key, inputs) else behaviour)[key] = value
     return behaviour, country

@@ -504,6 +504,12 @@ def _values(experiment: Experiment, priors: list[Prior], units: np.ndarray) -> n
     return values
 
 
+def _all_points(generations: list[Generation]) -> tuple[np.ndarray, np.ndarray, list[list[str]]]:
+    """Every generation's points in order: their quantiles, distances and run ids."""
+    return (np.vstack([gen.units for gen in generations]), np.concatenate([gen.distances for gen in generations]),
+            [ids for gen in generations for ids in gen.run_ids])
+
+
 def importance(generations: list[Generation]) -> np.ndarray:
     """Every point's importance weight (unnormalised): prior / the density of the mixture of every generation's
     proposal, in proportion to its points (see :func:`pool`)."""
@@ -532,9 +538,7 @@ def pool(generations: list[Generation], keep: int) -> tuple[np.ndarray, np.ndarr
     39: 798-812). The prior's own share of the mixture (generation 0)
     bounds every weight by the number of points over generation 0's, so that no point near a dense ancestor
     carries the sample. Returns the kept points' quantiles, distances, run ids and weights (summing to 1)."""
-    units = np.vstack([gen.units for gen in generations])
-    dist = np.concatenate([gen.distances for gen in generations])
-    run_ids = [ids for gen in generations for ids in gen.run_ids]
+    units, dist, run_ids = _all_points(generations)
     kept = nearest(dist, keep)
     w = importance(generations)[kept]
     return units[kept], dist[kept], [run_ids[i] for i in kept], w / w.sum()
@@ -631,10 +635,8 @@ def adjusted_posterior(generations: list[Generation], targets: list[Any], n: int
     ``keep`` particles at most). Returns the adjusted quantiles, the quantiles the runs used, the distances, the
     run ids and the weights of the drawn particles, and what was done (bandwidth, effective sample before the
     draw, the largest slopes)."""
-    units = np.vstack([gen.units for gen in generations])
+    units, dist, run_ids = _all_points(generations)
     stats = np.vstack([gen.summaries for gen in generations])
-    dist = np.concatenate([gen.distances for gen in generations])
-    run_ids = [ids for gen in generations for ids in gen.run_ids]
     chosen = nearest(dist, n)
     bandwidth = float(dist[chosen].max()) * (1.0 + 1e-9)  # the n-th nearest keeps a sliver of weight
     w = importance(generations)[chosen] * epanechnikov(dist[chosen], bandwidth)

@@ -140,10 +140,9 @@ def plan_report(path: str | Path, out: str | Path | None = None, *, replicates: 
         from ..country.scenario import CountryScenario
 
         if "behaviour" in data:  # the behaviour file's parameters and their notes, the country's over them
-            from ..country.inputs import BEHAVIOUR_KEY, with_behaviour
+            from ..country.inputs import behaviour_file, with_behaviour
 
-            behaviour_path = path.parent / str(data[BEHAVIOUR_KEY])
-            data = with_behaviour(data, path, CountryScenario.mechanisms)
+            data, behaviour_path = with_behaviour(data, path, CountryScenario.mechanisms), behaviour_file(data, path)
             notes = merge_notes(read_notes(behaviour_path), notes)
 
         scenario = CountryScenario.load(path)
