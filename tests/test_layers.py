@@ -22,7 +22,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = SRC / "uprising"
 
 CORE = ("uprising.mechanisms", "uprising.model", "uprising.scenario", "uprising.clock", "uprising.country.scenario",
-        "uprising.country.inputs", "uprising.country.model")
+        "uprising.country.inputs", "uprising.country.model", "uprising.country.travel")
 LAYER_NAMES = {0: "kernels", 1: "mechanisms and models", 2: "drivers", 3: "viz", 4: "app", 5: "cli"}
 
 #: Imports known to break the layers or to close a circle, each with the work that removes it. They are left

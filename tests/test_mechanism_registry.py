@@ -76,7 +76,7 @@ def busy_context() -> Context:
                    event("emergency", 1, curfew=[0.0, 24.0]), event("blackout", 1, level=0.8),
                    event("shoot_order", 1), event("intervention", 1, troops={"c0": 1000, "c1": 1000, "c2": 1000}),
                    event("sweep", 1, rate_per_day=0.5), event("release", 1, rate_per_day=0.5),
-                   event("withdrawal", 1, share=0.5), event("restraint", 1))
+                   event("withdrawal", 1, share=0.5), event("restraint", 1), event("march", 1, to="c2"))
 
 
 ON = {"price": dict(elasticity=1.0), "exposure": dict(tail=0.5), "legitimacy": dict(per_active=0.01, per_jailed=0.01, per_killed=0.1),
@@ -84,7 +84,8 @@ ON = {"price": dict(elasticity=1.0), "exposure": dict(tail=0.5), "legitimacy": d
       "emergency": dict(stay=0.5, curfew_stay=0.9, gathering_penalty=0.1, curfew_penalty=0.2), "intervention": {},
       "escalation": dict(attack_per_hour=0.1, site_attack_per_hour=0.1, attack_kill=0.5),
       "lethal_force": dict(kill_violent=0.1, kill_active=0.1, order_kill_violent=0.5, order_penalty=1.0, bystander=0.1),
-      "policing": {}, "detention": {}, "sites": dict(attack_per_hour=0.1), "availability": dict(away=0.3)}
+      "policing": {}, "detention": {}, "sites": dict(attack_per_hour=0.1), "availability": dict(away=0.3),
+      "travel": dict(join_per_hour=0.5)}
 
 
 @pytest.mark.parametrize("name", [m.name for m in MECHANISMS if m.name != "repression"])
@@ -104,8 +105,11 @@ def test_each_mechanism_switched_off_leaves_the_neutral_inputs(name):
                 changed |= not same
                 if name == "sites":  # it changes no input: it only reports (buildings attacked, people injured)
                     changed |= bool(inputs.report["buildings_attacked"].any())
+                if name == "travel":  # it changes no input: it asks the model to move people
+                    changed |= bool(inputs.trips)
             else:
                 assert same, (name, k)
                 assert not inputs.report, inputs.report  # absent from the run, it reports nothing (not even the price)
+                assert not inputs.trips
     if name != "blackout":  # the blackout changes nothing by itself (it scales contagion's push)
         assert changed, f"{name} switched on should change some input in this busy context"

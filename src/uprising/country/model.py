@@ -14,7 +14,7 @@ then each city's lattice advances one step in the kernel. The driver
 from __future__ import annotations
 
 import concurrent.futures as cf
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable
 
 import numpy as np
@@ -23,6 +23,7 @@ from .. import model as model_one
 from ..kernels import codes
 from ..mechanisms.base import CompiledEvent, Context, Mechanism, Observation, Params, TickInputs
 from .scenario import CountryScenario, city_seed
+from .travel import Journeys
 
 
 def running(mechanisms: Iterable[tuple[Mechanism, Params]]) -> list[tuple[Mechanism, Params]]:
@@ -77,6 +78,7 @@ class CountryModel:
     mechanisms: list[tuple[Mechanism, Params]]  # those switched on, in run order, with their parameters
     mech_states: list
     obs: Observation
+    journeys: Journeys = field(default_factory=Journeys)  # travellers between cities (mechanisms.travel)
 
     def step(self, k: int, pool: cf.Executor | None = None) -> tuple[np.ndarray, TickInputs]:
         """Run step ``k`` (from 1) in every city; returns its counts (n_cities x OUT_ALL_SIZE) and inputs.
@@ -86,6 +88,8 @@ class CountryModel:
         results are the same bit for bit with any number of threads.
         """
         inputs = step_inputs(self.mechanisms, self.mech_states, self.ctx, k, self.obs)
+        if inputs.trips or self.journeys.parties:
+            self.journeys.apply(inputs.trips, self.models, self.states, k, self.ctx.stream("travel-moves", k))
         out = np.zeros((self.ctx.n, codes.OUT_ALL_SIZE), dtype=np.int64)
 
         def advance(c: int) -> None:

@@ -302,6 +302,10 @@ class CountryScenarioBase(_Strict):
         for e in data["events"]:
             e.pop("source", None)
             e.pop("note", None)
+        kinds = {e["kind"] for e in data["events"]}
+        for mechanism in type(self).mechanisms:
+            if mechanism.only_with_events and not kinds & {event_kind(c) for c in mechanism.events}:
+                data.pop(mechanism.name, None)  # it does nothing without its events (Mechanism.only_with_events)
         for c in data["cities"]:
             for key in CITY_HASH_OMITTED_WHEN_UNSET:
                 if c.get(key, 0) is None:

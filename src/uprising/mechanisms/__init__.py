@@ -23,7 +23,7 @@ from .base import Mechanism
 
 #: the mechanisms' modules (each defines ``MECHANISM``), in the order a step runs them
 ORDER = ("price", "exposure", "legitimacy", "availability", "emergency", "blackout", "contagion", "lethal_force",
-         "intervention", "escalation", "repression", "policing", "detention", "sites")
+         "intervention", "escalation", "repression", "policing", "detention", "sites", "travel")
 
 
 

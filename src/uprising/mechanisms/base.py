@@ -188,18 +188,33 @@ class Observation:
 
 
 @dataclass(frozen=True)
+class Trip:
+    """People who travel between cities (:mod:`uprising.mechanisms.travel`), for the model to move: with
+    ``home`` false, ``leaving[c]`` citizens (agents) of city ``c`` set off for city ``to`` now and arrive in step
+    ``arrive``; with ``home`` true, every one of event ``event``'s travellers goes home."""
+
+    event: str
+    leaving: np.ndarray | None = None  # int64 per city
+    to: int = -1
+    arrive: int = 0
+    home: bool = False
+
+
+@dataclass(frozen=True)
 class Changes:
     """What one mechanism changes in one step's inputs (anything left out stays as it was).
 
     ``fp``: columns of the kernel's per-city float inputs (``codes.FP_*`` -> one value per city, or one for
     all); ``legitimacy`` and ``cop_target``: the new per-city values; ``report``: per-city values that later
-    mechanisms may read and the driver records (those named in the mechanism's ``recorded``).
+    mechanisms may read and the driver records (those named in the mechanism's ``recorded``); ``trips``: people the
+    model moves between cities' lattices before they advance (:class:`Trip`).
     """
 
     fp: Mapping[int, np.ndarray | float] = field(default_factory=dict)
     legitimacy: np.ndarray | None = None
     cop_target: np.ndarray | None = None
     report: Mapping[str, np.ndarray] = field(default_factory=dict)
+    trips: tuple[Trip, ...] = ()
 
 
 NO_CHANGES = Changes()
@@ -229,6 +244,7 @@ class TickInputs:
     fp: np.ndarray  # n x codes.FP_SIZE
     cop_target: np.ndarray  # int64
     report: dict[str, np.ndarray] = field(default_factory=dict)  # per-city values (read-only), by name
+    trips: list[Trip] = field(default_factory=list)  # people to move between cities before the lattices advance
     _view: InputsView | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
@@ -256,6 +272,7 @@ class TickInputs:
             self._view = None
         for name, values in changes.report.items():
             self.report[name] = _read_only(np.asarray(values))
+        self.trips.extend(changes.trips)
 
 
 class Mechanism:
@@ -268,6 +285,9 @@ class Mechanism:
     events: ClassVar[tuple[type[Event], ...]] = ()
     recorded: ClassVar[tuple[str, ...]] = ()
     kernel_switches: ClassVar[tuple[int, ...]] = ()
+    #: True for a mechanism that does nothing at all without events of its kinds: a scenario without any leaves
+    #: its table out of its hash (so adding such a mechanism changes no existing scenario's hash or runs)
+    only_with_events: ClassVar[bool] = False
 
     def init(self, params: Any, ctx: Context) -> Any:
         """The mechanism's state before step 1 (``None``: it keeps none)."""
