@@ -5,6 +5,7 @@ The group :data:`cli` gathers one module per command group:
 - :mod:`.model_one`: ``run`` (Model I; a country file is handed to :mod:`.country`), ``bench``, ``validate``
 - :mod:`.country`: ``fit`` and ``compare`` of country scenarios (and ``run`` of one)
 - :mod:`.experiments`: ``experiment``, ``runs``, ``sensitivity``, ``calibrate``, ``cluster``
+- :mod:`.joint`: ``joint`` (the joint posterior of several episodes) and ``predict`` (an episode not fitted)
 - :mod:`.viz`: ``plot``, ``animate``, ``report``
 - :mod:`.app`: ``serve`` (the web explorer)
 
@@ -20,7 +21,7 @@ import sys
 import click
 
 from ..scenario import ScenarioError
-from . import app, country, experiments, model_one, viz
+from . import app, country, experiments, joint, model_one, viz
 from .common import UsageFailure
 
 __all__ = ["cli", "main", "UsageFailure"]
@@ -34,7 +35,7 @@ def cli() -> None:
 
 for _command in (model_one.run, model_one.bench, model_one.validate,
                  experiments.experiment_cmd, experiments.runs_group, experiments.cluster_group,
-                 experiments.sensitivity_cmd, experiments.calibrate_cmd,
+                 experiments.sensitivity_cmd, experiments.calibrate_cmd, joint.joint_cmd, joint.predict_cmd,
                  country.fit_cmd, country.compare_cmd,
                  viz.plot_cmd, viz.animate_cmd, viz.report_cmd,
                  app.serve):

@@ -142,3 +142,28 @@ def draw_all(posterior: Any, rows: list[Any], out: Path, title: str = "") -> lis
     return [marginals(posterior, out / "posterior-marginals.png", title=f"{title}: posterior (blue) and prior (grey)"),
             pairs(posterior, out / "posterior-pairs.png", title=title),
             predictive(rows, out / "predictive.png", title=title)]
+
+
+def tension(run: Any, path: Path, title: str = "") -> Path:
+    """A joint posterior's tension (:mod:`uprising.experiment.joint`): every point's loss in the first episode
+    against its loss in each later one (log axes), the joint posterior's points marked, and each episode's own
+    best points: where one behaviour fits both, the marked points sit in the lower left corner."""
+    first = run.episodes[0]
+    later = run.episodes[1:]
+    fig, axes = plt.subplots(1, len(later), figsize=(5.6 * len(later), 4.8), squeeze=False)
+    for ax, e in zip(axes[0], later):
+        x, y = first.distances, e.distances
+        ok = np.isfinite(x) & np.isfinite(y)
+        ax.scatter(x[ok], y[ok], s=5, color="0.75", label=f"every point ({ok.sum():,})", rasterized=True)
+        k1 = run.alone(0)[0]
+        k2 = run.alone(run.episodes.index(e))[0]
+        ax.scatter(x[k1], y[k1], s=9, color="tab:blue", label=f"{first.name} alone (best {len(k1)})")
+        ax.scatter(x[k2], y[k2], s=9, color="tab:orange", label=f"{e.name} alone (best {len(k2)})")
+        ax.scatter(x[run.kept], y[run.kept], s=14, facecolor="none", edgecolor="k", label="joint posterior")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(f"loss on {first.name}'s fit targets")
+        ax.set_ylabel(f"loss on {e.name}'s fit targets")
+        ax.legend(fontsize=7, loc="upper right")
+    fig.suptitle(title)
+    return _save(fig, path)
