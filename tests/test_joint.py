@@ -103,7 +103,9 @@ def test_the_command_writes_each_episodes_posterior_for_compare(joint, tmp_path)
 
 def test_a_shared_behaviour_set_as_an_episodes_own_is_refused_in_one_line(tmp_path):
     spec_text = (DATA / "two-towns-joint.toml").read_text()
-    bad = spec_text + '"repression.arrest_per_hour" = { low = 0.1, high = 0.9 }\n'
+    own = '"rules.legitimacy" = { low = 0.6, high = 0.95, reason = "test: the episode\'s own legitimacy" }\n'
+    assert own in spec_text
+    bad = spec_text.replace(own, own + '"repression.arrest_per_hour" = { low = 0.1, high = 0.9 }\n')
     path = DATA / f"_joint-bad-{tmp_path.name}.toml"
     path.write_text(bad)
     try:
@@ -148,6 +150,7 @@ def test_a_prediction_draws_the_joint_behaviour_and_a_fitted_episodes_legitimacy
             legit = [post.values[i, post.names.index("rules.legitimacy")] for post in (first, again)]
             assert d["rules.legitimacy"] in [pytest.approx(v) for v in legit]
             assert -0.01 <= d["events.cabinet-falls.delta"] <= 0.01
+            assert 0.01 <= d["travel.join_per_hour"] <= 0.1  # shared behaviour only the later view carries
     finally:
         path.unlink(missing_ok=True)
 
@@ -181,3 +184,30 @@ def test_a_prediction_with_an_unknown_episode_is_refused_in_one_line(joint_out, 
                               "mars")
     finally:
         path.unlink(missing_ok=True)
+
+
+@pytest.mark.parametrize(("table", "key", "needle"), [
+    ("shared", "rules.legitimacy", "a country's input is not shared"),
+    ("shared", "repression.arrest_per_hour", "already calibrates it"),
+])
+def test_a_shared_table_takes_only_behaviour_the_first_episode_does_not_calibrate(tmp_path, table, key, needle):
+    text = (DATA / "two-towns-joint.toml").read_text().replace(
+        "[episodes.shared]", f'[episodes.shared]\n"{key}" = {{ low = 0.1, high = 0.9 }}')
+    path = DATA / f"_joint-shared-{tmp_path.name}.toml"
+    path.write_text(text)
+    try:
+        assert_one_line_error(uprising("joint", str(path), "--no-plot"), f"episodes[0].{table}.{key}", needle)
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def test_behaviour_the_first_episode_cannot_inform_is_drawn_from_its_prior_and_carried_by_the_later_view(joint):
+    # the two towns have no march: the first calibration leaves travel.join_per_hour alone; the second episode draws
+    # it over its prior (log-uniform 0.01-0.1) at each point, and its view of the posterior carries it
+    _, _, _, run = joint
+    first, again = run.episodes
+    assert "travel.join_per_hour" not in [p.name for p in first.priors]
+    v = again.values[:, [p.name for p in again.priors].index("travel.join_per_hour")]
+    assert (v >= 0.01).all() and (v <= 0.1).all()
+    assert (np.log(v) < np.log(0.0316)).mean() == pytest.approx(0.5, abs=0.15)  # half below the log-midpoint
+    assert "travel.join_per_hour" in run.posterior(1).names

@@ -125,7 +125,11 @@ def prediction_draws(spec: PredictionSpec, posteriors: dict[str, Any] | None = N
     if unknown:
         raise ScenarioError(spec.source, "legitimacy_from", f"no fitted episode {unknown[0]!r}; allowed: "
                             f"{', '.join(names)}")
-    shared = [n for n in first.names if not is_country_key(n, inputs)]
+    shared = {}  # every behavioural parameter of any view -> the view that carries it (the first one's first)
+    for name, post in posteriors.items():
+        for n in post.names:
+            if not is_country_key(n, inputs):
+                shared.setdefault(n, post)
     rng = np.random.default_rng(np.random.SeedSequence([int(spec.seed), PREDICT_STREAM]))
     particle = rng.choice(len(first.weights), size=spec.draws, replace=True, p=first.weights)
     episode = rng.integers(0, len(sources), size=spec.draws)
@@ -133,7 +137,7 @@ def prediction_draws(spec: PredictionSpec, posteriors: dict[str, Any] | None = N
     out = []
     for d in range(spec.draws):
         i = int(particle[d])
-        point = {n: float(first.values[i, first.names.index(n)]) for n in shared}
+        point = {n: float(view.values[i, view.names.index(n)]) for n, view in shared.items()}
         post = posteriors[sources[int(episode[d])]]
         point["rules.legitimacy"] = float(post.values[i, post.names.index("rules.legitimacy")])
         for k, (key, prior) in enumerate(spec.own.items()):

@@ -75,6 +75,10 @@ class LaterEpisode(BaseModel):
     set: dict[str, Any] = Field(default_factory=dict, description="fixed changes (e.g. { scale = 0.005 })")
     parameters: dict[str, Range] = Field(default_factory=dict,
                                          description="its own fitted inputs' priors (country keys only)")
+    shared: dict[str, Range] = Field(default_factory=dict,
+                                     description="priors of behavioural parameters the first episode's calibration "
+                                                 "does not vary (its record cannot inform them: it has no events of "
+                                                 "their mechanism), drawn here and shared by every later view")
 
 
 class JointSpec(BaseModel):
@@ -107,13 +111,27 @@ class JointSpec(BaseModel):
         for i, name in enumerate(names):
             if name in names[:i]:
                 raise ScenarioError(str(path), "episodes", f"episode name {name!r} used twice")
+        first_priors = set(_ranges_of(spec.path(spec.first.experiment)))
+        seen: dict[str, str] = {}
         for k, e in enumerate(spec.episodes):
             for key in e.parameters:
                 if not country_key(key):
                     raise ScenarioError(str(path), f"episodes[{k}].parameters.{key}",
-                                        "a behavioural parameter is shared: its prior is the first episode's "
-                                        "(allowed here: the episode's own inputs, such as rules.legitimacy or "
-                                        "events.ID.delta)")
+                                        "a behavioural parameter is shared: its prior is the first episode's, or "
+                                        "goes in the episode's [shared] table (allowed here: the episode's own "
+                                        "inputs, such as rules.legitimacy or events.ID.delta)")
+            for key in e.shared:
+                if country_key(key):
+                    raise ScenarioError(str(path), f"episodes[{k}].shared.{key}",
+                                        "a country's input is not shared; put it in the episode's parameters")
+                if key in first_priors:
+                    raise ScenarioError(str(path), f"episodes[{k}].shared.{key}",
+                                        f"the first episode ({spec.first.name}) already calibrates it; its prior "
+                                        "is there")
+                if key in seen:
+                    raise ScenarioError(str(path), f"episodes[{k}].shared.{key}",
+                                        f"already drawn by episode {seen[key]!r}: a shared parameter is declared once")
+                seen[key] = e.name
         return spec
 
     def path(self, relative: str) -> Path:
@@ -167,9 +185,18 @@ class JointRun:
         return kept, w / w.sum()
 
 
+def _ranges_of(experiment_file: Path) -> dict[str, Any]:
+    """The parameter ranges of an experiment file, read without building its design (names only matter)."""
+    from .spec import _flatten
+
+    return _flatten(dict(read_toml(experiment_file, "experiment").get("parameters", {})))
+
+
 def episode_experiment(spec: JointSpec, episode: LaterEpisode, shared: dict[str, Any]) -> Experiment:
-    """The later episode's experiment: its base with its fixed changes, the shared behavioural priors and its own."""
-    params = {**shared, **{k: v.model_dump() for k, v in episode.parameters.items()}}
+    """The later episode's experiment: its base with its fixed changes, the shared behavioural priors (the first
+    episode's, then those the episode draws itself) and its own."""
+    params = {**shared, **{k: v.model_dump() for k, v in episode.shared.items()},
+              **{k: v.model_dump() for k, v in episode.parameters.items()}}
     data = {"name": f"{spec.name}-{episode.name}", "base": str(spec.path(episode.base)), "replicates": 1,
             "seed": spec.seed, "set": dict(episode.set), "design": {"kind": "lhs", "samples": 1},
             "parameters": params}
@@ -216,7 +243,7 @@ def joint_posterior(spec: JointSpec, store_root: str | Path, executor: cf.Execut
         targets = load_targets(spec.path(episode.targets), exp.base_scenario)
         fit, test = targets.of_split("fit"), targets.of_split("test")
         priors = priors_of(exp)
-        own = [p for p in priors if p.name not in shared]
+        own = [p for p in priors if p.name not in shared]  # the episode's own inputs and its [shared] behaviour
         rng = np.random.default_rng(np.random.SeedSequence([int(spec.seed), JOINT_STREAM, k]))
         own_units = rng.random((n, len(own)))
         column = {p.name: i for i, p in enumerate(priors1)}
