@@ -73,6 +73,22 @@ def test_scenarios_are_the_country_files_and_their_levers_come_from_the_file(cli
     assert s["outline"] and len(s["outline"][0]) > 50  # the shipped outline (the towns lie in Kazakhstan)
 
 
+def test_every_shipped_episode_gets_the_explorers_levers_without_code(tmp_path):
+    # issue 16: a scenario anyone can write gets the levers from its file alone: the shipped episodes (Kazakhstan,
+    # Ecuador, Iran) are all listed, none skipped, each with its own first price and its own variants
+    with TestClient(create_app(tmp_path / "results", ROOT / "scenarios"), base_url="http://127.0.0.1:8050") as c:
+        listed = c.get("/api/scenarios").json()
+        assert listed.get("skipped", []) == []
+        ids = {s["id"] for s in listed["scenarios"]}
+        assert {"ecuador-2019", "iran-2019", "kazakhstan-2022", "kazakhstan-2022-v2"} <= ids
+        ecuador = c.get("/api/scenarios/ecuador-2019").json()
+        levers = {lv["key"]: lv for lv in ecuador["levers"]}
+        assert levers["price.peak"]["default"] == 198.7 and levers["price.caps_at"]["default"] == "2019-10-13T22:00"
+        assert {v["name"] for v in ecuador["variants"]} >= {"no-repeal", "internet-shutdown"}
+        iran = {lv["key"]: lv for lv in c.get("/api/scenarios/iran-2019").json()["levers"]}
+        assert iran["price.peak"]["default"] == 150.0 and iran["shoot_order.on"]["default"] is True
+
+
 def test_levers_at_their_defaults_leave_the_scenario_as_it_is(towns):
     assert L.apply_levers(towns, {}).hash() == towns.hash()
     defaults = {s["key"]: s["default"] for s in L.lever_specs(towns)}
