@@ -68,7 +68,8 @@ def test_depart_until_stops_new_leavers_and_the_draws_repeat():
 
 def _lattice(seed: int, active_share: float):
     """A small Model I lattice with a share of its citizens turned active (fields rebuilt to match)."""
-    sc = Scenario(width=20, height=20, citizen_density=0.6, cop_density=0.04)
+    sc = Scenario(width=20, height=20, citizen_density=0.6, cop_density=0.04, jailed_hold_cell=False,
+                  jail_countdown="end_of_step")  # prisoners in a pool, as in every country
     model, state = M.init(sc, seed)
     rng = np.random.default_rng(seed)
     citizens = np.flatnonzero(state.kinds() == codes.QUIET)
@@ -106,6 +107,10 @@ def test_take_then_place_moves_exactly_those_citizens_and_keeps_both_lattices_co
     assert n == min(len(h), travel.room(model_b, b) + n)  # as many as found room
     assert b.counters[codes.CT_QUIET] == citizens_b + n
     _consistent(model_b, b)
+    # the kernel writes prisoners into the pool without a bound check: it must hold every citizen the lattice has
+    assert len(b.pool_hardship) >= b.counters[codes.CT_QUIET] + b.counters[codes.CT_ACTIVE] + \
+        b.counters[codes.CT_VIOLENT] + b.counters[codes.CT_JAILED]
+    assert len(b.pool_risk) == len(b.pool_term) == len(b.pool_origin) == len(b.pool_hardship)
     found = travel.find(b, h[:n], r[:n])
     assert found.size == n  # each traveller is found by its (hardship, risk aversion), nobody else
     assert sorted(travel.keys(b.hardship[found], b.risk_aversion[found])) == sorted(travel.keys(h[:n], r[:n]))
@@ -183,3 +188,22 @@ def test_a_bad_march_is_refused_in_one_line(tmp_path, field, value, needle):
     path.write_text(TWO_TOWNS.read_text() + '\n[[events]]\nkind = "march"\nid = "march"\nstart = "2022-01-01T12:00"\n'
                     f'cities = ["Oilton", "Hilltop"]\nto = "{march["to"]}"\n')
     assert_one_line_error(uprising("run", str(path), "--replicates", "1"), "events[", needle)
+
+
+def test_after_the_end_only_the_jailed_are_still_looked_for_and_the_dead_are_let_go():
+    # the march of the two towns with lethal force on: at the run's end every party still away holds only members
+    # who are alive in Portville, in its jail or released from it in the last step (found at the next); the dead are
+    # dropped, so nobody is searched for forever
+    sc = _marching(end="2022-01-02T06:00").replace({"lethal_force.kill_active": 0.05, "lethal_force.kill_violent": 0.3})
+    cm = country_model.init(sc, 5, 0)
+    killed = 0
+    for k in range(1, cm.ctx.clock.ticks + 1):
+        out, _ = cm.step(k)
+        killed += int(out[1, codes.OUT_KILLED_PROTESTERS])
+    assert killed > 0  # some died in Portville
+    st = cm.states[1]
+    pool = int(st.counters[codes.CT_POOL])
+    alive = np.concatenate([travel.keys(st.pool_hardship[:pool], st.pool_risk[:pool]),
+                            travel.keys(st.hardship, st.risk_aversion)[np.isin(st.kinds(), travel.CITIZENS)]])
+    for party in cm.journeys.parties:
+        assert np.isin(travel.keys(party.hardship, party.risk), alive).all()

@@ -8,7 +8,8 @@ nothing the model counts). The moves act between steps, on the states the kernel
 
 * :func:`take` lifts chosen active or violent citizens off a lattice (counters and the active field follow);
 * :func:`place` sets citizens on random empty cells as quiet, not yet acted in the coming step, keeping one
-  empty cell for every prisoner off the lattice (as the cop schedule does), and returns how many found room;
+  empty cell for every prisoner off the lattice (as the cop schedule does), grows the prisoners' pool so it can hold
+  every citizen the lattice now has, and returns how many found room;
 * :func:`find` locates travellers on a lattice by their pairs.
 
 :class:`Journeys` keeps every event's parties (on the road, arrived, going home) and applies a step's trips.
@@ -76,10 +77,26 @@ def take(model: Model, state: State, count: int, rng: np.random.Generator) -> tu
 
 
 def room(model: Model, state: State) -> int:
-    """Empty cells a newcomer may take: all but one for each prisoner off the lattice (who must find one)."""
+    """Newcomers a lattice may take: empty cells but one for each prisoner off the lattice (who must find one), and
+    no more citizens than its prisoners' pool can hold (its size is the citizens it started with)."""
     c = state.counters
     on_lattice = c[codes.CT_QUIET] + c[codes.CT_ACTIVE] + c[codes.CT_VIOLENT] + c[codes.CT_JAILED] - c[codes.CT_POOL]
     return int(max(model.n_cells - on_lattice - c[codes.CT_COPS] - c[codes.CT_POOL], 0))
+
+
+def _grow_pool(state: State, citizens: int) -> None:
+    """Make the prisoners' pool hold ``citizens`` (every citizen the lattice may have at once could be jailed): the
+    kernel writes prisoners at ``pool[CT_POOL]`` without a bound check, and its pool was sized to the citizens the
+    lattice started with. Growing it changes no result."""
+    if len(state.pool_hardship) == 0 or len(state.pool_hardship) >= citizens:
+        return
+    for name in ("pool_hardship", "pool_risk", "pool_term", "pool_origin", "pool_day"):
+        old = getattr(state, name)
+        if name == "pool_day" and len(old) == 0:
+            continue
+        new = np.zeros(citizens, dtype=old.dtype)
+        new[:len(old)] = old
+        setattr(state, name, new)
 
 
 def place(model: Model, state: State, hardship: np.ndarray, risk: np.ndarray, day: np.ndarray,
@@ -89,6 +106,8 @@ def place(model: Model, state: State, hardship: np.ndarray, risk: np.ndarray, da
     n = min(len(hardship), room(model, state))
     if n <= 0:
         return 0
+    c = state.counters
+    _grow_pool(state, int(c[codes.CT_QUIET] + c[codes.CT_ACTIVE] + c[codes.CT_VIOLENT] + c[codes.CT_JAILED]) + n)
     empty = np.flatnonzero((state.occupant & codes.KIND_MASK) == codes.EMPTY)
     cells = rng.choice(empty, size=n, replace=False)
     flag = codes.ACTED_BIT if (int(state.counters[codes.CT_STEP]) & 1) == 1 else 0
@@ -151,6 +170,11 @@ class Journeys:
                         self.parties.append(back)
                     party.hardship, party.risk = _without(party.hardship, party.risk, h, r)
                     party.day = np.zeros(0, dtype=np.int32)
+                # the rest are in the destination's jail (they go home when released) or dead: stop looking for those
+                st = states[party.to]
+                pool = int(st.counters[codes.CT_POOL])
+                jailed = np.isin(keys(party.hardship, party.risk), keys(st.pool_hardship[:pool], st.pool_risk[:pool]))
+                party.hardship, party.risk = party.hardship[jailed], party.risk[jailed]
                 if len(party.hardship) == 0:
                     party.where = "home"
         self.parties = [p for p in self.parties if p.where != "home"]
