@@ -211,3 +211,20 @@ def test_behaviour_the_first_episode_cannot_inform_is_drawn_from_its_prior_and_c
     assert (v >= 0.01).all() and (v <= 0.1).all()
     assert (np.log(v) < np.log(0.0316)).mean() == pytest.approx(0.5, abs=0.15)  # half below the log-midpoint
     assert "travel.join_per_hour" in run.posterior(1).names
+
+
+def test_fit_scores_an_episode_over_its_view_of_the_joint_posterior(joint_out, tmp_path):
+    # `uprising fit --posterior`: each run at a parameter set drawn from the posterior; the fit and test losses are
+    # reported apart (the "uprising fit scores ... under one behavioural posterior")
+    proc = uprising("fit", str(DATA / "two-towns.toml"), "--targets", str(DATA / "two-towns-known-targets.csv"),
+                    "--posterior", str(joint_out / "again" / "posterior.json"), "--replicates", "4", "--workers", "2",
+                    "--out", str(tmp_path / "fit"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    scores = json.loads((tmp_path / "fit" / "scores.json").read_text())
+    assert scores["posterior"].endswith("posterior.json") and scores["replicates"] == 4
+    assert {r["split"] for r in scores["scores"]} == {"fit", "test"}
+    assert np.isfinite(scores["loss_fit"]) and np.isfinite(scores["loss_test"])
+    bad = uprising("fit", str(DATA / "two-towns.toml"), "--targets", str(DATA / "two-towns-known-targets.csv"),
+                   "--posterior", str(joint_out / "again" / "posterior.json"), "--search", "2", "--vary",
+                   "rules.legitimacy=0.7:0.9")
+    assert_one_line_error(bad, "--posterior", "--search")

@@ -269,16 +269,45 @@ def _where(command):
 @click.option("--city-pattern", "pattern_path", type=click.Path(path_type=Path), default=None,
               help="Also score the per-city pattern against this table (e.g. data/kz2022/city_pattern.csv); "
                    "never used by the search.")
+@click.option("--posterior", "posterior_path", type=click.Path(path_type=Path), default=None,
+              help="A posterior (posterior.json of `uprising calibrate` or `uprising joint`): each of the "
+                   "--replicates runs at a parameter set drawn from it (its own seed), so the scores hold the "
+                   "parameters' uncertainty and the seeds'.")
 def fit_cmd(scenario_path: Path, targets_path: Path, replicates: int, seed: int, sets: tuple[str, ...],
             workers: int | None, cluster: str | None, out_dir: Path | None, samples: int, refine: int,
-            vary: tuple[str, ...], day_weight: float, pattern_path: Path | None) -> None:
-    """Score an ensemble of SCENARIO against the record in --targets; optionally search parameters first."""
+            vary: tuple[str, ...], day_weight: float, pattern_path: Path | None,
+            posterior_path: Path | None = None) -> None:
+    """Score an ensemble of SCENARIO against the record in --targets; optionally search parameters first.
+
+    With --posterior, run i of the ensemble is at parameter set i drawn from the posterior (by weight, from
+    --seed), the posterior's fixed changes (its scale) applied before --set."""
     from rich.console import Console
 
     from .. import execution as E
     from ..country import fit as F
 
-    scenario = load_country(scenario_path, sets)
+    draws = None
+    if posterior_path is not None:
+        from ..country.scenario import CountryScenario
+        from ..experiment.posterior import read_posterior
+        from ..scenario import ScenarioError
+
+        if samples or refine:
+            raise UsageFailure("--posterior: scores a posterior as it is; leave out --search and --refine")
+        post = read_posterior(posterior_path)
+        scenario = CountryScenario.load(scenario_path)
+        if post.meta.get("set"):
+            scenario = scenario.replace(post.meta["set"], source=f"{posterior_path} set")
+        changes = parse_sets(sets, str(scenario_path), example="scale=0.1")
+        if changes:
+            scenario = scenario.replace(changes, source=f"{scenario_path} --set")
+        draws = post.draw(replicates, seed)
+        try:
+            scenario.replace(draws[0], source=str(posterior_path))
+        except ScenarioError as exc:
+            raise ScenarioError(str(posterior_path), f"parameters.{exc.field}", exc.message) from None
+    else:
+        scenario = load_country(scenario_path, sets)
     targets = F.load_targets(targets_path, scenario)
     pattern = F.load_city_pattern(pattern_path) if pattern_path is not None else None  # bad input: before any run
     axes = [F.Axis.parse(v) for v in vary]
@@ -327,12 +356,17 @@ def fit_cmd(scenario_path: Path, targets_path: Path, replicates: int, seed: int,
         (out_dir / "best.toml").write_text(F.best_overrides_toml(winner), encoding="utf-8")
         click.echo(f"best of {len(trials)} points: loss {winner.loss:.3f}; written to {out_dir / 'best.toml'}")
         best_scenario = scenario.replace(winner.point, source="--vary")
-    results = _ensemble(best_scenario, replicates, seed, workers, cluster, f"{scenario.name} fit")
+    if draws is not None:
+        tasks = [E.task(scenario.replace(d, source=f"{posterior_path} draw {r}"), seed, r) for r, d in enumerate(draws)]
+        results = _run_tasks(tasks, f"{scenario.name} fit over {posterior_path}", cluster, workers)
+    else:
+        results = _ensemble(best_scenario, replicates, seed, workers, cluster, f"{scenario.name} fit")
     scores = F.score(targets.targets, results)
     total = F.loss(scores, day_weight)
     by_split = F.split_losses(scores, day_weight)
     start = scenario.clock.start.date()
-    console.print(_score_table(scores, start, f"{scenario.name}: {_runs(replicates)} at scale "
+    over = "" if draws is None else f" (each at a parameter set drawn from {posterior_path})"
+    console.print(_score_table(scores, start, f"{scenario.name}: {_runs(replicates)}{over} at scale "
                                               f"{best_scenario.scale:g} against {targets_path}; "
                                               f"{_split_phrase(scores, day_weight)}, "
                                               f"{sum(s.hit for s in scores)}/{len(scores)} hit",
@@ -352,6 +386,7 @@ def fit_cmd(scenario_path: Path, targets_path: Path, replicates: int, seed: int,
     (out_dir / "scores.json").write_text(json.dumps({"loss": total, "loss_fit": by_split["fit"],
                                                      "loss_test": by_split["test"], "replicates": replicates,
                                                      "seed": seed, "scale": best_scenario.scale,
+                                                     "posterior": None if draws is None else str(posterior_path),
                                                      "scenario_hash": best_scenario.hash(), "scores": rows,
                                                      "not_measured": unmeasured},
                                                     indent=1), encoding="utf-8")
