@@ -94,3 +94,26 @@ def test_the_people_who_travel_do_not_depend_on_the_scale():
         assert np.mean(arrived) > 5_000, arrived  # thousands of residents march (measured 26,500-31,500)
         ratios.append(float(np.mean(arrived) / np.mean(protesting)))
     assert abs(ratios[0] - ratios[1]) < 0.15 * np.mean(ratios), ratios
+
+
+def test_the_committed_iran_prediction_names_its_commit_and_its_inputs_are_unchanged_since():
+    # docs/predictions/iran-2019.md is never adjusted after its commit: the commit it was made at is in this history,
+    # its tree was clean, and the scenario and the joint posterior it read are still the ones it names (a later
+    # model makes a new, dated prediction beside it instead of changing these)
+    import hashlib
+    import json
+    import subprocess
+
+    meta = json.loads((ROOT / "docs" / "predictions" / "iran-2019" / "prediction.json").read_text())
+    assert meta["tree_clean"] is True and len(meta["commit"]) == 40
+    git = subprocess.run(["git", "merge-base", "--is-ancestor", meta["commit"], "HEAD"], cwd=ROOT, capture_output=True)
+    if git.returncode not in (0, 1):
+        pytest.skip("no git history here")
+    assert git.returncode == 0, f"{meta['commit']} is not an ancestor of HEAD"
+    assert CountryScenario.load(SCENARIOS / "iran-2019.toml").replace({"scale": meta["scale"]}).hash() == \
+        meta["scenario_hash"]
+    for name, digest in meta["joint_posterior_sha256"].items():
+        data = (ROOT / "docs" / "data" / "joint-v2" / name / "posterior.json").read_bytes()
+        assert hashlib.sha256(data).hexdigest()[:16] == digest
+    page = (ROOT / "docs" / "predictions" / "iran-2019.md").read_text()
+    assert meta["commit"] in page and meta["command"] in page
