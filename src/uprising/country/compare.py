@@ -32,7 +32,7 @@ def _end_day(r: CountryResult) -> float:
     day = O.end_of_unrest_day(r)
     start = r.clock.start.date()
     last = r.clock.day_of(r.steps)
-    return float(((day or last + dt.timedelta(days=1)) - start).days) + 1.0  # day of month for a 1 Jan start
+    return float(((day or last + dt.timedelta(days=1)) - start).days) + 1.0  # the run's day (1: its first; Kazakhstan: of January)
 
 
 #: name -> (label, unit, function of a run)
@@ -41,13 +41,13 @@ OUTCOMES: dict[str, tuple[str, str, Callable[[CountryResult], float]]] = {
     "deaths_protesters": ("deaths, protesters", "people", lambda r: O.killed_by(r)["protesters"]),
     "deaths_security": ("deaths, security", "people", lambda r: O.killed_by(r)["security"]),
     "deaths_bystanders": ("deaths, bystanders", "people", lambda r: O.killed_by(r)["bystanders"]),
-    "detained_total": ("detained by 20 Jan", "people",
+    "detained_total": ("detained by the run's end", "people",
                        lambda r: O.detained_by(r, r.clock.day_of(r.steps))),
     "peak_unrest": ("peak active + violent", "people", lambda r: O.peak(r)[0]),
     "peak_violent": ("peak violent", "people", lambda r: float(r.violent_residents().sum(axis=0).max())),
     "unrest_person_days": ("unrest, person-days", "person-days",
                            lambda r: float(O.national_unrest(r)[1:].sum()) * r.clock.tick_hours / 24.0),
-    "end_of_unrest": ("unrest ends (day of January)", "day", _end_day),
+    "end_of_unrest": ("unrest ends (day of the run, 1 its first)", "day", _end_day),
 }
 
 
