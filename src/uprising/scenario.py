@@ -164,6 +164,36 @@ def read_toml(path: str | Path, what: str) -> dict[str, Any]:
     return data
 
 
+class SpecFile(BaseModel):
+    """Base of the small TOML files that name other files relative to themselves (a joint posterior's, a
+    prediction's): :meth:`read` validates one with a one-line :class:`ScenarioError` naming the file and the field,
+    and :meth:`path` resolves a name it gives against its folder."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+    _source: str = "<file>"
+    _dir: Path = Path(".")
+
+    @classmethod
+    def read(cls, path: str | Path, what: str) -> "SpecFile":
+        path = Path(path)
+        data = read_toml(path, what)
+        try:
+            spec = cls.model_validate(data)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            raise ScenarioError(str(path), ".".join(str(p) for p in err["loc"]) or "(file)", err["msg"]) from None
+        spec._source, spec._dir = str(path), path.parent
+        return spec
+
+    def path(self, relative: str) -> Path:
+        """A path the file gives, relative to the file's folder."""
+        return (self._dir / relative).resolve()
+
+    @property
+    def source(self) -> str:
+        return self._source
+
+
 class Scenario(BaseModel):
     """Epstein's (2002) Model I with every contested rule as a named switch.
 

@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from ..scenario import ScenarioError, read_toml
+from ..scenario import ScenarioError, SpecFile
 from . import observables as O
 
 PREDICT_STREAM = 0x70726564  # "pred": the entropy of the draws
@@ -44,10 +44,9 @@ class OwnPrior(BaseModel):
     reason: str = ""
 
 
-class PredictionSpec(BaseModel):
+class PredictionSpec(SpecFile):
     """A prediction's file (experiments/*-prediction.toml)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     description: str = ""
     scenario: str = Field(description="the new country's scenario, relative to this file")
@@ -60,32 +59,16 @@ class PredictionSpec(BaseModel):
     own: dict[str, OwnPrior] = Field(default_factory=dict, description="the new country's other unknown inputs")
     notes: list[str] = Field(default_factory=list, description="what the prediction assumes (printed with it)")
 
-    _source: str = "<prediction>"
-    _dir: Path = Path(".")
-
     @classmethod
     def load(cls, path: str | Path) -> "PredictionSpec":
+        spec = cls.read(path, "prediction")
         path = Path(path)
-        data = read_toml(path, "prediction")
-        try:
-            spec = cls.model_validate(data)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            raise ScenarioError(str(path), ".".join(str(p) for p in err["loc"]) or "(file)", err["msg"]) from None
-        spec._source, spec._dir = str(path), path.parent
         for key, prior in spec.own.items():
             if not prior.low < prior.high:
                 raise ScenarioError(str(path), f"own.{key}", f"low must be below high (got {prior.low}, {prior.high})")
             if prior.prior == "log-uniform" and not prior.low > 0:
                 raise ScenarioError(str(path), f"own.{key}", f"a log-uniform prior needs low > 0 (got {prior.low})")
         return spec
-
-    def path(self, relative: str) -> Path:
-        return (self._dir / relative).resolve()
-
-    @property
-    def source(self) -> str:
-        return self._source
 
 
 def fitted_posteriors(spec: PredictionSpec) -> dict[str, Any]:

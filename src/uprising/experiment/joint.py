@@ -32,11 +32,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..country.inputs import is_country_key, mechanism_inputs
 from ..mechanisms import MECHANISMS
-from ..scenario import ScenarioError, read_toml
+from ..scenario import ScenarioError, SpecFile, read_toml
 from .posterior import (Generation, Posterior, PosteriorProgress, Prior, Settings, _all_points, _values,
                         calibrate_country, distance, importance, nearest, priors_of, target_outcomes)
 from .runner import run_experiment
@@ -81,10 +81,9 @@ class LaterEpisode(BaseModel):
                                                  "their mechanism), drawn here and shared by every later view")
 
 
-class JointSpec(BaseModel):
+class JointSpec(SpecFile):
     """A joint posterior's file (experiments/joint-*.toml)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     description: str = ""
     seed: int = Field(0, ge=0, le=2**63 - 1)
@@ -92,21 +91,11 @@ class JointSpec(BaseModel):
     first: FirstEpisode
     episodes: list[LaterEpisode] = Field(min_length=1)
 
-    _source: str = "<joint>"
-    _dir: Path = Path(".")
-
     @classmethod
     def load(cls, path: str | Path) -> "JointSpec":
         """Read and check a joint posterior's file (:class:`ScenarioError` naming the file and field)."""
+        spec = cls.read(path, "joint posterior")
         path = Path(path)
-        data = read_toml(path, "joint posterior")
-        try:
-            spec = cls.model_validate(data)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(str(p) for p in err["loc"]) or "(file)"
-            raise ScenarioError(str(path), where, err["msg"]) from None
-        spec._source, spec._dir = str(path), path.parent
         names = [spec.first.name, *(e.name for e in spec.episodes)]
         for i, name in enumerate(names):
             if name in names[:i]:
@@ -133,13 +122,6 @@ class JointSpec(BaseModel):
                                         f"already drawn by episode {seen[key]!r}: a shared parameter is declared once")
                 seen[key] = e.name
         return spec
-
-    def path(self, relative: str) -> Path:
-        return (self._dir / relative).resolve()
-
-    @property
-    def source(self) -> str:
-        return self._source
 
 
 @dataclass
