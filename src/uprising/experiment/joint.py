@@ -38,7 +38,8 @@ from ..country.inputs import is_country_key, mechanism_inputs
 from ..mechanisms import MECHANISMS
 from ..scenario import ScenarioError, SpecFile, read_toml
 from .posterior import (Generation, Posterior, PosteriorProgress, Prior, Settings, _all_points, _values,
-                        calibrate_country, distance, importance, nearest, priors_of, target_outcomes)
+                        calibrate_country, distance, importance, nearest, priors_of, rows_by_point,
+                        target_outcomes)
 from .runner import run_experiment
 from .spec import Experiment, Range
 from .store import ResultStore
@@ -185,15 +186,6 @@ def episode_experiment(spec: JointSpec, episode: LaterEpisode, shared: dict[str,
     return Experiment.from_dict(data, source=f"{spec.source} episodes.{episode.name}", directory=spec._dir)
 
 
-def _rows_by_point(exp: Experiment, store: ResultStore, n: int) -> list[list[dict[str, float]]]:
-    done = store.completed()
-    rows: list[list[dict[str, float]]] = [[] for _ in range(n)]
-    for row in store.outcomes_for(exp).to_pylist():
-        if row["run_id"] in done:
-            rows[row["point_index"]].append(row)
-    return rows
-
-
 def joint_posterior(spec: JointSpec, store_root: str | Path, executor: cf.Executor | None = None, *,
                     workers: int | None = None, progress: PosteriorProgress | None = None) -> JointRun:
     """The joint posterior of ``spec``'s episodes (the module's docstring). The first episode's calibration is
@@ -244,7 +236,7 @@ def joint_posterior(spec: JointSpec, store_root: str | Path, executor: cf.Execut
                                                                                   "todo": todo}))
         summary = run_experiment(sub, store, executor, tick, workers=workers)
         made += summary.completed
-        rows = _rows_by_point(sub, store, n)
+        rows = rows_by_point(sub, store, n)
         dist = np.array([distance(fit, r) for r in rows])
         values = np.array([[pt[p.name] for p in priors] for pt in sub.points()], dtype=float)
         episodes.append(EpisodeRuns(episode.name, exp, priors, fit, test, values, dist,

@@ -404,13 +404,18 @@ def run_generation(experiment: Experiment, priors: list[Prior], units: np.ndarra
     if progress is not None:
         tick = (lambda done, todo, record: progress("run", {"g": g, "done": done, "todo": todo}))
     summary = run_experiment(sub, store, executor, tick, workers=workers)
-    # a run that failed has no row: its point is infinitely far (see distance)
+    return sub, rows_by_point(sub, store, len(units)), summary.completed
+
+
+def rows_by_point(experiment: Experiment, store: ResultStore, n: int) -> list[list[dict[str, float]]]:
+    """The outcome rows of ``experiment``'s completed runs in the store, grouped by point (``n`` points); a run that
+    failed has no row, so its point is infinitely far (see :func:`distance`)."""
     done = store.completed()
-    rows: list[list[dict[str, float]]] = [[] for _ in range(len(units))]
-    for row in store.outcomes_for(sub).to_pylist():
+    rows: list[list[dict[str, float]]] = [[] for _ in range(n)]
+    for row in store.outcomes_for(experiment).to_pylist():
         if row["run_id"] in done:
             rows[row["point_index"]].append(row)
-    return sub, rows, summary.completed
+    return rows
 
 
 def calibrate_country(experiment: Experiment, targets: list[Any], store: ResultStore | str | Path,
