@@ -23,11 +23,19 @@ from uprising.experiment.store import ResultStore
 DATA = ROOT / "tests" / "data"
 
 
+def absolute(text: str) -> str:
+    """A spec's text with the data files it names made absolute, so that it can be written anywhere (each test
+    writes its own under its tmp_path: test processes running side by side never share one)."""
+    for name in ("two-towns-joint-first.toml", "two-towns-known-targets.csv", "two-towns.toml"):
+        text = text.replace(f'"{name}"', f'"{DATA / name}"')
+    return text
+
+
 def spec_in(tmp_path, **changes) -> J.JointSpec:
-    text = (DATA / "two-towns-joint.toml").read_text().replace('"STORE"', f'"{tmp_path / "first-store"}"')
+    text = absolute((DATA / "two-towns-joint.toml").read_text().replace('"STORE"', f'"{tmp_path / "first-store"}"'))
     for old, new in changes.items():
         text = text.replace(old, new)
-    path = DATA / f"_joint-{tmp_path.name}.toml"  # beside the data it names (paths are relative to it)
+    path = tmp_path / "joint.toml"
     path.write_text(text)
     return J.JointSpec.load(path), path
 
@@ -106,8 +114,8 @@ def test_a_shared_behaviour_set_as_an_episodes_own_is_refused_in_one_line(tmp_pa
     own = '"rules.legitimacy" = { low = 0.6, high = 0.95, reason = "test: the episode\'s own legitimacy" }\n'
     assert own in spec_text
     bad = spec_text.replace(own, own + '"repression.arrest_per_hour" = { low = 0.1, high = 0.9 }\n')
-    path = DATA / f"_joint-bad-{tmp_path.name}.toml"
-    path.write_text(bad)
+    path = tmp_path / "joint-bad.toml"
+    path.write_text(absolute(bad))
     try:
         assert_one_line_error(uprising("joint", str(path), "--no-plot"), "episodes[0].parameters.repression.arrest_per_hour",
                               "shared")
@@ -128,8 +136,8 @@ def joint_out(joint):
 def prediction_spec(tmp_path, joint_out, draws: int = 6) -> tuple:
     from uprising.country import predict as PR
 
-    path = DATA / f"_prediction-{tmp_path.name}.toml"
-    path.write_text(f'name = "towns-prediction"\nscenario = "two-towns.toml"\njoint = "{joint_out}"\ndraws = {draws}\n'
+    path = tmp_path / "prediction.toml"
+    path.write_text(f'name = "towns-prediction"\nscenario = "{DATA / "two-towns.toml"}"\njoint = "{joint_out}"\ndraws = {draws}\n'
                     'seed = 5\nnotes = ["a test"]\n[own]\n"events.cabinet-falls.delta" = { low = -0.01, high = 0.01 }\n')
     return PR.PredictionSpec.load(path), path
 
@@ -177,8 +185,8 @@ def test_the_predict_command_writes_the_distributions_with_its_command_and_commi
 
 
 def test_a_prediction_with_an_unknown_episode_is_refused_in_one_line(joint_out, tmp_path):
-    path = DATA / f"_prediction-bad-{tmp_path.name}.toml"
-    path.write_text(f'name = "bad"\nscenario = "two-towns.toml"\njoint = "{joint_out}"\nlegitimacy_from = ["mars"]\n')
+    path = tmp_path / "prediction-bad.toml"
+    path.write_text(f'name = "bad"\nscenario = "{DATA / "two-towns.toml"}"\njoint = "{joint_out}"\nlegitimacy_from = ["mars"]\n')
     try:
         assert_one_line_error(uprising("predict", str(path), "--out", str(tmp_path / "o")), "legitimacy_from",
                               "mars")
@@ -193,8 +201,8 @@ def test_a_prediction_with_an_unknown_episode_is_refused_in_one_line(joint_out, 
 def test_a_shared_table_takes_only_behaviour_the_first_episode_does_not_calibrate(tmp_path, table, key, needle):
     text = (DATA / "two-towns-joint.toml").read_text().replace(
         "[episodes.shared]", f'[episodes.shared]\n"{key}" = {{ low = 0.1, high = 0.9 }}')
-    path = DATA / f"_joint-shared-{tmp_path.name}.toml"
-    path.write_text(text)
+    path = tmp_path / "joint-shared.toml"
+    path.write_text(absolute(text))
     try:
         assert_one_line_error(uprising("joint", str(path), "--no-plot"), f"episodes[0].{table}.{key}", needle)
     finally:
