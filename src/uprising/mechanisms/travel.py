@@ -45,7 +45,8 @@ class TravelParams(Params):
     join_per_hour: float = Field(0.02, ge=0.0, le=1.0,
                                  description="share of an origin's protesters (active or violent) who set off each "
                                              "hour while a call to march stands",
-                                 json_schema_extra=meta("probability per hour", "uprising (fit)"))
+                                 json_schema_extra=meta("probability per hour",
+                                                        "uprising (assumption; the joint posterior draws it)"))
 
 
 class MarchEvent(Event):
